@@ -1,0 +1,362 @@
+#!/usr/bin/env node
+// Local stack without Docker: PostgreSQL 15, Redis 7 and a single-node Apache Kafka (KRaft) on loopback.
+//
+//   npm run stack -- up       idempotent; reuses services that already answer, installs missing ones with apt
+//   npm run stack -- status   exits non-zero naming every service that is down
+//   npm run stack -- down     stops only what `up` started (by PID / cluster), never a foreign process
+//
+// The module also exports the same operations (and per-service stop/start) for the distributed suite,
+// which restarts PostgreSQL, Redis and Kafka as fault injection.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repoRoot = path.resolve(here, '..', '..');
+const cacheDir = process.env.ELS_STACK_CACHE_DIR ?? path.join(repoRoot, '.cache', 'stack');
+const kafkaSrcDir = path.join(here, 'kafka');
+const kafkaLibsDir = path.join(cacheDir, 'kafka', 'libs');
+const kafkaDataDir = path.join(cacheDir, 'kafka', 'data');
+const kafkaLogFile = path.join(cacheDir, 'kafka', 'kafka.log');
+const kafkaPidFile = path.join(cacheDir, 'kafka', 'kafka.pid');
+const redisPidFile = path.join(cacheDir, 'redis', 'redis.pid');
+const redisLogFile = path.join(cacheDir, 'redis', 'redis.log');
+const stateFile = path.join(cacheDir, 'started.json');
+
+export const endpoints = {
+  postgres: { host: '127.0.0.1', port: 5432, url: 'postgres://postgres@127.0.0.1:5432/els' },
+  redis: { host: '127.0.0.1', port: 6379, url: 'redis://127.0.0.1:6379' },
+  kafka: { host: '127.0.0.1', port: 9092, url: '127.0.0.1:9092' },
+};
+
+const KAFKA_READY_TIMEOUT_MS = 90_000;
+const SERVICE_READY_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 30_000;
+
+const log = (message) => process.stderr.write(`[stack] ${message}\n`);
+
+function readState() {
+  try {
+    return JSON.parse(fs.readFileSync(stateFile, 'utf8'));
+  } catch {
+    return {};
+  }
+}
+
+function writeState(state) {
+  fs.mkdirSync(path.dirname(stateFile), { recursive: true });
+  fs.writeFileSync(stateFile, JSON.stringify(state, null, 2));
+}
+
+function markStarted(service, value) {
+  const state = readState();
+  state[service] = value;
+  writeState(state);
+}
+
+function commandExists(command) {
+  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+}
+
+function run(command, args, options = {}) {
+  return execFileSync(command, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', ...options });
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function tcpAnswers(host, port, timeoutMs = 1000) {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (ok) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+async function waitUntil(what, check, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`${what} did not become ready within ${timeoutMs} ms`);
+    await sleep(250);
+  }
+}
+
+function pidAlive(pid) {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function readPid(file) {
+  try {
+    const pid = Number(fs.readFileSync(file, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function stopPid(pid, what) {
+  if (!pidAlive(pid)) return;
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  while (pidAlive(pid) && Date.now() < deadline) await sleep(200);
+  if (pidAlive(pid)) {
+    log(`${what} (pid ${pid}) ignored SIGTERM for ${STOP_TIMEOUT_MS} ms; sending SIGKILL`);
+    process.kill(pid, 'SIGKILL');
+  }
+}
+
+function aptInstall(pkg) {
+  log(`installing ${pkg} with apt-get`);
+  run('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+  run('apt-get', ['install', '-y', '-qq', pkg], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+}
+
+// ---------------------------------------------------------------- PostgreSQL
+
+function postgresClusterVersion() {
+  const dir = '/etc/postgresql';
+  const versions = fs.existsSync(dir) ? fs.readdirSync(dir).sort() : [];
+  return versions.at(-1);
+}
+
+export async function startPostgres() {
+  const { host, port } = endpoints.postgres;
+  if (await tcpAnswers(host, port)) return 'reused';
+  if (!commandExists('pg_ctlcluster') || !postgresClusterVersion()) aptInstall('postgresql');
+  const version = postgresClusterVersion();
+  if (!version) throw new Error('PostgreSQL is installed but no cluster exists under /etc/postgresql');
+  run('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'start']);
+  await waitUntil('PostgreSQL', () => tcpAnswers(host, port), SERVICE_READY_TIMEOUT_MS);
+  return 'started';
+}
+
+export async function stopPostgres() {
+  const version = postgresClusterVersion();
+  if (version) run('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'stop', '-m', 'fast']);
+}
+
+function psql(sql, database = 'postgres') {
+  return run('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', database, '-tAc', sql]).trim();
+}
+
+function ensureDatabase(name) {
+  if (psql(`select 1 from pg_database where datname = '${name}'`) !== '1') {
+    psql(`create database "${name}"`);
+    log(`created database ${name}`);
+  }
+}
+
+// ---------------------------------------------------------------- Redis
+
+export async function startRedis() {
+  const { host, port } = endpoints.redis;
+  if (await tcpAnswers(host, port)) return 'reused';
+  if (!commandExists('redis-server')) aptInstall('redis-server');
+  fs.mkdirSync(path.dirname(redisPidFile), { recursive: true });
+  run('redis-server', [
+    '--daemonize', 'yes',
+    '--bind', '127.0.0.1',
+    '--port', String(port),
+    '--save', '',
+    '--appendonly', 'no',
+    '--dir', path.dirname(redisPidFile),
+    '--pidfile', redisPidFile,
+    '--logfile', redisLogFile,
+  ]);
+  await waitUntil('Redis', () => tcpAnswers(host, port), SERVICE_READY_TIMEOUT_MS);
+  return 'started';
+}
+
+/** Stops Redis: ours by PID, a foreign one (fault injection only) through `redis-cli shutdown`. */
+export async function stopRedis() {
+  const pid = readPid(redisPidFile);
+  if (pidAlive(pid)) return stopPid(pid, 'Redis');
+  spawnSync('redis-cli', ['-h', endpoints.redis.host, '-p', String(endpoints.redis.port), 'shutdown', 'nosave'], {
+    stdio: 'ignore',
+  });
+  await waitUntil('Redis to stop', async () => !(await tcpAnswers(endpoints.redis.host, endpoints.redis.port)), STOP_TIMEOUT_MS);
+}
+
+// ---------------------------------------------------------------- Kafka
+
+function ensureKafkaJars() {
+  if (fs.existsSync(kafkaLibsDir) && fs.readdirSync(kafkaLibsDir).some((f) => f.startsWith('kafka_2.13-'))) return;
+  if (!commandExists('mvn')) aptInstall('maven');
+  log('resolving Apache Kafka jars with Maven (first run only)');
+  fs.mkdirSync(kafkaLibsDir, { recursive: true });
+  run(
+    'mvn',
+    [
+      '-B', '-q', '-f', path.join(kafkaSrcDir, 'pom.xml'),
+      'org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies',
+      '-DincludeScope=runtime', `-DoutputDirectory=${kafkaLibsDir}`,
+    ],
+    { stdio: 'inherit' },
+  );
+}
+
+function java(args, options = {}) {
+  return run('java', ['-cp', path.join(kafkaLibsDir, '*'), ...args], options);
+}
+
+function ensureKafkaFormatted() {
+  if (fs.existsSync(path.join(kafkaDataDir, 'meta.properties'))) return;
+  fs.mkdirSync(kafkaDataDir, { recursive: true });
+  const toolsLog = `-Dlog4j2.configurationFile=${path.join(kafkaSrcDir, 'tools-log4j2.yaml')}`;
+  const clusterId = java([toolsLog, 'kafka.tools.StorageTool', 'random-uuid']).trim();
+  const config = path.join(cacheDir, 'kafka', 'server.properties');
+  fs.writeFileSync(
+    config,
+    `${fs.readFileSync(path.join(kafkaSrcDir, 'server.properties'), 'utf8')}\nlog.dirs=${kafkaDataDir}\n`,
+  );
+  java([toolsLog, 'kafka.tools.StorageTool', 'format', '--standalone', '-t', clusterId, '-c', config]);
+  log(`formatted Kafka storage (cluster ${clusterId})`);
+}
+
+async function kafkaProtocolReady() {
+  const { Kafka, logLevel } = await import('kafkajs');
+  const admin = new Kafka({
+    clientId: 'els-stack',
+    brokers: [endpoints.kafka.url],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0 },
+    connectionTimeout: 1000,
+  }).admin();
+  try {
+    await admin.connect();
+    const cluster = await admin.describeCluster();
+    return cluster.brokers.some((b) => b.nodeId === 1);
+  } catch {
+    return false;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+export async function startKafka() {
+  const { host, port } = endpoints.kafka;
+  if (await tcpAnswers(host, port)) {
+    await waitUntil('Kafka', kafkaProtocolReady, KAFKA_READY_TIMEOUT_MS);
+    return 'reused';
+  }
+  if (!commandExists('java')) aptInstall('openjdk-17-jre-headless');
+  ensureKafkaJars();
+  ensureKafkaFormatted();
+  const config = path.join(cacheDir, 'kafka', 'server.properties');
+  const out = fs.openSync(kafkaLogFile, 'a');
+  const child = spawn(
+    'java',
+    [
+      `-Xms256m`, `-Xmx${process.env.ELS_STACK_KAFKA_HEAP ?? '768m'}`,
+      '-server', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-XX:InitiatingHeapOccupancyPercent=35',
+      '-XX:+ExplicitGCInvokesConcurrent', '-Djava.awt.headless=true',
+      `-Dkafka.logs.dir=${path.dirname(kafkaLogFile)}`,
+      `-Dlog4j2.configurationFile=${path.join(kafkaSrcDir, 'log4j2.yaml')}`,
+      '-cp', path.join(kafkaLibsDir, '*'),
+      'kafka.Kafka', config,
+      '--override', `log.dirs=${kafkaDataDir}`,
+    ],
+    { detached: true, stdio: ['ignore', out, out] },
+  );
+  child.unref();
+  fs.writeFileSync(kafkaPidFile, String(child.pid));
+  try {
+    await waitUntil(
+      'Kafka port 9092',
+      async () => {
+        if (!pidAlive(child.pid)) throw new Error(`Kafka exited during start-up; see ${kafkaLogFile}`);
+        return tcpAnswers(host, port);
+      },
+      KAFKA_READY_TIMEOUT_MS,
+    );
+    await waitUntil('Kafka metadata request', kafkaProtocolReady, KAFKA_READY_TIMEOUT_MS);
+  } catch (error) {
+    const tail = fs.readFileSync(kafkaLogFile, 'utf8').split('\n').slice(-20).join('\n');
+    throw new Error(`${error.message}\n--- last lines of ${kafkaLogFile} ---\n${tail}`);
+  }
+  return 'started';
+}
+
+export async function stopKafka() {
+  await stopPid(readPid(kafkaPidFile), 'Kafka');
+  await waitUntil('Kafka to stop', async () => !(await tcpAnswers(endpoints.kafka.host, endpoints.kafka.port)), STOP_TIMEOUT_MS);
+}
+
+// ---------------------------------------------------------------- commands
+
+export async function up({ quiet = false } = {}) {
+  const started = Date.now();
+  const pg = await startPostgres();
+  if (pg === 'started') markStarted('postgres', true);
+  ensureDatabase('els');
+  const redis = await startRedis();
+  if (redis === 'started') markStarted('redis', true);
+  const kafka = await startKafka();
+  if (kafka === 'started') markStarted('kafka', true);
+  if (!quiet) {
+    log(`postgres ${pg}, redis ${redis}, kafka ${kafka} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    process.stdout.write(
+      [
+        `ELS_DATABASE_URL=${endpoints.postgres.url}`,
+        `ELS_REDIS_URL=${endpoints.redis.url}`,
+        `ELS_KAFKA_BROKERS=${endpoints.kafka.url}`,
+      ].join('\n') + '\n',
+    );
+  }
+}
+
+export async function status() {
+  const down = [];
+  if (!(await tcpAnswers(endpoints.postgres.host, endpoints.postgres.port))) down.push('postgres');
+  if (!(await tcpAnswers(endpoints.redis.host, endpoints.redis.port))) down.push('redis');
+  if (!(await kafkaProtocolReady())) down.push('kafka');
+  return down;
+}
+
+export async function down() {
+  const state = readState();
+  if (state.kafka) await stopKafka();
+  if (state.redis) await stopRedis();
+  if (state.postgres) await stopPostgres();
+  writeState({});
+  log(`stopped: ${Object.keys(state).filter((k) => state[k]).join(', ') || 'nothing (all services were reused)'}`);
+}
+
+async function main() {
+  const command = process.argv[2] ?? 'up';
+  if (command === 'up') await up();
+  else if (command === 'down') await down();
+  else if (command === 'status') {
+    const downServices = await status();
+    for (const service of ['postgres', 'redis', 'kafka']) {
+      process.stdout.write(`${service}: ${downServices.includes(service) ? 'DOWN' : 'up'}\n`);
+    }
+    if (downServices.length > 0) {
+      process.stderr.write(`down: ${downServices.join(', ')}\n`);
+      process.exitCode = 1;
+    }
+  } else {
+    process.stderr.write(`unknown command "${command}"; use: up | down | status\n`);
+    process.exitCode = 2;
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((error) => {
+    process.stderr.write(`[stack] ${error.message}\n`);
+    process.exit(1);
+  });
+}
