@@ -121,7 +121,10 @@ async function stopPid(pid, what) {
 function aptInstall(pkg) {
   log(`installing ${pkg} with apt-get`);
   run('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-  run('apt-get', ['install', '-y', '-qq', pkg], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  run('apt-get', ['install', '-y', '-qq', pkg], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
 }
 
 // ---------------------------------------------------------------- PostgreSQL
@@ -167,14 +170,22 @@ export async function startRedis() {
   if (!commandExists('redis-server')) aptInstall('redis-server');
   fs.mkdirSync(path.dirname(redisPidFile), { recursive: true });
   run('redis-server', [
-    '--daemonize', 'yes',
-    '--bind', '127.0.0.1',
-    '--port', String(port),
-    '--save', '',
-    '--appendonly', 'no',
-    '--dir', path.dirname(redisPidFile),
-    '--pidfile', redisPidFile,
-    '--logfile', redisLogFile,
+    '--daemonize',
+    'yes',
+    '--bind',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    path.dirname(redisPidFile),
+    '--pidfile',
+    redisPidFile,
+    '--logfile',
+    redisLogFile,
   ]);
   await waitUntil('Redis', () => tcpAnswers(host, port), SERVICE_READY_TIMEOUT_MS);
   return 'started';
@@ -184,25 +195,38 @@ export async function startRedis() {
 export async function stopRedis() {
   const pid = readPid(redisPidFile);
   if (pidAlive(pid)) return stopPid(pid, 'Redis');
-  spawnSync('redis-cli', ['-h', endpoints.redis.host, '-p', String(endpoints.redis.port), 'shutdown', 'nosave'], {
-    stdio: 'ignore',
-  });
-  await waitUntil('Redis to stop', async () => !(await tcpAnswers(endpoints.redis.host, endpoints.redis.port)), STOP_TIMEOUT_MS);
+  spawnSync(
+    'redis-cli',
+    ['-h', endpoints.redis.host, '-p', String(endpoints.redis.port), 'shutdown', 'nosave'],
+    {
+      stdio: 'ignore',
+    },
+  );
+  await waitUntil(
+    'Redis to stop',
+    async () => !(await tcpAnswers(endpoints.redis.host, endpoints.redis.port)),
+    STOP_TIMEOUT_MS,
+  );
 }
 
 // ---------------------------------------------------------------- Kafka
 
 function ensureKafkaJars() {
-  if (fs.existsSync(kafkaLibsDir) && fs.readdirSync(kafkaLibsDir).some((f) => f.startsWith('kafka_2.13-'))) return;
+  if (fs.existsSync(kafkaLibsDir) && fs.readdirSync(kafkaLibsDir).some((f) => f.startsWith('kafka_2.13-')))
+    return;
   if (!commandExists('mvn')) aptInstall('maven');
   log('resolving Apache Kafka jars with Maven (first run only)');
   fs.mkdirSync(kafkaLibsDir, { recursive: true });
   run(
     'mvn',
     [
-      '-B', '-q', '-f', path.join(kafkaSrcDir, 'pom.xml'),
+      '-B',
+      '-q',
+      '-f',
+      path.join(kafkaSrcDir, 'pom.xml'),
       'org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies',
-      '-DincludeScope=runtime', `-DoutputDirectory=${kafkaLibsDir}`,
+      '-DincludeScope=runtime',
+      `-DoutputDirectory=${kafkaLibsDir}`,
     ],
     { stdio: 'inherit' },
   );
@@ -260,14 +284,22 @@ export async function startKafka() {
   const child = spawn(
     'java',
     [
-      `-Xms256m`, `-Xmx${process.env.ELS_STACK_KAFKA_HEAP ?? '768m'}`,
-      '-server', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-XX:InitiatingHeapOccupancyPercent=35',
-      '-XX:+ExplicitGCInvokesConcurrent', '-Djava.awt.headless=true',
+      `-Xms256m`,
+      `-Xmx${process.env.ELS_STACK_KAFKA_HEAP ?? '768m'}`,
+      '-server',
+      '-XX:+UseG1GC',
+      '-XX:MaxGCPauseMillis=20',
+      '-XX:InitiatingHeapOccupancyPercent=35',
+      '-XX:+ExplicitGCInvokesConcurrent',
+      '-Djava.awt.headless=true',
       `-Dkafka.logs.dir=${path.dirname(kafkaLogFile)}`,
       `-Dlog4j2.configurationFile=${path.join(kafkaSrcDir, 'log4j2.yaml')}`,
-      '-cp', path.join(kafkaLibsDir, '*'),
-      'kafka.Kafka', config,
-      '--override', `log.dirs=${kafkaDataDir}`,
+      '-cp',
+      path.join(kafkaLibsDir, '*'),
+      'kafka.Kafka',
+      config,
+      '--override',
+      `log.dirs=${kafkaDataDir}`,
     ],
     { detached: true, stdio: ['ignore', out, out] },
   );
@@ -292,7 +324,11 @@ export async function startKafka() {
 
 export async function stopKafka() {
   await stopPid(readPid(kafkaPidFile), 'Kafka');
-  await waitUntil('Kafka to stop', async () => !(await tcpAnswers(endpoints.kafka.host, endpoints.kafka.port)), STOP_TIMEOUT_MS);
+  await waitUntil(
+    'Kafka to stop',
+    async () => !(await tcpAnswers(endpoints.kafka.host, endpoints.kafka.port)),
+    STOP_TIMEOUT_MS,
+  );
 }
 
 // ---------------------------------------------------------------- commands
@@ -332,7 +368,13 @@ export async function down() {
   if (state.redis) await stopRedis();
   if (state.postgres) await stopPostgres();
   writeState({});
-  log(`stopped: ${Object.keys(state).filter((k) => state[k]).join(', ') || 'nothing (all services were reused)'}`);
+  log(
+    `stopped: ${
+      Object.keys(state)
+        .filter((k) => state[k])
+        .join(', ') || 'nothing (all services were reused)'
+    }`,
+  );
 }
 
 async function main() {

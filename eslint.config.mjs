@@ -1,0 +1,56 @@
+import nx from '@nx/eslint-plugin';
+import prettier from 'eslint-config-prettier';
+
+// Module boundaries (conventions §1): contracts depend on nothing internal; coordination on contracts only
+// and never on kafkajs or fastify; apps on libs; only the e2e project may start apps.
+export const dependencyConstraints = [
+  {
+    sourceTag: 'type:contracts',
+    onlyDependOnLibsWithTags: [],
+    bannedExternalImports: ['kafkajs', 'fastify', 'ioredis', 'postgres', 'drizzle-orm', 'drizzle-orm/*', 'pino', 'prom-client'],
+  },
+  {
+    sourceTag: 'type:domain',
+    onlyDependOnLibsWithTags: ['type:contracts'],
+    bannedExternalImports: ['kafkajs', 'fastify', 'fastify/*', '@fastify/*'],
+  },
+  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts'] },
+  { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:app'] },
+  { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+  { sourceTag: 'scope:worker', onlyDependOnLibsWithTags: ['scope:shared', 'scope:worker'] },
+  { sourceTag: 'scope:generator', onlyDependOnLibsWithTags: ['scope:shared', 'scope:generator'] },
+  { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:shared', 'scope:worker', 'scope:generator'] },
+];
+
+export default [
+  ...nx.configs['flat/base'],
+  ...nx.configs['flat/typescript'],
+  prettier,
+  { ignores: ['**/dist', '**/node_modules', '**/.cache', '**/*.cjs', '**/*.mjs', '**/drizzle/**'] },
+  {
+    files: ['**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: [],
+          depConstraints: dependencyConstraints,
+        },
+      ],
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "MemberExpression[object.name='process'][property.name='env']",
+          message: 'Read process.env only in main.ts / config parsing (conventions §3).',
+        },
+      ],
+    },
+  },
+  {
+    files: ['**/main.ts', '**/config.ts', '**/*.test.ts', '**/testing.ts', '**/testing/**/*.ts', 'e2e/**/*.ts', 'apps/event-generator/**/*.ts'],
+    rules: { 'no-restricted-syntax': 'off' },
+  },
+];

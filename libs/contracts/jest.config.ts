@@ -1,0 +1,7 @@
+/* eslint-disable */
+export default {
+  displayName: 'contracts',
+  preset: '../../jest.preset.cjs',
+  rootDir: '.',
+  testTimeout: 60_000,
+};

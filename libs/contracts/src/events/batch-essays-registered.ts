@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { envelopeSchema, idSchema, optional } from '../envelope';
+import { TOPICS } from '../topics';
+
+export const COURSE_CODES = ['ENG5', 'ENG6', 'ENG7', 'SV1', 'SV2', 'SV3'] as const;
+export const courseCodeSchema = z.enum(COURSE_CODES);
+export type CourseCode = z.infer<typeof courseCodeSchema>;
+
+/** BOS registers a batch: its essay ids are the slots that texts will be assigned to. */
+export const batchEssaysRegisteredDataSchema = z
+  .object({
+    entity_id: idSchema.describe('batch id'),
+    expected_essay_count: z.number().int().min(1),
+    essay_ids: z.array(idSchema).min(1).max(100_000),
+    course_code: courseCodeSchema,
+    user_id: idSchema,
+    org_id: optional(z.string()),
+    class_id: optional(z.string()).describe('null means a GUEST batch'),
+    student_prompt_ref: optional(z.unknown()),
+    metadata: z.record(z.string(), z.unknown()).default({}),
+    event: z.literal('batch.essays.registered').default('batch.essays.registered'),
+  })
+  .superRefine((data, ctx) => {
+    const seen = new Set<string>();
+    data.essay_ids.forEach((id, index) => {
+      if (seen.has(id)) {
+        ctx.addIssue({ code: 'custom', path: ['essay_ids', index], message: `duplicate essay id "${id}"` });
+      }
+      seen.add(id);
+    });
+    if (data.expected_essay_count !== data.essay_ids.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['expected_essay_count'],
+        message: `expected_essay_count ${data.expected_essay_count} differs from the ${data.essay_ids.length} essay_ids`,
+      });
+    }
+  });
+
+export const batchEssaysRegisteredSchema = envelopeSchema(batchEssaysRegisteredDataSchema);
+export type BatchEssaysRegisteredData = z.infer<typeof batchEssaysRegisteredDataSchema>;
+export type BatchEssaysRegistered = z.infer<typeof batchEssaysRegisteredSchema>;
+export const BATCH_ESSAYS_REGISTERED_TOPIC = TOPICS.batchEssaysRegistered;

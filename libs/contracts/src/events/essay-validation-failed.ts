@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import { envelopeSchema, idSchema, timestampSchema, uuidSchema } from '../envelope';
+import { TOPICS } from '../topics';
+
+export const VALIDATION_ERROR_CODES = [
+  'EMPTY_CONTENT',
+  'CONTENT_TOO_SHORT',
+  'CONTENT_TOO_LONG',
+  'RAW_STORAGE_FAILED',
+  'TEXT_EXTRACTION_FAILED',
+  'ENCRYPTED_FILE_UNSUPPORTED',
+  'UNKNOWN_VALIDATION_ERROR',
+] as const;
+
+/** File Service rejected a file; it resolves one slot of the batch as failed. */
+export const essayValidationFailedDataSchema = z.object({
+  entity_id: idSchema.describe('batch id'),
+  file_upload_id: idSchema,
+  original_file_name: z.string(),
+  raw_file_storage_id: z.string(),
+  validation_error_code: z.enum(VALIDATION_ERROR_CODES),
+  validation_error_detail: z.record(z.string(), z.unknown()),
+  file_size_bytes: z.number().int().min(0),
+  correlation_id: uuidSchema,
+  timestamp: timestampSchema,
+});
+
+export const essayValidationFailedSchema = envelopeSchema(essayValidationFailedDataSchema);
+export type EssayValidationFailedData = z.infer<typeof essayValidationFailedDataSchema>;
+export type EssayValidationFailed = z.infer<typeof essayValidationFailedSchema>;
+export const ESSAY_VALIDATION_FAILED_TOPIC = TOPICS.essayValidationFailed;

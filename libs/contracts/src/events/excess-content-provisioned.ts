@@ -1,0 +1,18 @@
+import { z } from 'zod';
+import { envelopeSchema, idSchema, timestampSchema, uuidSchema } from '../envelope';
+import { TOPICS } from '../topics';
+
+/** A distinct text found no slot because every slot of its batch was resolved. Kafka key: batch_id. */
+export const excessContentProvisionedDataSchema = z.object({
+  batch_id: idSchema,
+  original_file_name: z.string(),
+  text_storage_id: idSchema,
+  reason: z.literal('NO_AVAILABLE_SLOT'),
+  correlation_id: uuidSchema,
+  timestamp: timestampSchema,
+});
+
+export const excessContentProvisionedSchema = envelopeSchema(excessContentProvisionedDataSchema);
+export type ExcessContentProvisionedData = z.infer<typeof excessContentProvisionedDataSchema>;
+export type ExcessContentProvisioned = z.infer<typeof excessContentProvisionedSchema>;
+export const EXCESS_CONTENT_PROVISIONED_TOPIC = TOPICS.excessContentProvisioned;
