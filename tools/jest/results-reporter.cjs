@@ -13,11 +13,11 @@ class ResultsReporter {
     const name = path.basename(this.globalConfig.rootDir) || 'root';
     const dir = path.join(root, 'dist', 'test-results');
     fs.mkdirSync(dir, { recursive: true });
-    const { numPassedTests, numFailedTests, numTotalTests, numRuntimeErrorTestSuites, success, testResults } =
+    const { numPassedTests, numFailedTests, numTotalTests, numRuntimeErrorTestSuites, testResults } =
       results;
     const summary = {
       project: name,
-      success,
+
       numPassedTests,
       numFailedTests,
       numTotalTests,
