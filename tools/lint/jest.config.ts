@@ -1,0 +1,7 @@
+/* eslint-disable */
+export default {
+  displayName: 'workspace-lint',
+  preset: '../../jest.preset.cjs',
+  rootDir: '.',
+  testTimeout: 120_000,
+};

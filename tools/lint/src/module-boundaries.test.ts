@@ -1,0 +1,171 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+// The layering of conventions §1 is only real if lint fails on an import that breaks it. These tests lint
+// source texts placed (virtually) inside each project with the workspace's own ESLint config and assert
+// on the @nx/enforce-module-boundaries messages.
+
+const repoRoot = path.resolve(__dirname, '../../..');
+const BOUNDARY_RULE = '@nx/enforce-module-boundaries';
+
+interface LintMessage {
+  ruleId: string | null;
+  severity: number;
+  message: string;
+}
+
+interface DependencyConstraint {
+  sourceTag: string;
+  onlyDependOnLibsWithTags?: string[];
+  bannedExternalImports?: string[];
+}
+
+interface Sample {
+  filePath: string;
+  code: string;
+}
+
+const samples = {
+  domainImportsKafkajs: {
+    filePath: 'libs/coordination/src/boundary-probe.ts',
+    code: "import { Kafka } from 'kafkajs';\nexport const probe = Kafka;\n",
+  },
+  domainImportsFastify: {
+    filePath: 'libs/coordination/src/boundary-probe.ts',
+    code: "import fastify from 'fastify';\nexport const probe = fastify;\n",
+  },
+  domainImportsApp: {
+    filePath: 'libs/coordination/src/boundary-probe.ts',
+    code: "import { probe as app } from '../../../apps/els-worker/src/main';\nexport const probe = app;\n",
+  },
+  contractsImportsDomain: {
+    filePath: 'libs/contracts/src/boundary-probe.ts',
+    code: "import * as coordination from '@els/coordination';\nexport const probe = coordination;\n",
+  },
+  contractsImportsPostgres: {
+    filePath: 'libs/contracts/src/boundary-probe.ts',
+    code: "import postgres from 'postgres';\nexport const probe = postgres;\n",
+  },
+  domainImportsContracts: {
+    filePath: 'libs/coordination/src/boundary-probe.ts',
+    code: "import { TOPICS } from '@els/contracts';\nexport const probe = TOPICS;\n",
+  },
+  appImportsLibsAndKafkajs: {
+    filePath: 'apps/els-worker/src/boundary-probe.ts',
+    code: [
+      "import { Kafka } from 'kafkajs';",
+      "import { TOPICS } from '@els/contracts';",
+      "import * as coordination from '@els/coordination';",
+      'export const probe = [Kafka, TOPICS, coordination];',
+      '',
+    ].join('\n'),
+  },
+} satisfies Record<string, Sample>;
+
+type SampleName = keyof typeof samples;
+
+let messagesBySample: Record<SampleName, LintMessage[]>;
+let dependencyConstraints: DependencyConstraint[];
+
+beforeAll(() => {
+  const names = Object.keys(samples) as SampleName[];
+  const stdout = execFileSync(process.execPath, [path.join(__dirname, 'lint-texts.mjs')], {
+    cwd: repoRoot,
+    input: JSON.stringify(names.map((name) => samples[name])),
+    encoding: 'utf8',
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const lastLine = stdout.trim().split('\n').at(-1) ?? '';
+  const output = JSON.parse(lastLine) as {
+    results: Array<{ filePath: string; messages: LintMessage[] }>;
+    dependencyConstraints: DependencyConstraint[];
+  };
+  messagesBySample = Object.fromEntries(
+    names.map((name, index) => [name, output.results[index]?.messages ?? []]),
+  ) as Record<SampleName, LintMessage[]>;
+  dependencyConstraints = output.dependencyConstraints;
+});
+
+function boundaryErrors(name: SampleName): string[] {
+  return messagesBySample[name]
+    .filter((m) => m.ruleId === BOUNDARY_RULE && m.severity === 2)
+    .map((m) => m.message);
+}
+
+describe('module boundaries', () => {
+  it('coordination importing kafkajs is a lint error', () => {
+    expect(boundaryErrors('domainImportsKafkajs')).toEqual([
+      expect.stringContaining('is not allowed to import "kafkajs"'),
+    ]);
+  });
+
+  it('coordination importing fastify is a lint error', () => {
+    expect(boundaryErrors('domainImportsFastify')).toEqual([
+      expect.stringContaining('is not allowed to import "fastify"'),
+    ]);
+  });
+
+  it('coordination importing a file of an app is a lint error', () => {
+    expect(boundaryErrors('domainImportsApp')).toEqual([
+      expect.stringContaining('cannot be imported by a relative or absolute path'),
+    ]);
+  });
+
+  it('contracts importing coordination is a lint error', () => {
+    // Once coordination imports contracts, the cycle check reports the same import first.
+    const errors = boundaryErrors('contractsImportsDomain');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(
+      /"type:contracts" cannot depend on any libs with tags|Circular dependency between "contracts" and "coordination"/,
+    );
+  });
+
+  it('contracts importing a database driver is a lint error', () => {
+    expect(boundaryErrors('contractsImportsPostgres')).toEqual([
+      expect.stringContaining('is not allowed to import "postgres"'),
+    ]);
+  });
+
+  it('coordination importing contracts is allowed', () => {
+    expect(boundaryErrors('domainImportsContracts')).toEqual([]);
+  });
+
+  it('an app importing kafkajs, contracts and coordination is allowed', () => {
+    expect(boundaryErrors('appImportsLibsAndKafkajs')).toEqual([]);
+  });
+});
+
+describe('dependency constraints', () => {
+  const projectTags = (): Array<{ project: string; tags: string[] }> => {
+    const roots = ['apps', 'libs', 'e2e', 'tools'].flatMap((dir) =>
+      fs.existsSync(path.join(repoRoot, dir))
+        ? fs.readdirSync(path.join(repoRoot, dir)).map((name) => path.join(repoRoot, dir, name))
+        : [],
+    );
+    return roots
+      .filter((root) => fs.existsSync(path.join(root, 'project.json')))
+      .map((root) => {
+        const project = JSON.parse(fs.readFileSync(path.join(root, 'project.json'), 'utf8')) as {
+          name: string;
+          tags?: string[];
+        };
+        return { project: project.name, tags: project.tags ?? [] };
+      });
+  };
+
+  it('have no catch-all tag', () => {
+    const tags = dependencyConstraints.flatMap((c) => [c.sourceTag, ...(c.onlyDependOnLibsWithTags ?? [])]);
+    expect(tags).not.toContain('*');
+  });
+
+  it('constrain every project by both a type tag and a scope tag', () => {
+    const constrained = new Set(dependencyConstraints.map((c) => c.sourceTag));
+    const unconstrained = projectTags().filter(
+      ({ tags }) =>
+        !tags.some((t) => t.startsWith('type:') && constrained.has(t)) ||
+        !tags.some((t) => t.startsWith('scope:') && constrained.has(t)),
+    );
+    expect(unconstrained).toEqual([]);
+  });
+});
