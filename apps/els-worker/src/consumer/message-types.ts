@@ -1,0 +1,41 @@
+/** Kafka-independent shapes shared by the consumer adapter, the batch processor and the producer. */
+
+/** One record as fetched, before parsing. */
+export interface InboundMessage {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+}
+
+/** What the processor may do with the batch it was handed (a view of kafkajs' eachBatch payload). */
+export interface BatchControl {
+  /** Marks `offset` (and everything before it in the partition) as done; it is committed later. */
+  resolveOffset(offset: string): void;
+  /** Keeps the group membership alive during long work; throws when the group is rebalancing. */
+  heartbeat(): Promise<void>;
+  /** False once the consumer is stopping or the batch became stale after a rebalance. */
+  isActive(): boolean;
+}
+
+/** Handles one fetched batch of one partition, in offset order. */
+export type BatchHandler = (messages: readonly InboundMessage[], control: BatchControl) => Promise<void>;
+
+/** A message that can never be processed, with the reason, on its way to the dead-letter topic. */
+export interface DeadLetter {
+  readonly message: InboundMessage;
+  readonly code: string;
+  readonly reason: string;
+  readonly eventId?: string;
+}
+
+/** A record to publish: `topic` is a base topic name (the prefix is applied by the producer). */
+export interface OutboundRecord {
+  readonly eventId: string;
+  readonly topic: string;
+  readonly key: string;
+  readonly value: string;
+}
+
+export type RecordPublishResult = { ok: true } | { ok: false; error: Error };

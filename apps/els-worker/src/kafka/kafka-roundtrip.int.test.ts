@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import { TOPICS, parseEnvelope, topicName } from '@els/contracts';
+import { makeContent } from '@els/contracts/testing';
+import type { Kafka } from 'kafkajs';
+import type { InboundMessage } from '../consumer/message-types';
+import { silentLogger } from '../logger';
+import { waitFor } from '../testing/wait-for';
+import { createEventConsumer, type EventConsumer } from './event-consumer';
+import { createEventProducer, EVENT_ID_HEADER, type EventProducer } from './event-producer';
+import { createKafkaClient } from './kafka-client';
+
+const brokers = [process.env.ELS_TEST_KAFKA_BROKERS ?? '127.0.0.1:9092'];
+
+describe('Kafka round trip through the real broker', () => {
+  const prefix = `it-${randomUUID().slice(0, 8)}.`;
+  const topic = topicName(TOPICS.essayContentProvisioned, prefix);
+  let kafka: Kafka;
+  let producer: EventProducer;
+  let consumer: EventConsumer | undefined;
+
+  beforeAll(async () => {
+    kafka = createKafkaClient({ brokers, clientId: `roundtrip-${prefix}`, logger: silentLogger });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3, replicationFactor: 1 }] });
+    } finally {
+      await admin.disconnect();
+    }
+    producer = createEventProducer(kafka, prefix, silentLogger);
+    await producer.start();
+  });
+
+  afterAll(async () => {
+    await consumer?.stop();
+    await producer.stop();
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect();
+  });
+
+  it('delivers a produced content event to a consumer group that parses it back to the same envelope', async () => {
+    const event = makeContent({ batchId: `batch-${randomUUID()}` });
+    const received: InboundMessage[] = [];
+    consumer = createEventConsumer(kafka, {
+      groupId: `roundtrip-${prefix}`,
+      topics: [topic],
+      partitionsConsumedConcurrently: 3,
+      logger: silentLogger,
+      handleBatch: async (messages, control) => {
+        for (const message of messages) {
+          received.push(message);
+          control.resolveOffset(message.offset);
+        }
+      },
+    });
+    await consumer.start();
+    await waitFor('consumer joined its group', () => consumer?.joined() === true, 30_000);
+
+    const [result] = await producer.publish([
+      { eventId: event.event_id, topic: TOPICS.essayContentProvisioned, key: event.data.entity_id, value: JSON.stringify(event) },
+    ]);
+    expect(result).toEqual({ ok: true });
+
+    await waitFor('the event arrived', () => received.length > 0, 30_000);
+    const [message] = received;
+    expect(message?.topic).toBe(topic);
+    const parsed = parseEnvelope(message?.value, topic);
+    expect(parsed).toEqual({ ok: true, event: { name: 'EssayContentProvisionedV1', envelope: event } });
+  });
+
+  it('stamps every published record with its stored event id header', async () => {
+    const event = makeContent({ batchId: `batch-${randomUUID()}` });
+    const seen: Array<{ eventId: string | undefined; value: string }> = [];
+    const inspector = kafka.consumer({ groupId: `inspect-${prefix}` });
+    await inspector.connect();
+    try {
+      await inspector.subscribe({ topics: [topic], fromBeginning: true });
+      await inspector.run({
+        eachMessage: async ({ message }) => {
+          seen.push({ eventId: message.headers?.[EVENT_ID_HEADER]?.toString(), value: message.value?.toString() ?? '' });
+        },
+      });
+      await producer.publish([
+        { eventId: event.event_id, topic: TOPICS.essayContentProvisioned, key: 'k', value: JSON.stringify(event) },
+      ]);
+      await waitFor('the record with the header arrived', () => seen.some((s) => s.eventId === event.event_id), 30_000);
+    } finally {
+      await inspector.disconnect();
+    }
+  });
+});

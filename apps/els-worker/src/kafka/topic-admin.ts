@@ -1,0 +1,95 @@
+import { INPUT_TOPICS, OUTPUT_TOPICS, topicName } from '@els/contracts';
+import type { Kafka } from 'kafkajs';
+import type { Logger } from '../logger';
+
+export interface TopicPlan {
+  topic: string;
+  partitions: number;
+}
+
+export interface EnsureTopicsResult {
+  created: string[];
+  grown: string[];
+}
+
+const OUTPUT_TOPIC_PARTITIONS = 12;
+
+/** Input topics get `inputPartitions` (at least 12) partitions; outputs and dead letters 12. */
+export function topicPlan(prefix: string, inputPartitions: number): TopicPlan[] {
+  return [
+    ...INPUT_TOPICS.map((base) => ({ topic: topicName(base, prefix), partitions: Math.max(12, inputPartitions) })),
+    ...OUTPUT_TOPICS.map((base) => ({ topic: topicName(base, prefix), partitions: OUTPUT_TOPIC_PARTITIONS })),
+  ];
+}
+
+function errorType(error: unknown): string | undefined {
+  const type = (error as { type?: unknown } | null)?.type;
+  return typeof type === 'string' ? type : undefined;
+}
+
+/**
+ * Creates every topic the worker reads or writes and grows input topics that have fewer partitions than
+ * planned. Idempotent and safe to run from several processes at once: "already exists" and "already has
+ * that many partitions" from a concurrent run count as success, and the final state is re-read.
+ */
+export async function ensureTopics(
+  kafka: Kafka,
+  prefix: string,
+  inputPartitions: number,
+  logger: Logger,
+): Promise<EnsureTopicsResult> {
+  const plan = topicPlan(prefix, inputPartitions);
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = plan.filter((entry) => !existing.has(entry.topic));
+    const created: string[] = [];
+    if (missing.length > 0) {
+      try {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((entry) => ({
+            topic: entry.topic,
+            numPartitions: entry.partitions,
+            replicationFactor: 1,
+          })),
+        });
+      } catch (error) {
+        if (!isOnlyAlreadyExists(error)) throw error;
+      }
+      created.push(...missing.map((entry) => entry.topic));
+    }
+    const metadata = await admin.fetchTopicMetadata({ topics: plan.map((entry) => entry.topic) });
+    const counts = new Map(metadata.topics.map((topic) => [topic.name, topic.partitions.length]));
+    const grown: string[] = [];
+    for (const entry of plan) {
+      const current = counts.get(entry.topic) ?? 0;
+      if (current >= entry.partitions) continue;
+      try {
+        await admin.createPartitions({ topicPartitions: [{ topic: entry.topic, count: entry.partitions }] });
+      } catch (error) {
+        // A concurrent run grew it first; the re-read below decides.
+        if (errorType(error) !== 'INVALID_PARTITIONS') throw error;
+      }
+      grown.push(entry.topic);
+    }
+    const final = await admin.fetchTopicMetadata({ topics: plan.map((entry) => entry.topic) });
+    for (const entry of plan) {
+      const topic = final.topics.find((candidate) => candidate.name === entry.topic);
+      if (!topic || topic.partitions.length < entry.partitions) {
+        throw new Error(`topic ${entry.topic} has ${topic?.partitions.length ?? 0} partitions, expected ${entry.partitions}`);
+      }
+    }
+    logger.info({ created, grown, topics: plan.length }, 'Topics ensured');
+    return { created, grown };
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+function isOnlyAlreadyExists(error: unknown): boolean {
+  if (errorType(error) === 'TOPIC_ALREADY_EXISTS') return true;
+  const nested = (error as { errors?: unknown } | null)?.errors;
+  return Array.isArray(nested) && nested.length > 0 && nested.every((e) => errorType(e) === 'TOPIC_ALREADY_EXISTS');
+}

@@ -1,0 +1,47 @@
+import pino from 'pino';
+
+/**
+ * The logging surface every component receives: pino-compatible, structured (`log.info({ batchId }, 'Slot
+ * assigned')`), with one child per component.
+ */
+export interface Logger {
+  debug(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+  child(bindings: object): Logger;
+}
+
+export type ComponentName = 'main' | 'consumer' | 'relay' | 'http' | 'redis' | 'kafka';
+
+export interface RootLoggerOptions {
+  level: string;
+  pretty: boolean;
+  instanceId: string;
+}
+
+/** JSON lines on stdout by default; human-readable lines through pino-pretty when `pretty` is set. */
+export function createRootLogger(options: RootLoggerOptions): pino.Logger {
+  return pino({
+    level: options.level,
+    base: { instanceId: options.instanceId },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    ...(options.pretty
+      ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } }
+      : {}),
+  });
+}
+
+/** The child logger of one component; every line it writes carries `component` and `instanceId`. */
+export function componentLogger(root: Logger, component: ComponentName): Logger {
+  return root.child({ component });
+}
+
+/** A logger that drops everything (tests that do not look at logs). */
+export const silentLogger: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  child: () => silentLogger,
+};
