@@ -1,0 +1,83 @@
+import type { BatchEssaysRegistered, EssayContentProvisioned, EssayValidationFailed } from '@els/contracts';
+import {
+  batchStatus,
+  coerceError,
+  essayStatus,
+  handleContent,
+  handleContentBatch,
+  handleRegistration,
+  handleValidationFailure,
+  schemaStatus,
+  type BatchStatus,
+  type ContentOutcome,
+  type EssayStatus,
+  type HandlerContext,
+  type RegistrationOutcome,
+  type SchemaStatus,
+  type Sql,
+  type ValidationFailureOutcome,
+} from '@els/coordination';
+
+export type {
+  BatchStatus,
+  ContentOutcome,
+  EssayStatus,
+  RegistrationOutcome,
+  SchemaStatus,
+  Sql,
+  ValidationFailureOutcome,
+};
+
+/** The database handlers the consumer calls; each commits its own transaction before it resolves. */
+export interface EventHandlers {
+  handleRegistration(envelope: BatchEssaysRegistered): Promise<RegistrationOutcome>;
+  handleContent(envelope: EssayContentProvisioned): Promise<ContentOutcome>;
+  handleContentBatch(envelopes: EssayContentProvisioned[]): Promise<ContentOutcome[]>;
+  handleValidationFailure(envelope: EssayValidationFailed): Promise<ValidationFailureOutcome>;
+}
+
+/** Read-only queries of the HTTP API. */
+export interface StatusQueries {
+  batchStatus(batchId: string): Promise<BatchStatus | undefined>;
+  essayStatus(essayId: string): Promise<EssayStatus | undefined>;
+}
+
+/** What readiness asks the database. */
+export interface DatabaseProbe {
+  ping(): Promise<void>;
+  schemaStatus(): Promise<SchemaStatus>;
+}
+
+export interface ClassifiedError {
+  code: string;
+  retriable: boolean;
+  message: string;
+}
+
+/** Everything the worker needs from libs/coordination, bound to one pool; the only place that imports it. */
+export interface CoordinationPort extends EventHandlers, StatusQueries, DatabaseProbe {
+  classifyError(error: unknown): ClassifiedError;
+}
+
+export function createCoordinationPort(sql: Sql, context: HandlerContext): CoordinationPort {
+  return {
+    handleRegistration: (envelope) => handleRegistration(sql, envelope, context),
+    handleContent: (envelope) => handleContent(sql, envelope, context),
+    handleContentBatch: (envelopes) => handleContentBatch(sql, envelopes, context),
+    handleValidationFailure: (envelope) => handleValidationFailure(sql, envelope, context),
+    batchStatus: (batchId) => batchStatus(sql, batchId),
+    essayStatus: (essayId) => essayStatus(sql, essayId),
+    async ping() {
+      try {
+        await sql`select 1`;
+      } catch (error) {
+        throw coerceError(error);
+      }
+    },
+    schemaStatus: () => schemaStatus(sql),
+    classifyError(error) {
+      const coerced = coerceError(error);
+      return { code: coerced.code, retriable: coerced.retriable, message: coerced.message };
+    },
+  };
+}

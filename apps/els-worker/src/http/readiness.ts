@@ -1,0 +1,63 @@
+import type { DatabaseProbe } from '../coordination-port';
+
+export interface ReadinessReport {
+  ready: boolean;
+  instanceId: string;
+  dependencies: {
+    database: { ok: boolean };
+    schema: { ok: boolean; applied: number; expected: number };
+    kafka: { ok: boolean; joined: boolean };
+    redis: { ok: boolean; degraded: boolean };
+  };
+}
+
+export interface ReadinessProbes {
+  instanceId: string;
+  database: DatabaseProbe;
+  consumerJoined(): boolean;
+  redisDegraded(): boolean;
+  /** A probe slower than this counts as failed, so /readyz answers while PostgreSQL hangs. */
+  timeoutMs?: number;
+}
+
+async function withTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`probe timed out after ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Ready = database reachable, schema current, consumer in its group. A degraded Redis is reported but does
+ * not make the replica unready: the database guarantees alone are enough to keep working (invariant 9).
+ */
+export async function checkReadiness(probes: ReadinessProbes): Promise<ReadinessReport> {
+  const timeoutMs = probes.timeoutMs ?? 2000;
+  const database = await withTimeout(probes.database.ping(), timeoutMs).then(
+    () => true,
+    () => false,
+  );
+  const schema = database
+    ? await withTimeout(probes.database.schemaStatus(), timeoutMs).then(
+        (status) => ({ ok: status.current, applied: status.applied, expected: status.expected }),
+        () => ({ ok: false, applied: 0, expected: 0 }),
+      )
+    : { ok: false, applied: 0, expected: 0 };
+  const joined = probes.consumerJoined();
+  const degraded = probes.redisDegraded();
+  return {
+    ready: database && schema.ok && joined,
+    instanceId: probes.instanceId,
+    dependencies: {
+      database: { ok: database },
+      schema,
+      kafka: { ok: joined, joined },
+      redis: { ok: !degraded, degraded },
+    },
+  };
+}

@@ -1,0 +1,120 @@
+import type { RelayEvent } from '@els/coordination';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ProcessorEvent } from './consumer/processor-events';
+
+const LATENCY_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * The worker's Prometheus metrics on a private registry (no global state, so tests can build many).
+ * Updated only by subscribing to processor, relay and component events. No batch or essay ids as labels.
+ */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+
+  const m = {
+    slotAssignments: new Counter({ name: 'els_slot_assignments_total', help: 'Texts assigned to a slot, by path (content: on arrival; pending: when its batch registered).', labelNames: ['path'], registers }),
+    duplicates: new Counter({ name: 'els_duplicate_events_total', help: 'Redelivered events acknowledged without effect, by where they were recognised.', labelNames: ['source'], registers }),
+    excess: new Counter({ name: 'els_excess_reports_total', help: 'Texts reported as excess (no slot left in their batch).', registers }),
+    pending: new Counter({ name: 'els_pending_content_total', help: 'Texts stored as pending because their batch was not registered yet.', registers }),
+    validationFailures: new Counter({ name: 'els_validation_failures_total', help: 'Validation failures handled, by outcome.', labelNames: ['outcome'], registers }),
+    completions: new Counter({ name: 'els_batch_completions_total', help: 'Batches whose last slot this replica resolved (one completion event each).', registers }),
+    deadLetters: new Counter({ name: 'els_dead_letters_total', help: 'Messages sent to the dead-letter topic, by error code.', labelNames: ['code'], registers }),
+    handlerDuration: new Histogram({ name: 'els_handler_duration_seconds', help: 'Duration of one database handler call (a content call may carry many events).', labelNames: ['event'], buckets: LATENCY_BUCKETS_S, registers }),
+    consumed: new Counter({ name: 'els_events_consumed_total', help: 'Input messages fetched, by event (invalid: did not parse).', labelNames: ['event'], registers }),
+    retries: new Counter({ name: 'els_retries_total', help: 'Retries of a retriable failure, by error code.', labelNames: ['reason'], registers }),
+    outboxBacklog: new Gauge({ name: 'els_outbox_backlog_rows', help: 'Unpublished outbox rows.', registers }),
+    outboxOldestAge: new Gauge({ name: 'els_outbox_oldest_unpublished_age_seconds', help: 'Age of the oldest unpublished outbox row.', registers }),
+    outboxPublishLag: new Histogram({ name: 'els_outbox_publish_lag_seconds', help: 'Time from outbox insert to publication.', buckets: LATENCY_BUCKETS_S, registers }),
+    outboxPublished: new Counter({ name: 'els_outbox_published_total', help: 'Outbox rows published by this replica.', registers }),
+    outboxPublishFailures: new Counter({ name: 'els_outbox_publish_failures_total', help: 'Outbox rows whose publication failed (retried later).', registers }),
+    consumerLag: new Gauge({ name: 'els_consumer_lag_messages', help: 'Messages behind the high watermark on the partitions this replica consumes, by topic.', labelNames: ['topic'], registers }),
+    groupJoined: new Gauge({ name: 'els_consumer_group_joined', help: '1 while this replica is a member of its consumer group.', registers }),
+    redisDegraded: new Gauge({ name: 'els_redis_degraded', help: '1 while Redis is unavailable and only the database de-duplicates.', registers }),
+    redisPrefilterDuration: new Histogram({ name: 'els_redis_prefilter_duration_seconds', help: 'Duration of one Redis pre-filter lookup.', buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25], registers }),
+  };
+  const partitionLag = new Map<string, Map<number, number>>();
+
+  function observeProcessor(event: ProcessorEvent): void {
+    switch (event.type) {
+      case 'consumed':
+        m.consumed.inc({ event: event.event });
+        return;
+      case 'filtered':
+        m.duplicates.inc({ source: 'redis' }, event.count);
+        return;
+      case 'dead-lettered':
+        m.deadLetters.inc({ code: event.code });
+        return;
+      case 'retry':
+        m.retries.inc({ reason: event.reason });
+        return;
+      case 'registration-handled': {
+        m.handlerDuration.observe({ event: 'registration' }, event.durationMs / 1000);
+        const outcome = event.outcome;
+        if (outcome.kind === 'duplicate') m.duplicates.inc({ source: 'database' });
+        if (outcome.kind !== 'registered') return;
+        if (outcome.assignedFromPending > 0) m.slotAssignments.inc({ path: 'pending' }, outcome.assignedFromPending);
+        if (outcome.excessFromPending > 0) m.excess.inc(outcome.excessFromPending);
+        if (outcome.failedFromPending > 0) m.validationFailures.inc({ outcome: 'slot-failed-from-pending' }, outcome.failedFromPending);
+        if (outcome.completed) m.completions.inc();
+        return;
+      }
+      case 'content-handled':
+        m.handlerDuration.observe({ event: 'content' }, event.durationMs / 1000);
+        for (const outcome of event.outcomes) {
+          if (outcome.kind === 'assigned') {
+            m.slotAssignments.inc({ path: 'content' });
+            if (outcome.completed) m.completions.inc();
+          } else if (outcome.kind === 'duplicate') m.duplicates.inc({ source: 'database' });
+          else if (outcome.kind === 'excess') m.excess.inc();
+          else m.pending.inc();
+        }
+        return;
+      case 'validation-failure-handled':
+        m.handlerDuration.observe({ event: 'validation_failure' }, event.durationMs / 1000);
+        if (event.outcome.kind === 'duplicate') m.duplicates.inc({ source: 'database' });
+        else m.validationFailures.inc({ outcome: event.outcome.kind });
+        if (event.outcome.kind === 'slot-failed' && event.outcome.completed) m.completions.inc();
+        return;
+    }
+  }
+
+  function observeRelay(event: RelayEvent): void {
+    if (event.type === 'published') {
+      m.outboxPublished.inc(event.count);
+      for (const lagMs of event.lagMs) m.outboxPublishLag.observe(lagMs / 1000);
+    } else if (event.type === 'publish-failed') {
+      m.outboxPublishFailures.inc(event.count);
+    } else {
+      m.outboxBacklog.set(event.rows);
+      m.outboxOldestAge.set(event.oldestAgeMs / 1000);
+    }
+  }
+
+  function observeConsumerLag(topic: string, partition: number, lag: number): void {
+    const partitions = partitionLag.get(topic) ?? new Map<number, number>();
+    partitions.set(partition, lag);
+    partitionLag.set(topic, partitions);
+    let total = 0;
+    for (const value of partitions.values()) total += value;
+    m.consumerLag.set({ topic }, total);
+  }
+
+  return {
+    registry,
+    observeProcessor,
+    observeRelay,
+    observeConsumerLag,
+    observeGroupMembership: (joined: boolean) => m.groupJoined.set(joined ? 1 : 0),
+    observeRedisDegraded: (degraded: boolean) => m.redisDegraded.set(degraded ? 1 : 0),
+    observeRedisLookup: (durationMs: number) => m.redisPrefilterDuration.observe(durationMs / 1000),
+    /** The exposition text and its content type, for GET /metrics. */
+    async render(): Promise<{ contentType: string; body: string }> {
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}
+
+export type WorkerMetrics = ReturnType<typeof createMetrics>;
