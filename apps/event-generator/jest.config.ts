@@ -1,4 +1,3 @@
-/* eslint-disable */
 export default {
   displayName: 'event-generator',
   preset: '../../jest.preset.cjs',

@@ -1,0 +1,41 @@
+export { createSeededRandom } from './seeded-random';
+export type { SeededRandom } from './seeded-random';
+export { partitionForKey } from './key-partition';
+export { workloadOptionsSchema, resolveWorkloadOptions } from './workload-options';
+export type { WorkloadOptions, WorkloadOptionsInput } from './workload-options';
+export { MALFORMED_CLASSES, OVERSIZED_VALUE_BYTES, buildMalformedMessage } from './malformed-message';
+export type { MalformedClass, MalformedMessage, MalformedInput } from './malformed-message';
+export { planWave, createPlan } from './workload-plan';
+export type { PlannedSend, SendKind, BatchExpectation, WavePlan, WorkloadPlan } from './workload-plan';
+export { systemClock } from './clock';
+export type { Clock } from './clock';
+export { createTokenBucket } from './token-bucket';
+export type { TokenBucket, TokenBucketOptions } from './token-bucket';
+export { createSentLogWriter, readSentLog } from './sent-log';
+export type { SentLogLine, SentLogWriter } from './sent-log';
+export {
+  ensureInputTopics,
+  waitForPartitionLeaders,
+  DEFAULT_INPUT_TOPIC_MAX_MESSAGE_BYTES,
+} from './topic-setup';
+export type { InputTopicOptions, InputTopicsResult } from './topic-setup';
+export { classifySendError } from './send-error';
+export type { SendErrorClass } from './send-error';
+export { produceWorkload, DEFAULT_PRODUCE_OPTIONS } from './workload-producer';
+export type {
+  ProduceOptions,
+  ProduceDeps,
+  ProduceProgress,
+  ProduceSummary,
+  ProduceResult,
+} from './workload-producer';
+export { openRunOutput, SENT_LOG_FILE, SUMMARY_FILE, EXPECTATIONS_FILE } from './run-output';
+export type { RunOutput } from './run-output';
+export { createGeneratorKafka, createGeneratorProducer } from './kafka-client';
+export type { GeneratorKafkaOptions } from './kafka-client';
+export { runHttpLoad, formatHttpLoad } from './http-load';
+export type { HttpLoadOptions, HttpLoadResult } from './http-load';
+export { parseCommandLine, CliUsageError } from './cli-args';
+export type { CliCommand } from './cli-args';
+export { USAGE } from './cli-usage';
+export { formatProgress } from './progress-line';

@@ -1,0 +1,240 @@
+import type { Message, Producer } from 'kafkajs';
+import { topicName } from '@els/contracts';
+import { systemClock, type Clock } from './clock';
+import { partitionForKey } from './key-partition';
+import { classifySendError } from './send-error';
+import type { SentLogLine, SentLogWriter } from './sent-log';
+import { createTokenBucket } from './token-bucket';
+import { planWave, type BatchExpectation, type PlannedSend, type SendKind } from './workload-plan';
+import type { WorkloadOptions } from './workload-options';
+
+export interface ProduceOptions {
+  topicPrefix: string;
+  /** Offered rate in events/s; 0 sends flat out. */
+  ratePerSec: number;
+  /** Keep planning new waves until this much time has passed (the last wave is always finished); 0 = use `waves`. */
+  durationMs: number;
+  /** Number of waves when `durationMs` is 0. */
+  waves: number;
+  /** Most messages per `sendBatch` call. */
+  chunkSize: number;
+  progressIntervalMs: number;
+  /** How long one chunk is retried through broker outages before the run fails. */
+  retryForMs: number;
+}
+
+export interface ProduceProgress {
+  sent: number;
+  planned: number;
+  /** Waves started so far. */
+  waves: number;
+  elapsedMs: number;
+  /** Achieved rate since the previous progress report. */
+  recentPerSec: number;
+}
+
+export interface ProduceDeps {
+  /** A connected producer. */
+  producer: Producer;
+  /** Partition count per prefixed topic (from `ensureInputTopics`). */
+  partitionCounts: Readonly<Record<string, number>>;
+  sentLog?: SentLogWriter;
+  clock?: Clock;
+  onProgress?: (progress: ProduceProgress) => void;
+  /** Stops after the chunk in flight. */
+  signal?: AbortSignal;
+}
+
+export interface ProduceSummary {
+  startedAt: string;
+  durationMs: number;
+  runId: string;
+  seed: number;
+  topicPrefix: string;
+  waves: number;
+  batches: number;
+  planned: number;
+  sent: number;
+  rejected: number;
+  byKind: Record<SendKind, number>;
+  offeredPerSec: number;
+  achievedPerSec: number;
+  aborted: boolean;
+}
+
+export interface ProduceResult {
+  summary: ProduceSummary;
+  expectations: BatchExpectation[];
+}
+
+export const DEFAULT_PRODUCE_OPTIONS: ProduceOptions = {
+  topicPrefix: '',
+  ratePerSec: 0,
+  durationMs: 0,
+  waves: 1,
+  chunkSize: 500,
+  progressIntervalMs: 2000,
+  retryForMs: 120_000,
+};
+
+/** Values above this go out alone, so a broker refusing one cannot leave a shared request half-written. */
+const LARGE_VALUE_BYTES = 512 * 1024;
+
+function chunksOf(sends: readonly PlannedSend[], size: number): PlannedSend[][] {
+  const chunks: PlannedSend[][] = [];
+  let current: PlannedSend[] = [];
+  for (const send of sends) {
+    if (send.value.length > LARGE_VALUE_BYTES) {
+      if (current.length > 0) chunks.push(current);
+      chunks.push([send]);
+      current = [];
+      continue;
+    }
+    current.push(send);
+    if (current.length >= size) {
+      chunks.push(current);
+      current = [];
+    }
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+/**
+ * Plans and produces the workload wave by wave, at the offered rate, and records every acknowledged
+ * message in the sent log. Send order is kept within each partition (one `sendBatch` at a time).
+ */
+export async function produceWorkload(
+  workload: WorkloadOptions,
+  options: ProduceOptions,
+  deps: ProduceDeps,
+): Promise<ProduceResult> {
+  const clock = deps.clock ?? systemClock;
+  const bucket = createTokenBucket({ ratePerSec: options.ratePerSec }, clock);
+  const chunkSize =
+    options.ratePerSec > 0
+      ? Math.min(options.chunkSize, Math.max(1, Math.ceil(options.ratePerSec / 10)))
+      : options.chunkSize;
+  const partitionsOf = (topic: string): number => {
+    const count = deps.partitionCounts[topic];
+    if (count === undefined) throw new Error(`No partition count known for topic ${topic}`);
+    return count;
+  };
+  const byKind: Record<SendKind, number> = {
+    registration: 0,
+    content: 0,
+    duplicate: 0,
+    'validation-failure': 0,
+    malformed: 0,
+  };
+  const expectations: BatchExpectation[] = [];
+  const startMs = clock.now();
+  let planned = 0;
+  let sent = 0;
+  let rejected = 0;
+  let seq = 0;
+  let wave = 0;
+  let wavesStarted = 0;
+  let lastProgress = { atMs: startMs, sent: 0 };
+
+  const report = (force: boolean) => {
+    const now = clock.now();
+    if (!deps.onProgress || (!force && now - lastProgress.atMs < options.progressIntervalMs)) return;
+    const windowMs = Math.max(1, now - lastProgress.atMs);
+    const recentPerSec = ((sent - lastProgress.sent) * 1000) / windowMs;
+    deps.onProgress({ sent, planned, waves: wavesStarted, elapsedMs: now - startMs, recentPerSec });
+    lastProgress = { atMs: now, sent };
+  };
+
+  const sendChunk = async (chunk: PlannedSend[]): Promise<string | undefined> => {
+    const byTopic = new Map<string, Message[]>();
+    for (const send of chunk) {
+      const topic = topicName(send.topic, options.topicPrefix);
+      const messages = byTopic.get(topic) ?? [];
+      messages.push({
+        key: send.key,
+        value: send.value,
+        partition: partitionForKey(send.key, partitionsOf(topic)),
+      });
+      byTopic.set(topic, messages);
+    }
+    const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+    const giveUpAt = clock.now() + options.retryForMs;
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        await deps.producer.sendBatch({ topicMessages, acks: -1 });
+        return undefined;
+      } catch (error) {
+        const kind = classifySendError(error);
+        if (kind === 'too-large' && chunk.length === 1) return 'MESSAGE_TOO_LARGE';
+        if (kind !== 'retriable' || clock.now() >= giveUpAt) throw error;
+        await clock.sleep(Math.min(2000, 100 * 2 ** attempt));
+      }
+    }
+  };
+
+  const hasTime = () =>
+    options.durationMs > 0 ? clock.now() - startMs < options.durationMs : wave < options.waves;
+
+  for (; hasTime() && !deps.signal?.aborted; wave += 1) {
+    const plan = planWave(workload, wave);
+    wavesStarted += 1;
+    expectations.push(...plan.expectations);
+    planned += plan.sends.length;
+    for (const chunk of chunksOf(plan.sends, chunkSize)) {
+      if (deps.signal?.aborted) break;
+      await bucket.take(chunk.length);
+      const sentAtMs = clock.now();
+      const rejection = await sendChunk(chunk);
+      const ackedAtMs = clock.now();
+      const lines: SentLogLine[] = chunk.map((send) => {
+        const topic = topicName(send.topic, options.topicPrefix);
+        const line: SentLogLine = {
+          seq: (seq += 1),
+          topic,
+          partition: partitionForKey(send.key, partitionsOf(topic)),
+          key: send.key,
+          kind: send.kind,
+          batchId: send.batchId,
+          textStorageId: send.textStorageId ?? null,
+          fileUploadId: send.fileUploadId ?? null,
+          eventId: send.eventId ?? null,
+          malformedClass: send.malformedClass ?? null,
+          valueBytes: send.value.length,
+          sentAtMs,
+          ackedAtMs,
+        };
+        return rejection ? { ...line, rejected: rejection } : line;
+      });
+      if (rejection) rejected += chunk.length;
+      else {
+        sent += chunk.length;
+        for (const send of chunk) byKind[send.kind] += 1;
+      }
+      await deps.sentLog?.write(lines);
+      report(false);
+    }
+  }
+  report(true);
+
+  const durationMs = clock.now() - startMs;
+  return {
+    expectations,
+    summary: {
+      startedAt: new Date(startMs).toISOString(),
+      durationMs,
+      runId: workload.runId,
+      seed: workload.seed,
+      topicPrefix: options.topicPrefix,
+      waves: wavesStarted,
+      batches: expectations.length,
+      planned,
+      sent,
+      rejected,
+      byKind,
+      offeredPerSec: options.ratePerSec,
+      achievedPerSec: durationMs > 0 ? Math.round((sent * 1000 * 10) / durationMs) / 10 : sent,
+      aborted: deps.signal?.aborted ?? false,
+    },
+  };
+}
