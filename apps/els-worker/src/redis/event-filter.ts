@@ -21,6 +21,8 @@ export interface EventFilterOptions {
   url: string;
   ttlS: number;
   logger: Logger;
+  /** CLIENT SETNAME of the connection, so an operator can find it in CLIENT LIST. */
+  connectionName?: string;
   commandTimeoutMs?: number;
   pingIntervalMs?: number;
   onDegradedChange?: (degraded: boolean) => void;
@@ -60,17 +62,24 @@ export function createEventFilter(options: EventFilterOptions): EventFilter {
     async start() {
       if (client) return;
       options.onDegradedChange?.(true);
-      client = new Redis(options.url, {
+      const created = new Redis(options.url, {
         lazyConnect: true,
+        connectionName: options.connectionName,
         enableOfflineQueue: false,
         commandTimeout: options.commandTimeoutMs ?? 250,
         maxRetriesPerRequest: 0,
         connectTimeout: 2000,
+        disconnectTimeout: 200,
         retryStrategy: (attempt) => Math.min(100 * attempt, 2000),
       });
       // Without a listener ioredis reports every failed reconnect as an unhandled error event.
-      client.on('error', (error: Error) => setDegraded(true, error));
-      client.on('ready', () => void ping());
+      created.on('error', (error: Error) => setDegraded(true, error));
+      // A dropped connection means every lookup fails until ioredis has reconnected and Redis answers.
+      created.on('close', () => {
+        if (client === created) setDegraded(true, new Error('connection closed'));
+      });
+      created.on('ready', () => void ping());
+      client = created;
       try {
         await client.connect();
       } catch (error) {
@@ -86,12 +95,20 @@ export function createEventFilter(options: EventFilterOptions): EventFilter {
       const current = client;
       client = undefined;
       if (!current) return;
+      const ended = new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 500);
+        current.once('end', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
       try {
         if (current.status === 'ready') await current.quit();
         else current.disconnect();
       } catch {
         current.disconnect();
       }
+      if (current.status !== 'end') await ended;
     },
     async filterSeen(eventIds) {
       const seen = new Set<string>();

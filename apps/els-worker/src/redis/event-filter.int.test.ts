@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { silentLogger } from '../logger';
+import { waitFor } from '../testing/wait-for';
+import { createEventFilter, SEEN_KEY_PREFIX, type EventFilter } from './event-filter';
+
+const redisUrl = process.env.ELS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+describe('Redis event filter', () => {
+  const filters: EventFilter[] = [];
+  const track = (filter: EventFilter) => (filters.push(filter), filter);
+  afterEach(async () => {
+    await Promise.all(filters.splice(0).map((filter) => filter.stop()));
+  });
+
+  it('reports an id as seen only after it was marked, with the configured TTL', async () => {
+    const filter = track(createEventFilter({ url: redisUrl, ttlS: 120, logger: silentLogger }));
+    await filter.start();
+    expect(filter.degraded()).toBe(false);
+    const [a, b] = [randomUUID(), randomUUID()];
+    expect(await filter.filterSeen([a, b])).toEqual(new Set());
+    await filter.markSeen([a]);
+    expect(await filter.filterSeen([a, b])).toEqual(new Set([a]));
+
+    const direct = new Redis(redisUrl);
+    try {
+      const ttl = await direct.ttl(SEEN_KEY_PREFIX + a);
+      expect(ttl).toBeGreaterThan(100);
+      expect(ttl).toBeLessThanOrEqual(120);
+      await direct.del(SEEN_KEY_PREFIX + a);
+    } finally {
+      direct.disconnect();
+    }
+  });
+
+  it('never throws and reports degraded while Redis cannot be reached', async () => {
+    const changes: boolean[] = [];
+    // Port 1 refuses connections: the same failure a stopped Redis gives.
+    const filter = track(
+      createEventFilter({ url: 'redis://127.0.0.1:1', ttlS: 60, logger: silentLogger, onDegradedChange: (d) => changes.push(d) }),
+    );
+    await filter.start();
+    expect(filter.degraded()).toBe(true);
+    await expect(filter.filterSeen([randomUUID()])).resolves.toEqual(new Set());
+    await expect(filter.markSeen([randomUUID()])).resolves.toBeUndefined();
+    expect(changes).toEqual([true]);
+  });
+
+  it('recovers from degraded once Redis answers again', async () => {
+    const changes: boolean[] = [];
+    const connectionName = `els-filter-test-${randomUUID().slice(0, 8)}`;
+    const filter = track(
+      createEventFilter({ url: redisUrl, ttlS: 60, logger: silentLogger, pingIntervalMs: 50, connectionName, onDegradedChange: (d) => changes.push(d) }),
+    );
+    await filter.start();
+    await waitFor('filter healthy', () => !filter.degraded(), 5000);
+    // Killing its connection drops it exactly as a Redis restart does; ioredis reconnects by itself.
+    const admin = new Redis(redisUrl);
+    try {
+      const list = String(await admin.client('LIST'));
+      const line = list.split('\n').find((entry) => entry.includes(`name=${connectionName} `));
+      const id = /\bid=(\d+)/.exec(line ?? '')?.[1];
+      expect(id).toBeDefined();
+      await admin.client('KILL', 'ID', String(id));
+    } finally {
+      admin.disconnect();
+    }
+    await waitFor('the dropped connection observed', () => changes.lastIndexOf(true) > 0, 5000);
+    await waitFor('filter healthy again', () => !filter.degraded(), 10_000);
+    const id = randomUUID();
+    await filter.markSeen([id]);
+    expect(await filter.filterSeen([id])).toEqual(new Set([id]));
+  });
+});
