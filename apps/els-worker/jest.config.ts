@@ -1,4 +1,3 @@
-/* eslint-disable */
 export default {
   displayName: 'els-worker',
   preset: '../../jest.preset.cjs',

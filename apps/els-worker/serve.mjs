@@ -29,6 +29,10 @@ run('build', process.execPath, [path.join(root, 'apps', 'els-worker', 'build.mjs
 run('migrate', process.execPath, [main, 'migrate']);
 
 process.stderr.write('[serve] start\n');
-const worker = spawn(process.execPath, ['--enable-source-maps', main, 'start'], { cwd: root, env, stdio: 'inherit' });
+const worker = spawn(process.execPath, ['--enable-source-maps', main, 'start'], {
+  cwd: root,
+  env,
+  stdio: 'inherit',
+});
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => worker.kill(signal));
 worker.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -148,7 +148,8 @@ export function parseConfig(
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const key = String(issue.path[0] ?? '(environment)');
-      const reason = input[key] === undefined && issue.code === 'invalid_type' ? 'is required' : issue.message;
+      const reason =
+        input[key] === undefined && issue.code === 'invalid_type' ? 'is required' : issue.message;
       issues.push({ key, reason });
     }
   }

@@ -28,13 +28,24 @@ function loadConfig(): WorkerConfig {
 }
 
 async function runMigrate(config: WorkerConfig): Promise<number> {
-  const root = createRootLogger({ level: config.logLevel, pretty: config.logPretty, instanceId: config.instanceId });
+  const root = createRootLogger({
+    level: config.logLevel,
+    pretty: config.logPretty,
+    instanceId: config.instanceId,
+  });
   const log = componentLogger(root, 'main');
-  const sql = createDatabase(config.databaseUrl, { max: 1, applicationName: `els-migrate-${config.instanceId}` });
+  const sql = createDatabase(config.databaseUrl, {
+    max: 1,
+    applicationName: `els-migrate-${config.instanceId}`,
+  });
   try {
     const { applied } = await migrate(sql);
     log.info({ applied }, 'Schema migrated');
-    const kafka = createKafkaTransport({ brokers: config.kafkaBrokers, clientId: `els-migrate-${config.instanceId}`, logger: componentLogger(root, 'kafka') });
+    const kafka = createKafkaTransport({
+      brokers: config.kafkaBrokers,
+      clientId: `els-migrate-${config.instanceId}`,
+      logger: componentLogger(root, 'kafka'),
+    });
     await kafka.ensureTopics(config.topicPrefix, config.inputTopicPartitions);
     return EXIT_OK;
   } catch (error) {
@@ -46,11 +57,22 @@ async function runMigrate(config: WorkerConfig): Promise<number> {
 }
 
 async function runStart(config: WorkerConfig): Promise<void> {
-  const root = createRootLogger({ level: config.logLevel, pretty: config.logPretty, instanceId: config.instanceId });
+  const root = createRootLogger({
+    level: config.logLevel,
+    pretty: config.logPretty,
+    instanceId: config.instanceId,
+  });
   const log = componentLogger(root, 'main');
   log.info({ config: redactConfig(config) }, 'Configuration loaded');
-  const sql = createDatabase(config.databaseUrl, { max: config.dbPoolMax, applicationName: `els-worker-${config.instanceId}` });
-  const kafka = createKafkaTransport({ brokers: config.kafkaBrokers, clientId: `els-worker-${config.instanceId}`, logger: componentLogger(root, 'kafka') });
+  const sql = createDatabase(config.databaseUrl, {
+    max: config.dbPoolMax,
+    applicationName: `els-worker-${config.instanceId}`,
+  });
+  const kafka = createKafkaTransport({
+    brokers: config.kafkaBrokers,
+    clientId: `els-worker-${config.instanceId}`,
+    logger: componentLogger(root, 'kafka'),
+  });
 
   let shuttingDown = false;
   const shutdown = (reason: string, exitCode: number) => {

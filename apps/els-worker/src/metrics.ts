@@ -14,25 +14,112 @@ export function createMetrics() {
   const registers = [registry];
 
   const m = {
-    slotAssignments: new Counter({ name: 'els_slot_assignments_total', help: 'Texts assigned to a slot, by path (content: on arrival; pending: when its batch registered).', labelNames: ['path'], registers }),
-    duplicates: new Counter({ name: 'els_duplicate_events_total', help: 'Redelivered events acknowledged without effect, by where they were recognised.', labelNames: ['source'], registers }),
-    excess: new Counter({ name: 'els_excess_reports_total', help: 'Texts reported as excess (no slot left in their batch).', registers }),
-    pending: new Counter({ name: 'els_pending_content_total', help: 'Texts stored as pending because their batch was not registered yet.', registers }),
-    validationFailures: new Counter({ name: 'els_validation_failures_total', help: 'Validation failures handled, by outcome.', labelNames: ['outcome'], registers }),
-    completions: new Counter({ name: 'els_batch_completions_total', help: 'Batches whose last slot this replica resolved (one completion event each).', registers }),
-    deadLetters: new Counter({ name: 'els_dead_letters_total', help: 'Messages sent to the dead-letter topic, by error code.', labelNames: ['code'], registers }),
-    handlerDuration: new Histogram({ name: 'els_handler_duration_seconds', help: 'Duration of one database handler call (a content call may carry many events).', labelNames: ['event'], buckets: LATENCY_BUCKETS_S, registers }),
-    consumed: new Counter({ name: 'els_events_consumed_total', help: 'Input messages fetched, by event (invalid: did not parse).', labelNames: ['event'], registers }),
-    retries: new Counter({ name: 'els_retries_total', help: 'Retries of a retriable failure, by error code.', labelNames: ['reason'], registers }),
-    outboxBacklog: new Gauge({ name: 'els_outbox_backlog_rows', help: 'Unpublished outbox rows.', registers }),
-    outboxOldestAge: new Gauge({ name: 'els_outbox_oldest_unpublished_age_seconds', help: 'Age of the oldest unpublished outbox row.', registers }),
-    outboxPublishLag: new Histogram({ name: 'els_outbox_publish_lag_seconds', help: 'Time from outbox insert to publication.', buckets: LATENCY_BUCKETS_S, registers }),
-    outboxPublished: new Counter({ name: 'els_outbox_published_total', help: 'Outbox rows published by this replica.', registers }),
-    outboxPublishFailures: new Counter({ name: 'els_outbox_publish_failures_total', help: 'Outbox rows whose publication failed (retried later).', registers }),
-    consumerLag: new Gauge({ name: 'els_consumer_lag_messages', help: 'Messages behind the high watermark on the partitions this replica consumes, by topic.', labelNames: ['topic'], registers }),
-    groupJoined: new Gauge({ name: 'els_consumer_group_joined', help: '1 while this replica is a member of its consumer group.', registers }),
-    redisDegraded: new Gauge({ name: 'els_redis_degraded', help: '1 while Redis is unavailable and only the database de-duplicates.', registers }),
-    redisPrefilterDuration: new Histogram({ name: 'els_redis_prefilter_duration_seconds', help: 'Duration of one Redis pre-filter lookup.', buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25], registers }),
+    slotAssignments: new Counter({
+      name: 'els_slot_assignments_total',
+      help: 'Texts assigned to a slot, by path (content: on arrival; pending: when its batch registered).',
+      labelNames: ['path'],
+      registers,
+    }),
+    duplicates: new Counter({
+      name: 'els_duplicate_events_total',
+      help: 'Redelivered events acknowledged without effect, by where they were recognised.',
+      labelNames: ['source'],
+      registers,
+    }),
+    excess: new Counter({
+      name: 'els_excess_reports_total',
+      help: 'Texts reported as excess (no slot left in their batch).',
+      registers,
+    }),
+    pending: new Counter({
+      name: 'els_pending_content_total',
+      help: 'Texts stored as pending because their batch was not registered yet.',
+      registers,
+    }),
+    validationFailures: new Counter({
+      name: 'els_validation_failures_total',
+      help: 'Validation failures handled, by outcome.',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    completions: new Counter({
+      name: 'els_batch_completions_total',
+      help: 'Batches whose last slot this replica resolved (one completion event each).',
+      registers,
+    }),
+    deadLetters: new Counter({
+      name: 'els_dead_letters_total',
+      help: 'Messages sent to the dead-letter topic, by error code.',
+      labelNames: ['code'],
+      registers,
+    }),
+    handlerDuration: new Histogram({
+      name: 'els_handler_duration_seconds',
+      help: 'Duration of one database handler call (a content call may carry many events).',
+      labelNames: ['event'],
+      buckets: LATENCY_BUCKETS_S,
+      registers,
+    }),
+    consumed: new Counter({
+      name: 'els_events_consumed_total',
+      help: 'Input messages fetched, by event (invalid: did not parse).',
+      labelNames: ['event'],
+      registers,
+    }),
+    retries: new Counter({
+      name: 'els_retries_total',
+      help: 'Retries of a retriable failure, by error code.',
+      labelNames: ['reason'],
+      registers,
+    }),
+    outboxBacklog: new Gauge({
+      name: 'els_outbox_backlog_rows',
+      help: 'Unpublished outbox rows.',
+      registers,
+    }),
+    outboxOldestAge: new Gauge({
+      name: 'els_outbox_oldest_unpublished_age_seconds',
+      help: 'Age of the oldest unpublished outbox row.',
+      registers,
+    }),
+    outboxPublishLag: new Histogram({
+      name: 'els_outbox_publish_lag_seconds',
+      help: 'Time from outbox insert to publication.',
+      buckets: LATENCY_BUCKETS_S,
+      registers,
+    }),
+    outboxPublished: new Counter({
+      name: 'els_outbox_published_total',
+      help: 'Outbox rows published by this replica.',
+      registers,
+    }),
+    outboxPublishFailures: new Counter({
+      name: 'els_outbox_publish_failures_total',
+      help: 'Outbox rows whose publication failed (retried later).',
+      registers,
+    }),
+    consumerLag: new Gauge({
+      name: 'els_consumer_lag_messages',
+      help: 'Messages behind the high watermark on the partitions this replica consumes, by topic.',
+      labelNames: ['topic'],
+      registers,
+    }),
+    groupJoined: new Gauge({
+      name: 'els_consumer_group_joined',
+      help: '1 while this replica is a member of its consumer group.',
+      registers,
+    }),
+    redisDegraded: new Gauge({
+      name: 'els_redis_degraded',
+      help: '1 while Redis is unavailable and only the database de-duplicates.',
+      registers,
+    }),
+    redisPrefilterDuration: new Histogram({
+      name: 'els_redis_prefilter_duration_seconds',
+      help: 'Duration of one Redis pre-filter lookup.',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+      registers,
+    }),
   };
   const partitionLag = new Map<string, Map<number, number>>();
 
@@ -55,9 +142,11 @@ export function createMetrics() {
         const outcome = event.outcome;
         if (outcome.kind === 'duplicate') m.duplicates.inc({ source: 'database' });
         if (outcome.kind !== 'registered') return;
-        if (outcome.assignedFromPending > 0) m.slotAssignments.inc({ path: 'pending' }, outcome.assignedFromPending);
+        if (outcome.assignedFromPending > 0)
+          m.slotAssignments.inc({ path: 'pending' }, outcome.assignedFromPending);
         if (outcome.excessFromPending > 0) m.excess.inc(outcome.excessFromPending);
-        if (outcome.failedFromPending > 0) m.validationFailures.inc({ outcome: 'slot-failed-from-pending' }, outcome.failedFromPending);
+        if (outcome.failedFromPending > 0)
+          m.validationFailures.inc({ outcome: 'slot-failed-from-pending' }, outcome.failedFromPending);
         if (outcome.completed) m.completions.inc();
         return;
       }

@@ -102,14 +102,21 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): Worker {
     const outcome = await retryWhileActive(
       async () => {
         const status = await coordination.schemaStatus();
-        if (!status.current) throw Object.assign(new Error('schema not current; run `main.js migrate`'), { status });
+        if (!status.current)
+          throw Object.assign(new Error('schema not current; run `main.js migrate`'), { status });
       },
-      (error) => ({ code: 'ELS_ERR_SCHEMA_NOT_READY', retriable: true, message: (error as Error).message, cause: error }),
+      (error) => ({
+        code: 'ELS_ERR_SCHEMA_NOT_READY',
+        retriable: true,
+        message: (error as Error).message,
+        cause: error,
+      }),
       {
         maxBackoffMs: 5000,
         isActive: () => !stopRequested,
         heartbeat: async () => undefined,
-        onRetry: (failure, attempt, delayMs) => mainLog.warn({ reason: failure.message, attempt, delayMs }, 'Waiting for the database'),
+        onRetry: (failure, attempt, delayMs) =>
+          mainLog.warn({ reason: failure.message, attempt, delayMs }, 'Waiting for the database'),
       },
     );
     return outcome.done;

@@ -15,7 +15,13 @@ const classifyError = (error: unknown): ClassifiedFailure =>
     : { code: 'ELS_ERR_DATABASE_UNAVAILABLE', retriable: true, message: String(error), cause: error };
 
 function messagesOf(values: Array<Buffer | null>): InboundMessage[] {
-  return values.map((value, index) => ({ topic: 't', partition: 0, offset: String(index), key: null, value }));
+  return values.map((value, index) => ({
+    topic: 't',
+    partition: 0,
+    offset: String(index),
+    key: null,
+    value,
+  }));
 }
 
 const assigned = (batchId: string, textStorageId: string): ContentOutcome => ({
@@ -36,7 +42,15 @@ function harness(overrides: Partial<EventHandlers> = {}, seen: string[] = []) {
   const handlers: EventHandlers = {
     handleRegistration: async (e) => {
       calls.push(`registration:${e.data.entity_id}`);
-      return { kind: 'registered', batchId: e.data.entity_id, slots: e.data.essay_ids.length, assignedFromPending: 0, excessFromPending: 0, failedFromPending: 0, completed: false };
+      return {
+        kind: 'registered',
+        batchId: e.data.entity_id,
+        slots: e.data.essay_ids.length,
+        assignedFromPending: 0,
+        excessFromPending: 0,
+        failedFromPending: 0,
+        completed: false,
+      };
     },
     handleContent: async (e) => {
       calls.push(`content:${e.data.text_storage_id}`);
@@ -84,16 +98,28 @@ describe('batch processor', () => {
 
   it('hands consecutive content events to one batched call, capped at the configured size, in offset order', async () => {
     const h = harness();
-    await h.process(messagesOf([toWire(registration), toWire(c1), toWire(c2), toWire(c3), toWire(failure)]), h.control);
+    await h.process(
+      messagesOf([toWire(registration), toWire(c1), toWire(c2), toWire(c3), toWire(failure)]),
+      h.control,
+    );
     expect(h.calls).toEqual(['registration:b1', 'content-batch:t1,t2', 'content-batch:t3', 'validation:u9']);
     expect(h.resolved).toEqual(['0', '2', '3', '4']);
-    expect(h.marked).toEqual([registration.event_id, c1.event_id, c2.event_id, c3.event_id, failure.event_id]);
+    expect(h.marked).toEqual([
+      registration.event_id,
+      c1.event_id,
+      c2.event_id,
+      c3.event_id,
+      failure.event_id,
+    ]);
   });
 
   it('dead-letters unusable messages with their code and moves the offset on', async () => {
     const h = harness();
     const tooBig = Buffer.alloc(20_000, 'x');
-    await h.process(messagesOf([Buffer.from('not json'), toWire({ hello: 1 }), tooBig, null, toWire(c1)]), h.control);
+    await h.process(
+      messagesOf([Buffer.from('not json'), toWire({ hello: 1 }), tooBig, null, toWire(c1)]),
+      h.control,
+    );
     expect(h.letters.map((letter) => letter.code)).toEqual([
       'ELS_ERR_CONTRACT_NOT_JSON',
       'ELS_ERR_CONTRACT_INVALID_ENVELOPE',
@@ -106,7 +132,9 @@ describe('batch processor', () => {
   });
 
   it('dead-letters a registration whose essay ids belong to another batch', async () => {
-    const h = harness({ handleRegistration: async () => ({ kind: 'conflict', batchId: 'b1', essayIds: ['x'] }) });
+    const h = harness({
+      handleRegistration: async () => ({ kind: 'conflict', batchId: 'b1', essayIds: ['x'] }),
+    });
     await h.process(messagesOf([toWire(registration)]), h.control);
     expect(h.letters).toHaveLength(1);
     expect(h.letters[0]).toMatchObject({ code: ESSAY_ID_CONFLICT_CODE, eventId: registration.event_id });
@@ -164,7 +192,19 @@ describe('batch processor', () => {
 
   it('dead-letters an output event that arrived on an input topic', async () => {
     const h = harness();
-    const output = { ...c1, event_type: 'huleedu.els.essay.slot.assigned.v1', data: { batch_id: 'b1', essay_id: 'e', file_upload_id: 'u', text_storage_id: 't', original_file_name: 'f', correlation_id: c1.correlation_id, timestamp: c1.event_timestamp } };
+    const output = {
+      ...c1,
+      event_type: 'huleedu.els.essay.slot.assigned.v1',
+      data: {
+        batch_id: 'b1',
+        essay_id: 'e',
+        file_upload_id: 'u',
+        text_storage_id: 't',
+        original_file_name: 'f',
+        correlation_id: c1.correlation_id,
+        timestamp: c1.event_timestamp,
+      },
+    };
     await h.process(messagesOf([toWire(output)]), h.control);
     expect(h.letters.map((l) => l.code)).toEqual(['ELS_ERR_UNEXPECTED_EVENT']);
   });

@@ -22,7 +22,12 @@ export interface BatchProcessorOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-const labelOf = { registration: 'registration', content: 'content', 'validation-failure': 'validation_failure', unusable: 'invalid' } as const;
+const labelOf = {
+  registration: 'registration',
+  content: 'content',
+  'validation-failure': 'validation_failure',
+  unusable: 'invalid',
+} as const;
 
 /**
  * Handles one fetched batch of one partition, in offset order (invariant 6): an offset is resolved only
@@ -40,9 +45,17 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
     message: error instanceof Error ? error.message : String(error),
     cause: error,
   });
-  const databaseFailure = (error: unknown): ClassifiedFailure => ({ ...options.classifyError(error), cause: error });
+  const databaseFailure = (error: unknown): ClassifiedFailure => ({
+    ...options.classifyError(error),
+    cause: error,
+  });
 
-  function retry<T>(work: () => Promise<T>, classify: (e: unknown) => ClassifiedFailure, control: BatchControl, what: string) {
+  function retry<T>(
+    work: () => Promise<T>,
+    classify: (e: unknown) => ClassifiedFailure,
+    control: BatchControl,
+    what: string,
+  ) {
     return retryWhileActive(work, classify, {
       maxBackoffMs: options.retryMaxBackoffMs,
       isActive: control.isActive,
@@ -50,18 +63,33 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
       sleep: options.sleep,
       onRetry(failure, attempt, delayMs) {
         emit({ type: 'retry', reason: failure.code });
-        logger.warn({ code: failure.code, err: failure.message, attempt, delayMs, step: what }, 'Retrying after a retriable failure');
+        logger.warn(
+          { code: failure.code, err: failure.message, attempt, delayMs, step: what },
+          'Retrying after a retriable failure',
+        );
       },
     });
   }
 
   async function deadLetter(letters: DeadLetter[], control: BatchControl): Promise<boolean> {
-    const sent = await retry(() => options.publishDeadLetters(letters), brokerFailure, control, 'dead-letter');
+    const sent = await retry(
+      () => options.publishDeadLetters(letters),
+      brokerFailure,
+      control,
+      'dead-letter',
+    );
     if (!sent.done) return false;
     for (const letter of letters) {
       emit({ type: 'dead-lettered', code: letter.code });
       logger.warn(
-        { code: letter.code, reason: letter.reason, eventId: letter.eventId, topic: letter.message.topic, partition: letter.message.partition, offset: letter.message.offset },
+        {
+          code: letter.code,
+          reason: letter.reason,
+          eventId: letter.eventId,
+          topic: letter.message.topic,
+          partition: letter.message.partition,
+          offset: letter.message.offset,
+        },
         'Message dead-lettered',
       );
     }
@@ -80,7 +108,8 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
       const envelope = items[index]?.envelope;
       const fields = { ...outcome, correlationId: envelope?.correlation_id, eventId: envelope?.event_id };
       if (outcome.kind === 'excess') logger.info(fields, 'Content reported as excess');
-      else if (outcome.kind === 'assigned' && outcome.completed) logger.info(fields, 'Slot assigned, batch completed');
+      else if (outcome.kind === 'assigned' && outcome.completed)
+        logger.info(fields, 'Slot assigned, batch completed');
       else logger.debug(fields, 'Content handled');
     });
   }
@@ -91,28 +120,65 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
       case 'skip':
         return true;
       case 'dead-letter':
-        return deadLetter(step.items.map(({ message, code, reason, eventId }) => ({ message, code, reason, eventId })), control);
+        return deadLetter(
+          step.items.map(({ message, code, reason, eventId }) => ({ message, code, reason, eventId })),
+          control,
+        );
       case 'registration': {
         const [item] = step.items;
-        const ids = { correlationId: item.envelope.correlation_id, eventId: item.envelope.event_id, batchId: item.envelope.data.entity_id };
+        const ids = {
+          correlationId: item.envelope.correlation_id,
+          eventId: item.envelope.event_id,
+          batchId: item.envelope.data.entity_id,
+        };
         const started = performance.now();
-        const result = await retry(() => handlers.handleRegistration(item.envelope), databaseFailure, control, 'registration');
+        const result = await retry(
+          () => handlers.handleRegistration(item.envelope),
+          databaseFailure,
+          control,
+          'registration',
+        );
         if (!result.done) return false;
         const outcome = result.value;
         emit({ type: 'registration-handled', outcome, durationMs: performance.now() - started });
         if (outcome.kind === 'conflict') {
-          return deadLetter([{ message: item.message, code: ESSAY_ID_CONFLICT_CODE, eventId: item.envelope.event_id, reason: `essay ids already registered under another batch: ${outcome.essayIds.slice(0, 20).join(', ')}` }], control);
+          return deadLetter(
+            [
+              {
+                message: item.message,
+                code: ESSAY_ID_CONFLICT_CODE,
+                eventId: item.envelope.event_id,
+                reason: `essay ids already registered under another batch: ${outcome.essayIds.slice(0, 20).join(', ')}`,
+              },
+            ],
+            control,
+          );
         }
-        logger.info({ ...ids, ...outcome }, outcome.kind === 'duplicate' ? 'Registration already applied' : 'Batch registered');
+        logger.info(
+          { ...ids, ...outcome },
+          outcome.kind === 'duplicate' ? 'Registration already applied' : 'Batch registered',
+        );
         return true;
       }
       case 'validation-failure': {
         const [item] = step.items;
         const started = performance.now();
-        const result = await retry(() => handlers.handleValidationFailure(item.envelope), databaseFailure, control, 'validation-failure');
+        const result = await retry(
+          () => handlers.handleValidationFailure(item.envelope),
+          databaseFailure,
+          control,
+          'validation-failure',
+        );
         if (!result.done) return false;
-        emit({ type: 'validation-failure-handled', outcome: result.value, durationMs: performance.now() - started });
-        logger.info({ ...result.value, correlationId: item.envelope.correlation_id, eventId: item.envelope.event_id }, 'Validation failure handled');
+        emit({
+          type: 'validation-failure-handled',
+          outcome: result.value,
+          durationMs: performance.now() - started,
+        });
+        logger.info(
+          { ...result.value, correlationId: item.envelope.correlation_id, eventId: item.envelope.event_id },
+          'Validation failure handled',
+        );
         return true;
       }
       case 'content':
@@ -120,10 +186,18 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
     }
   }
 
-  async function runContent(items: Extract<PlannedMessage, { kind: 'content' }>[], control: BatchControl): Promise<boolean> {
+  async function runContent(
+    items: Extract<PlannedMessage, { kind: 'content' }>[],
+    control: BatchControl,
+  ): Promise<boolean> {
     const started = performance.now();
     try {
-      const result = await retry(() => handlers.handleContentBatch(items.map((i) => i.envelope)), databaseFailure, control, 'content');
+      const result = await retry(
+        () => handlers.handleContentBatch(items.map((i) => i.envelope)),
+        databaseFailure,
+        control,
+        'content',
+      );
       if (!result.done) return false;
       emit({ type: 'content-handled', outcomes: result.value, durationMs: performance.now() - started });
       logContent(items, result.value);
@@ -131,12 +205,20 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
     } catch (error) {
       if (!(error instanceof NonRetriableFailure)) throw error;
       // One event of the run is unusable; find it by handling them one by one.
-      logger.warn({ code: error.failure.code, count: items.length }, 'Content batch rejected, handling its events one by one');
+      logger.warn(
+        { code: error.failure.code, count: items.length },
+        'Content batch rejected, handling its events one by one',
+      );
     }
     for (const item of items) {
       const one = performance.now();
       try {
-        const result = await retry(() => handlers.handleContent(item.envelope), databaseFailure, control, 'content');
+        const result = await retry(
+          () => handlers.handleContent(item.envelope),
+          databaseFailure,
+          control,
+          'content',
+        );
         if (!result.done) return false;
         emit({ type: 'content-handled', outcomes: [result.value], durationMs: performance.now() - one });
         logContent([item], [result.value]);
@@ -152,7 +234,11 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
     try {
       return await runStep(step, control);
     } catch (error) {
-      if (!(error instanceof NonRetriableFailure) || (step.kind !== 'registration' && step.kind !== 'validation-failure')) throw error;
+      if (
+        !(error instanceof NonRetriableFailure) ||
+        (step.kind !== 'registration' && step.kind !== 'validation-failure')
+      )
+        throw error;
       return deadLetter([letterOf(step.items[0], error.failure)], control);
     }
   }
@@ -169,7 +255,10 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
       if (step.skipped.length > 0) {
         emit({ type: 'filtered', count: step.skipped.length });
         for (const item of step.skipped) {
-          logger.debug({ correlationId: item.envelope.correlation_id, eventId: item.envelope.event_id }, 'Event already processed, skipped');
+          logger.debug(
+            { correlationId: item.envelope.correlation_id, eventId: item.envelope.event_id },
+            'Event already processed, skipped',
+          );
         }
       }
       if (step.kind !== 'dead-letter' && step.kind !== 'skip') {

@@ -8,7 +8,11 @@ export const UNEXPECTED_EVENT_CODE = 'ELS_ERR_UNEXPECTED_EVENT';
 type Unusable = { kind: 'unusable'; message: InboundMessage; code: string; reason: string; eventId?: string };
 type Registration = { kind: 'registration'; message: InboundMessage; envelope: BatchEssaysRegistered };
 type Content = { kind: 'content'; message: InboundMessage; envelope: EssayContentProvisioned };
-type ValidationFailure = { kind: 'validation-failure'; message: InboundMessage; envelope: EssayValidationFailed };
+type ValidationFailure = {
+  kind: 'validation-failure';
+  message: InboundMessage;
+  envelope: EssayValidationFailed;
+};
 
 /** One fetched message after parsing: a typed input event, or unusable with a stable code. */
 export type PlannedMessage = Unusable | Registration | Content | ValidationFailure;

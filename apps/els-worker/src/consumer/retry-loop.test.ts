@@ -1,6 +1,11 @@
 import { backoffDelayMs, NonRetriableFailure, retryWhileActive } from './retry-loop';
 
-const retriable = (error: unknown) => ({ code: 'ELS_ERR_X', retriable: true, message: String(error), cause: error });
+const retriable = (error: unknown) => ({
+  code: 'ELS_ERR_X',
+  retriable: true,
+  message: String(error),
+  cause: error,
+});
 
 describe('retry loop', () => {
   it('grows the backoff exponentially and caps it at the maximum', () => {
@@ -19,7 +24,15 @@ describe('retry loop', () => {
         return 'ok';
       },
       retriable,
-      { maxBackoffMs: 3000, initialBackoffMs: 3000, isActive: () => true, heartbeat: async () => void heartbeats++, onRetry: () => undefined, sleep: async () => undefined, random: () => 1 },
+      {
+        maxBackoffMs: 3000,
+        initialBackoffMs: 3000,
+        isActive: () => true,
+        heartbeat: async () => void heartbeats++,
+        onRetry: () => undefined,
+        sleep: async () => undefined,
+        random: () => 1,
+      },
     );
     expect(outcome).toEqual({ done: true, value: 'ok' });
     expect(heartbeats).toBe(6);
@@ -27,12 +40,16 @@ describe('retry loop', () => {
 
   it('throws a non-retriable failure at once', async () => {
     await expect(
-      retryWhileActive(async () => Promise.reject(new Error('bad')), (e) => ({ ...retriable(e), retriable: false }), {
-        maxBackoffMs: 10,
-        isActive: () => true,
-        heartbeat: async () => undefined,
-        onRetry: () => undefined,
-      }),
+      retryWhileActive(
+        async () => Promise.reject(new Error('bad')),
+        (e) => ({ ...retriable(e), retriable: false }),
+        {
+          maxBackoffMs: 10,
+          isActive: () => true,
+          heartbeat: async () => undefined,
+          onRetry: () => undefined,
+        },
+      ),
     ).rejects.toBeInstanceOf(NonRetriableFailure);
   });
 });

@@ -34,7 +34,12 @@ const HEARTBEAT_SLICE_MS = 1000;
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Exponential backoff with jitter: half the window fixed, half random, capped at `maxBackoffMs`. */
-export function backoffDelayMs(attempt: number, initialMs: number, maxMs: number, random: () => number): number {
+export function backoffDelayMs(
+  attempt: number,
+  initialMs: number,
+  maxMs: number,
+  random: () => number,
+): number {
   const window = Math.min(maxMs, initialMs * 2 ** Math.min(attempt - 1, 30));
   return Math.round(window / 2 + random() * (window / 2));
 }

@@ -22,7 +22,10 @@ const batch: BatchStatus = {
   excessCount: 0,
   completedAt: null,
   createdAt: '2025-01-01T00:00:00.000Z',
-  essays: [essay, { ...essay, essayId: 'essay-2', status: 'uploaded', textStorageId: null, fileUploadId: null }],
+  essays: [
+    essay,
+    { ...essay, essayId: 'essay-2', status: 'uploaded', textStorageId: null, fileUploadId: null },
+  ],
 };
 
 interface World {
@@ -124,7 +127,14 @@ describe('HTTP API', () => {
     const response = await app.inject({ method: 'GET', url: '/v1/batches/batch-1/status' });
     expect(response.statusCode).toBe(200);
     const body = response.json();
-    expect(body).toMatchObject({ batch_id: 'batch-1', expected_count: 2, assigned_count: 1, free_count: 1, completed: false, completed_at: null });
+    expect(body).toMatchObject({
+      batch_id: 'batch-1',
+      expected_count: 2,
+      assigned_count: 1,
+      free_count: 1,
+      completed: false,
+      completed_at: null,
+    });
     expect(body.essays.map((e: { essay_id: string }) => e.essay_id)).toEqual(['essay-1', 'essay-2']);
   });
 
@@ -156,6 +166,9 @@ describe('HTTP API', () => {
     const { app } = build();
     const response = await app.inject({ method: 'GET', url: '/v1/essays/bad%01id/status' });
     expect(response.statusCode).toBe(400);
-    expect(response.json().error).toEqual({ code: 'ELS_ERR_BAD_REQUEST', message: expect.stringContaining('essay_id') });
+    expect(response.json().error).toEqual({
+      code: 'ELS_ERR_BAD_REQUEST',
+      message: expect.stringContaining('essay_id'),
+    });
   });
 });

@@ -22,13 +22,20 @@ export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
 
   app.addHook('onResponse', async (request, reply) => {
     deps.logger.debug(
-      { method: request.method, url: request.url, statusCode: reply.statusCode, durationMs: reply.elapsedTime },
+      {
+        method: request.method,
+        url: request.url,
+        statusCode: reply.statusCode,
+        durationMs: reply.elapsedTime,
+      },
       'Request served',
     );
   });
 
   app.setNotFoundHandler(async (request, reply) => {
-    const body: HttpErrorBody = { error: { code: 'ELS_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url}` } };
+    const body: HttpErrorBody = {
+      error: { code: 'ELS_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url}` },
+    };
     return reply.code(404).send(body);
   });
 
@@ -62,7 +69,12 @@ export interface HttpServer {
 }
 
 /** Lifecycle wrapper: start() resolves once listening; stop() closes idle and in-flight connections. */
-export function createHttpServer(app: FastifyInstance, host: string, port: number, logger: Logger): HttpServer {
+export function createHttpServer(
+  app: FastifyInstance,
+  host: string,
+  port: number,
+  logger: Logger,
+): HttpServer {
   let listening = false;
   let boundPort: number | undefined;
   return {

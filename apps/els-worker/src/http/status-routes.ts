@@ -47,7 +47,8 @@ function batchBody(batch: BatchStatus) {
 export function registerStatusRoutes(app: FastifyInstance, queries: StatusQueries): void {
   app.get('/v1/batches/:batch_id/status', async (request, reply) => {
     const params = batchParams.safeParse(request.params);
-    if (!params.success) return reply.code(400).send(badRequest(`batch_id ${params.error.issues[0]?.message}`));
+    if (!params.success)
+      return reply.code(400).send(badRequest(`batch_id ${params.error.issues[0]?.message}`));
     const batch = await queries.batchStatus(params.data.batch_id);
     if (!batch) return reply.code(404).send(notFound(`batch ${params.data.batch_id} is not registered`));
     return batchBody(batch);
@@ -55,7 +56,8 @@ export function registerStatusRoutes(app: FastifyInstance, queries: StatusQuerie
 
   app.get('/v1/essays/:essay_id/status', async (request, reply) => {
     const params = essayParams.safeParse(request.params);
-    if (!params.success) return reply.code(400).send(badRequest(`essay_id ${params.error.issues[0]?.message}`));
+    if (!params.success)
+      return reply.code(400).send(badRequest(`essay_id ${params.error.issues[0]?.message}`));
     const essay = await queries.essayStatus(params.data.essay_id);
     if (!essay) return reply.code(404).send(notFound(`essay ${params.data.essay_id} is not registered`));
     return essayBody(essay);

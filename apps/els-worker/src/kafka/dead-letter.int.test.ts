@@ -46,7 +46,9 @@ describe('dead letters through the real broker', () => {
     await producer.stop();
     const admin = kafka.admin();
     await admin.connect();
-    await admin.deleteTopics({ topics: await admin.listTopics().then((all) => all.filter((t) => t.startsWith(prefix))) });
+    await admin.deleteTopics({
+      topics: await admin.listTopics().then((all) => all.filter((t) => t.startsWith(prefix))),
+    });
     await admin.disconnect();
   });
 
@@ -59,7 +61,12 @@ describe('dead letters through the real broker', () => {
       logger: silentLogger,
       handleBatch: createBatchProcessor({
         handlers,
-        classifyError: (error) => ({ code: 'ELS_ERR_INTERNAL', retriable: true, message: String(error), cause: error }),
+        classifyError: (error) => ({
+          code: 'ELS_ERR_INTERNAL',
+          retriable: true,
+          message: String(error),
+          cause: error,
+        }),
         eventFilter: { filterSeen: async () => new Set(), markSeen: async () => undefined },
         publishDeadLetters: (letters) => producer.publishDeadLetters(letters),
         maxMessageBytes: 1_048_576,
@@ -73,7 +80,10 @@ describe('dead letters through the real broker', () => {
 
     const raw = kafka.producer();
     await raw.connect();
-    const metadata = await raw.send({ topic: inputTopic, messages: [{ key: 'k1', value: Buffer.from([0xff, 0xfe, 0x00]), partition: 4 }] });
+    const metadata = await raw.send({
+      topic: inputTopic,
+      messages: [{ key: 'k1', value: Buffer.from([0xff, 0xfe, 0x00]), partition: 4 }],
+    });
     await raw.disconnect();
     const sourceOffset = metadata[0]?.baseOffset;
 

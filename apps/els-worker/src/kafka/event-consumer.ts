@@ -57,7 +57,10 @@ export function createEventConsumer(kafka: Kafka, options: EventConsumerOptions)
       });
       consumer = created;
       created.on(created.events.GROUP_JOIN, ({ payload }) => {
-        logger.info({ groupId: payload.groupId, memberId: payload.memberId, assignment: payload.memberAssignment }, 'Consumer joined group');
+        logger.info(
+          { groupId: payload.groupId, memberId: payload.memberId, assignment: payload.memberAssignment },
+          'Consumer joined group',
+        );
         setJoined(true);
       });
       created.on(created.events.REBALANCING, () => logger.info({}, 'Consumer group rebalancing'));
@@ -74,7 +77,14 @@ export function createEventConsumer(kafka: Kafka, options: EventConsumerOptions)
         autoCommit: true,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: options.partitionsConsumedConcurrently,
-        eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+        eachBatch: async ({
+          batch,
+          resolveOffset,
+          heartbeat,
+          commitOffsetsIfNecessary,
+          isRunning,
+          isStale,
+        }) => {
           const messages: InboundMessage[] = batch.messages.map((message) => ({
             topic: batch.topic,
             partition: batch.partition,

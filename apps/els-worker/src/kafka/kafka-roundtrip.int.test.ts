@@ -23,7 +23,10 @@ describe('Kafka round trip through the real broker', () => {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3, replicationFactor: 1 }] });
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: [{ topic, numPartitions: 3, replicationFactor: 1 }],
+      });
     } finally {
       await admin.disconnect();
     }
@@ -59,7 +62,12 @@ describe('Kafka round trip through the real broker', () => {
     await waitFor('consumer joined its group', () => consumer?.joined() === true, 30_000);
 
     const [result] = await producer.publish([
-      { eventId: event.event_id, topic: TOPICS.essayContentProvisioned, key: event.data.entity_id, value: JSON.stringify(event) },
+      {
+        eventId: event.event_id,
+        topic: TOPICS.essayContentProvisioned,
+        key: event.data.entity_id,
+        value: JSON.stringify(event),
+      },
     ]);
     expect(result).toEqual({ ok: true });
 
@@ -79,13 +87,25 @@ describe('Kafka round trip through the real broker', () => {
       await inspector.subscribe({ topics: [topic], fromBeginning: true });
       await inspector.run({
         eachMessage: async ({ message }) => {
-          seen.push({ eventId: message.headers?.[EVENT_ID_HEADER]?.toString(), value: message.value?.toString() ?? '' });
+          seen.push({
+            eventId: message.headers?.[EVENT_ID_HEADER]?.toString(),
+            value: message.value?.toString() ?? '',
+          });
         },
       });
       await producer.publish([
-        { eventId: event.event_id, topic: TOPICS.essayContentProvisioned, key: 'k', value: JSON.stringify(event) },
+        {
+          eventId: event.event_id,
+          topic: TOPICS.essayContentProvisioned,
+          key: 'k',
+          value: JSON.stringify(event),
+        },
       ]);
-      await waitFor('the record with the header arrived', () => seen.some((s) => s.eventId === event.event_id), 30_000);
+      await waitFor(
+        'the record with the header arrived',
+        () => seen.some((s) => s.eventId === event.event_id),
+        30_000,
+      );
     } finally {
       await inspector.disconnect();
     }

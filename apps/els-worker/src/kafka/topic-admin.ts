@@ -17,7 +17,10 @@ const OUTPUT_TOPIC_PARTITIONS = 12;
 /** Input topics get `inputPartitions` (at least 12) partitions; outputs and dead letters 12. */
 export function topicPlan(prefix: string, inputPartitions: number): TopicPlan[] {
   return [
-    ...INPUT_TOPICS.map((base) => ({ topic: topicName(base, prefix), partitions: Math.max(12, inputPartitions) })),
+    ...INPUT_TOPICS.map((base) => ({
+      topic: topicName(base, prefix),
+      partitions: Math.max(12, inputPartitions),
+    })),
     ...OUTPUT_TOPICS.map((base) => ({ topic: topicName(base, prefix), partitions: OUTPUT_TOPIC_PARTITIONS })),
   ];
 }
@@ -78,7 +81,9 @@ export async function ensureTopics(
     for (const entry of plan) {
       const topic = final.topics.find((candidate) => candidate.name === entry.topic);
       if (!topic || topic.partitions.length < entry.partitions) {
-        throw new Error(`topic ${entry.topic} has ${topic?.partitions.length ?? 0} partitions, expected ${entry.partitions}`);
+        throw new Error(
+          `topic ${entry.topic} has ${topic?.partitions.length ?? 0} partitions, expected ${entry.partitions}`,
+        );
       }
     }
     logger.info({ created, grown, topics: plan.length }, 'Topics ensured');
@@ -91,5 +96,7 @@ export async function ensureTopics(
 function isOnlyAlreadyExists(error: unknown): boolean {
   if (errorType(error) === 'TOPIC_ALREADY_EXISTS') return true;
   const nested = (error as { errors?: unknown } | null)?.errors;
-  return Array.isArray(nested) && nested.length > 0 && nested.every((e) => errorType(e) === 'TOPIC_ALREADY_EXISTS');
+  return (
+    Array.isArray(nested) && nested.length > 0 && nested.every((e) => errorType(e) === 'TOPIC_ALREADY_EXISTS')
+  );
 }

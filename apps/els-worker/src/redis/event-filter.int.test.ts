@@ -37,7 +37,12 @@ describe('Redis event filter', () => {
     const changes: boolean[] = [];
     // Port 1 refuses connections: the same failure a stopped Redis gives.
     const filter = track(
-      createEventFilter({ url: 'redis://127.0.0.1:1', ttlS: 60, logger: silentLogger, onDegradedChange: (d) => changes.push(d) }),
+      createEventFilter({
+        url: 'redis://127.0.0.1:1',
+        ttlS: 60,
+        logger: silentLogger,
+        onDegradedChange: (d) => changes.push(d),
+      }),
     );
     await filter.start();
     expect(filter.degraded()).toBe(true);
@@ -50,7 +55,14 @@ describe('Redis event filter', () => {
     const changes: boolean[] = [];
     const connectionName = `els-filter-test-${randomUUID().slice(0, 8)}`;
     const filter = track(
-      createEventFilter({ url: redisUrl, ttlS: 60, logger: silentLogger, pingIntervalMs: 50, connectionName, onDegradedChange: (d) => changes.push(d) }),
+      createEventFilter({
+        url: redisUrl,
+        ttlS: 60,
+        logger: silentLogger,
+        pingIntervalMs: 50,
+        connectionName,
+        onDegradedChange: (d) => changes.push(d),
+      }),
     );
     await filter.start();
     await waitFor('filter healthy', () => !filter.degraded(), 5000);
