@@ -196,7 +196,12 @@ export function createMetrics() {
     observeProcessor,
     observeRelay,
     observeConsumerLag,
-    observeGroupMembership: (joined: boolean) => m.groupJoined.set(joined ? 1 : 0),
+    observeGroupMembership(joined: boolean): void {
+      m.groupJoined.set(joined ? 1 : 0);
+      // Partitions may move on every rebalance; lag of partitions owned before is no longer ours to report.
+      partitionLag.clear();
+      m.consumerLag.reset();
+    },
     observeRedisDegraded: (degraded: boolean) => m.redisDegraded.set(degraded ? 1 : 0),
     observeRedisLookup: (durationMs: number) => m.redisPrefilterDuration.observe(durationMs / 1000),
     /** The exposition text and its content type, for GET /metrics. */
