@@ -90,7 +90,7 @@ const produceSchema = z.strictObject({
   'progress-interval': number(0.1).default(2),
   out: z.string().min(1).default('dist/generator/latest'),
   'skip-topic-creation': z.boolean().default(false),
-  idempotent: z.boolean().default(false),
+  'plain-producer': z.boolean().default(false),
   quiet: z.boolean().default(false),
 });
 
@@ -106,7 +106,7 @@ const httpSchema = z.strictObject({
   json: z.boolean().default(false),
 });
 
-const BOOLEAN_FLAGS = new Set(['skip-topic-creation', 'idempotent', 'quiet', 'json', 'help']);
+const BOOLEAN_FLAGS = new Set(['skip-topic-creation', 'plain-producer', 'quiet', 'json', 'help']);
 const FLAG_NAMES: Record<'produce' | 'topics' | 'http', readonly string[]> = {
   produce: Object.keys(produceSchema.shape),
   topics: Object.keys(topicsSchema.shape),
@@ -159,7 +159,7 @@ export function parseCommandLine(argv: readonly string[]): CliCommand {
       clientId: f['client-id'],
       outDir: f.out,
       createTopics: !f['skip-topic-creation'],
-      idempotent: f.idempotent,
+      idempotent: !f['plain-producer'],
       quiet: f.quiet,
       workload: {
         batches: f.batches,

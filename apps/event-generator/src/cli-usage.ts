@@ -37,7 +37,8 @@ produce
   --progress-interval <s>       progress line period on stderr         [2]
   --out <dir>                   sent.jsonl, expectations.json, summary.json [dist/generator/latest]
   --skip-topic-creation         do not create missing input topics
-  --idempotent                  idempotent producer (max 1 request in flight; slower)
+  --plain-producer              non-idempotent producer (acks=all; a retried request may
+                                write some messages twice)
   --quiet                       no progress lines
 
 http

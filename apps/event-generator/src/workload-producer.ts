@@ -43,6 +43,8 @@ export interface ProduceDeps {
   onProgress?: (progress: ProduceProgress) => void;
   /** Stops after the chunk in flight. */
   signal?: AbortSignal;
+  /** Told about each failed send that will be retried (the chunk may then reach the topic twice). */
+  onRetry?: (error: unknown, attempt: number) => void;
 }
 
 export interface ProduceSummary {
@@ -168,6 +170,7 @@ export async function produceWorkload(
         const kind = classifySendError(error);
         if (kind === 'too-large' && chunk.length === 1) return 'MESSAGE_TOO_LARGE';
         if (kind !== 'retriable' || clock.now() >= giveUpAt) throw error;
+        deps.onRetry?.(error, attempt + 1);
         await clock.sleep(Math.min(2000, 100 * 2 ** attempt));
       }
     }
