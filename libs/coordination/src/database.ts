@@ -1,0 +1,68 @@
+import postgres from 'postgres';
+import { coerceError, isTransactionConflict } from './errors';
+
+export type Sql = postgres.Sql;
+export type Tx = postgres.TransactionSql;
+
+export interface DatabaseOptions {
+  /** Pool size; keep it small (throughput comes from batching, not connections). */
+  max: number;
+  applicationName: string;
+  connectTimeoutS?: number;
+}
+
+/** A postgres.js pool. Nothing connects until the first query. */
+export function createDatabase(url: string, options: DatabaseOptions): Sql {
+  return postgres(url, {
+    max: options.max,
+    connect_timeout: options.connectTimeoutS ?? 5,
+    idle_timeout: 60,
+    max_lifetime: 60 * 30,
+    prepare: true,
+    onnotice: () => undefined,
+    connection: { application_name: options.applicationName },
+  });
+}
+
+export interface TransactionRetry {
+  /** Attempts for deadlock / serialization failures before giving up (the caller retries later). */
+  attempts?: number;
+}
+
+/**
+ * Runs `work` in one READ COMMITTED transaction. A deadlock or serialization failure (possible when two
+ * batched transactions wait on each other's slots) rolls everything back and runs it again; anything
+ * else is coerced to an ElsError for the caller to classify.
+ */
+export async function inTransaction<T>(
+  sql: Sql,
+  work: (tx: Tx) => Promise<T>,
+  retry: TransactionRetry = {},
+): Promise<T> {
+  const attempts = retry.attempts ?? 8;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return (await sql.begin((tx) => work(tx))) as T;
+    } catch (error) {
+      if (isTransactionConflict(error) && attempt < attempts) {
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+        continue;
+      }
+      throw coerceError(error);
+    }
+  }
+}
+
+/** Runs `work` inside a savepoint; returns `onUniqueViolation()` instead when it hits a unique index. */
+export async function withSavepoint<T>(
+  tx: Tx,
+  work: (sp: Tx) => Promise<T>,
+  onUniqueViolation: () => T,
+): Promise<T> {
+  try {
+    return (await tx.savepoint((sp) => work(sp))) as T;
+  } catch (error) {
+    if ((error as { code?: string }).code === '23505') return onUniqueViolation();
+    throw error;
+  }
+}

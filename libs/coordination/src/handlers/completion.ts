@@ -1,0 +1,30 @@
+import { buildBatchContentProvisioningCompleted, type CourseCode, type OutboundEvent } from '@els/contracts';
+import type { Tx } from '../database';
+import { batchesAddResolved, batchesSelect } from '../sql/batches';
+import { essayStatesAssignedOf } from '../sql/essay-states';
+
+/**
+ * Counts `resolved` newly resolved slots and, for the one transaction whose increment reaches the slot
+ * count, returns the completion event (invariant 4). Its event id depends on the batch alone, so even a
+ * hypothetical second write would be absorbed by the outbox's unique event id.
+ */
+export async function resolveSlots(
+  tx: Tx,
+  batchId: string,
+  resolved: number,
+  now: Date,
+): Promise<OutboundEvent | undefined> {
+  if (!(await batchesAddResolved(tx, batchId, resolved, now))) return undefined;
+  const batch = await batchesSelect(tx, batchId);
+  if (!batch) return undefined;
+  const essays = await essayStatesAssignedOf(tx, batchId);
+  return buildBatchContentProvisioningCompleted({
+    batchId,
+    expectedCount: batch.expectedCount,
+    courseCode: batch.courseCode as CourseCode,
+    userId: batch.userId,
+    essaysForProcessing: essays,
+    correlationId: batch.correlationId,
+    at: now,
+  });
+}

@@ -1,0 +1,155 @@
+import {
+  buildEssaySlotAssigned,
+  buildExcessContentProvisioned,
+  type BatchEssaysRegistered,
+  type OutboundEvent,
+} from '@els/contracts';
+import { inTransaction, withSavepoint, type Sql } from '../database';
+import { nowOf, type HandlerContext } from '../handler-context';
+import { batchLockExclusive } from '../sql/advisory-locks';
+import { batchesInsert } from '../sql/batches';
+import {
+  essayStatesClaimFree,
+  essayStatesExisting,
+  essayStatesInsertSlots,
+  type SlotFill,
+} from '../sql/essay-states';
+import { excessReportsInsert } from '../sql/excess-reports';
+import { outboxInsert } from '../sql/outbox';
+import { pendingContentTake, type PendingContentRow } from '../sql/pending-content';
+import {
+  validationFailuresPending,
+  validationFailuresSetOutcome,
+  type ValidationFailureRow,
+} from '../sql/validation-failures';
+import { resolveSlots } from './completion';
+
+export type RegistrationOutcome =
+  | {
+      kind: 'registered';
+      batchId: string;
+      slots: number;
+      assignedFromPending: number;
+      excessFromPending: number;
+      failedFromPending: number;
+      completed: boolean;
+    }
+  | { kind: 'duplicate'; batchId: string }
+  | { kind: 'conflict'; batchId: string; essayIds: string[] };
+
+type Arrival =
+  | { kind: 'text'; at: Date; row: PendingContentRow }
+  | { kind: 'failure'; at: Date; row: ValidationFailureRow };
+
+/**
+ * Creates the batch and its slots and applies everything that arrived before it, in one transaction under
+ * the exclusive batch lock (invariant 7). A redelivered registration finds the batch and is acknowledged
+ * with no change (invariant 8). Essay ids registered under another batch are a conflict: nothing is written
+ * and the caller dead-letters the message.
+ */
+export async function handleRegistration(
+  sql: Sql,
+  event: BatchEssaysRegistered,
+  ctx: HandlerContext = {},
+): Promise<RegistrationOutcome> {
+  const d = event.data;
+  const batchId = d.entity_id;
+  return inTransaction(sql, async (tx) => {
+    const now = nowOf(ctx);
+    await batchLockExclusive(tx, batchId);
+    const taken = await essayStatesExisting(tx, d.essay_ids);
+    if (taken.length > 0) {
+      if (taken.every((t) => t.batchId === batchId)) return { kind: 'duplicate', batchId };
+      return {
+        kind: 'conflict',
+        batchId,
+        essayIds: taken.filter((t) => t.batchId !== batchId).map((t) => t.essayId),
+      };
+    }
+    const inserted = await batchesInsert(
+      tx,
+      {
+        batchId,
+        expectedCount: d.essay_ids.length,
+        courseCode: d.course_code,
+        userId: d.user_id,
+        classId: d.class_id ?? null,
+        correlationId: event.correlation_id,
+        registrationEventId: event.event_id,
+      },
+      now,
+    );
+    if (!inserted) return { kind: 'duplicate', batchId };
+    // Another batch registering one of these essay ids at the same moment collides on the primary key.
+    const slotsCreated = await withSavepoint(
+      tx,
+      async (sp) => (await essayStatesInsertSlots(sp, batchId, d.essay_ids, now), true),
+      () => false,
+    );
+    if (!slotsCreated) {
+      throw Object.assign(new Error(`essay ids of batch ${batchId} are being registered by another batch`), {
+        code: '40001',
+      });
+    }
+
+    const arrivals: Arrival[] = [
+      ...(await pendingContentTake(tx, batchId)).map((row): Arrival => ({
+        kind: 'text',
+        at: row.createdAt,
+        row,
+      })),
+      ...(await validationFailuresPending(tx, batchId)).map((row): Arrival => ({
+        kind: 'failure',
+        at: row.createdAt,
+        row,
+      })),
+    ].sort((a, b) => a.at.getTime() - b.at.getTime());
+
+    const fitting = arrivals.slice(0, d.essay_ids.length);
+    const overflow = arrivals.slice(d.essay_ids.length);
+    const fills: SlotFill[] = fitting.map((a) =>
+      a.kind === 'text'
+        ? { ...a.row }
+        : {
+            textStorageId: null,
+            fileUploadId: a.row.fileUploadId,
+            originalFileName: a.row.originalFileName,
+            correlationId: a.row.correlationId,
+          },
+    );
+    // Nobody else can see this batch yet, so every slot is free and unlocked: one statement fills them.
+    const claimed = await essayStatesClaimFree(tx, batchId, fills, now);
+    const outbound: OutboundEvent[] = [];
+    let failed = 0;
+    for (const [i, slot] of claimed.entries()) {
+      const arrival = fitting[i] as Arrival;
+      if (arrival.kind === 'text') {
+        outbound.push(buildEssaySlotAssigned({ batchId, essayId: slot.essayId, ...arrival.row, at: now }));
+      } else {
+        failed++;
+        await validationFailuresSetOutcome(tx, arrival.row.id, 'slot_failed', slot.essayId);
+      }
+    }
+    let excess = 0;
+    for (const arrival of overflow) {
+      if (arrival.kind === 'failure') {
+        await validationFailuresSetOutcome(tx, arrival.row.id, 'no_free_slot', null);
+      } else if (await excessReportsInsert(tx, batchId, arrival.row, now)) {
+        excess++;
+        outbound.push(buildExcessContentProvisioned({ batchId, ...arrival.row, at: now }));
+      }
+    }
+    const completion = await resolveSlots(tx, batchId, claimed.length, now);
+    if (completion) outbound.push(completion);
+    await outboxInsert(tx, outbound, now);
+    return {
+      kind: 'registered',
+      batchId,
+      slots: d.essay_ids.length,
+      assignedFromPending: claimed.length - failed,
+      excessFromPending: excess,
+      failedFromPending: failed,
+      completed: completion !== undefined,
+    };
+  });
+}

@@ -1,0 +1,27 @@
+export { createDatabase, inTransaction } from './database';
+export type { Sql, Tx, DatabaseOptions } from './database';
+export { migrate, schemaStatus, defaultMigrationsDir } from './migrator';
+export type { SchemaStatus } from './migrator';
+export { ElsError, ERROR_CODES, coerceError, isUniqueViolation, isTransactionConflict } from './errors';
+export type { ErrorCode } from './errors';
+export { silentLogger } from './handler-context';
+export type { Logger, HandlerContext } from './handler-context';
+export { handleRegistration } from './handlers/registration-handler';
+export type { RegistrationOutcome } from './handlers/registration-handler';
+export { handleContent, handleContentBatch } from './handlers/content-handler';
+export type { ContentOutcome } from './handlers/content-handler';
+export { handleValidationFailure } from './handlers/validation-failure-handler';
+export type { ValidationFailureOutcome } from './handlers/validation-failure-handler';
+export { createOutboxRelay } from './outbox-relay';
+export type {
+  OutboxRelay,
+  OutboxRelayOptions,
+  OutboxMessage,
+  OutboxPublisher,
+  PublishResult,
+  RelayEvent,
+} from './outbox-relay';
+export { outboxBacklog } from './sql/outbox';
+export type { OutboxBacklog } from './sql/outbox';
+export { batchStatus, essayStatus } from './status-queries';
+export type { BatchStatus, EssayStatus } from './status-queries';

@@ -1,0 +1,126 @@
+import { TOPICS } from '@els/contracts';
+import { makeContent, makeRegistration } from '@els/contracts/testing';
+import type { Sql } from './database';
+import { handleContent } from './handlers/content-handler';
+import { handleRegistration } from './handlers/registration-handler';
+import { createTestDatabase, type TestDatabase } from './testing';
+import {
+  CONTENT_PATHS,
+  completionCount,
+  deal,
+  outboxCount,
+  shuffle,
+  slotCounts,
+} from './test/invariant-fixtures';
+
+let db: TestDatabase;
+let replicas: Sql[];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  replicas = [db.connect(8), db.connect(8), db.connect(8)];
+});
+afterAll(async () => db.drop());
+
+describe.each(CONTENT_PATHS)('slot assignment (%s path)', (_name, submit) => {
+  it('two replicas filling the last two slots emit exactly one completion, 50 times over', async () => {
+    for (let round = 0; round < 50; round++) {
+      const registration = makeRegistration({ slots: 3 });
+      const batchId = registration.data.entity_id;
+      await handleRegistration(db.sql, registration);
+      await handleContent(db.sql, makeContent({ batchId }));
+      const [a, b] = [makeContent({ batchId }), makeContent({ batchId })];
+      await Promise.all([submit(replicas[0] as Sql, [a]), submit(replicas[1] as Sql, [b])]);
+      expect(await completionCount(db.sql, batchId)).toBe(1);
+      const counts = await slotCounts(db.sql, batchId);
+      expect(counts).toMatchObject({ assigned: 3, free: 0, excess: 0 });
+    }
+  });
+
+  it('twenty concurrent copies of one text give one assignment and one slot-assigned event', async () => {
+    const registration = makeRegistration({ slots: 3 });
+    const batchId = registration.data.entity_id;
+    await handleRegistration(db.sql, registration);
+    const copies = Array.from({ length: 20 }, () => makeContent({ batchId, textStorageId: 'same-text' }));
+    const outcomes = (
+      await Promise.all(deal(copies, 3).map((part, i) => submit(replicas[i] as Sql, part)))
+    ).flat();
+    expect(outcomes.filter((o) => o.kind === 'assigned')).toHaveLength(1);
+    expect(outcomes.filter((o) => o.kind === 'duplicate')).toHaveLength(19);
+    expect(await outboxCount(db.sql, TOPICS.essaySlotAssigned, batchId)).toBe(1);
+    expect(await slotCounts(db.sql, batchId)).toMatchObject({ assigned: 1, free: 2, excess: 0 });
+  });
+
+  it('thirty texts for fifteen slots give fifteen assignments and fifteen excess reports, none while a slot was free', async () => {
+    for (let round = 0; round < 10; round++) {
+      const registration = makeRegistration({ slots: 15 });
+      const batchId = registration.data.entity_id;
+      await handleRegistration(db.sql, registration);
+      const texts = shuffle(
+        Array.from({ length: 30 }, (_, i) => makeContent({ batchId, textStorageId: `text-${i}` })),
+      );
+      const outcomes = (
+        await Promise.all(deal(texts, 3).map((part, i) => submit(replicas[i] as Sql, part)))
+      ).flat();
+      expect(outcomes.filter((o) => o.kind === 'assigned')).toHaveLength(15);
+      expect(outcomes.filter((o) => o.kind === 'excess')).toHaveLength(15);
+      // A false excess would leave a slot free at the end (every text has exactly one outcome).
+      expect(await slotCounts(db.sql, batchId)).toMatchObject({ assigned: 15, free: 0, excess: 15 });
+      expect(await outboxCount(db.sql, TOPICS.excessContentProvisioned, batchId)).toBe(15);
+      expect(await outboxCount(db.sql, TOPICS.essaySlotAssigned, batchId)).toBe(15);
+      expect(await completionCount(db.sql, batchId)).toBe(1);
+    }
+  });
+
+  it('waits for slots another transaction holds instead of reporting excess', async () => {
+    const registration = makeRegistration({ slots: 2 });
+    const batchId = registration.data.entity_id;
+    await handleRegistration(db.sql, registration);
+    const holder = await (replicas[2] as Sql).reserve();
+    try {
+      await holder`begin`;
+      await holder`select essay_id from essay_states where batch_id = ${batchId} for update`;
+      const pending = submit(replicas[0] as Sql, [makeContent({ batchId })]);
+      const settled = await Promise.race([
+        pending.then(() => 'finished'),
+        new Promise((r) => setTimeout(() => r('waiting'), 500)),
+      ]);
+      expect(settled).toBe('waiting');
+      await holder`rollback`;
+      const [outcome] = await pending;
+      expect(outcome?.kind).toBe('assigned');
+      expect(await slotCounts(db.sql, batchId)).toMatchObject({ assigned: 1, free: 1, excess: 0 });
+    } finally {
+      holder.release();
+    }
+  });
+
+  it('reports a redelivered text once: same slot, no new event', async () => {
+    const registration = makeRegistration({ slots: 2 });
+    const batchId = registration.data.entity_id;
+    await handleRegistration(db.sql, registration);
+    const text = makeContent({ batchId });
+    const [first] = await submit(db.sql, [text]);
+    const [again] = await submit(db.sql, [text]);
+    expect(first?.kind).toBe('assigned');
+    expect(again).toMatchObject({
+      kind: 'duplicate',
+      essayId: first?.kind === 'assigned' ? first.essayId : 'x',
+    });
+    expect(await outboxCount(db.sql, TOPICS.essaySlotAssigned, batchId)).toBe(1);
+  });
+
+  it('reports a text arriving after completion as excess once', async () => {
+    const registration = makeRegistration({ slots: 1 });
+    const batchId = registration.data.entity_id;
+    await handleRegistration(db.sql, registration);
+    await submit(db.sql, [makeContent({ batchId })]);
+    const late = makeContent({ batchId });
+    const [first] = await submit(db.sql, [late]);
+    const [again] = await submit(db.sql, [late]);
+    expect(first?.kind).toBe('excess');
+    expect(again?.kind).toBe('duplicate');
+    expect(await outboxCount(db.sql, TOPICS.excessContentProvisioned, batchId)).toBe(1);
+    expect(await completionCount(db.sql, batchId)).toBe(1);
+  });
+});

@@ -1,0 +1,66 @@
+import type { Tx } from '../database';
+
+export interface BatchRow {
+  batchId: string;
+  expectedCount: number;
+  resolvedCount: number;
+  courseCode: string;
+  userId: string;
+  correlationId: string;
+  completedAt: Date | null;
+}
+
+/** Plain read; callers that need a stable view hold a lock (advisory or the counter's row lock). */
+export async function batchesSelect(tx: Tx, batchId: string): Promise<BatchRow | undefined> {
+  const [row] = await tx<BatchRow[]>`
+    select batch_id as "batchId", expected_count as "expectedCount", resolved_count as "resolvedCount",
+           course_code as "courseCode", user_id as "userId", correlation_id as "correlationId",
+           completed_at as "completedAt"
+    from batches where batch_id = ${batchId}`;
+  return row;
+}
+
+export interface BatchInsert {
+  batchId: string;
+  expectedCount: number;
+  courseCode: string;
+  userId: string;
+  classId: string | null;
+  correlationId: string;
+  registrationEventId: string;
+}
+
+/** Runs under the exclusive batch lock; ON CONFLICT makes a redelivered registration a no-op (invariant 8). */
+export async function batchesInsert(tx: Tx, batch: BatchInsert, now: Date): Promise<boolean> {
+  const rows = await tx`
+    insert into batches (batch_id, expected_count, course_code, user_id, class_id, correlation_id,
+                         registration_event_id, created_at)
+    values (${batch.batchId}, ${batch.expectedCount}, ${batch.courseCode}, ${batch.userId}, ${batch.classId},
+            ${batch.correlationId}, ${batch.registrationEventId}, ${now})
+    on conflict (batch_id) do nothing
+    returning batch_id`;
+  return rows.length === 1;
+}
+
+/**
+ * Adds `resolved` slots to the batch's counter and, in the same statement, sets the completion latch when
+ * the counter reaches the slot count. The UPDATE takes the batch row lock: concurrent resolvers queue on it
+ * and each re-reads the committed counter, so exactly one of them observes the step to `expected_count`
+ * (invariant 4) — and by then every other resolver of this batch has committed its slot change.
+ * Returns true for that one transaction only.
+ */
+export async function batchesAddResolved(
+  tx: Tx,
+  batchId: string,
+  resolved: number,
+  now: Date,
+): Promise<boolean> {
+  if (resolved <= 0) return false;
+  const [row] = await tx<{ justCompleted: boolean }[]>`
+    update batches
+       set resolved_count = resolved_count + ${resolved},
+           completed_at = case when resolved_count + ${resolved} = expected_count then ${now}::timestamptz end
+     where batch_id = ${batchId}
+    returning resolved_count = expected_count as "justCompleted"`;
+  return row?.justCompleted ?? false;
+}

@@ -1,0 +1,31 @@
+import type { Tx } from '../database';
+
+/**
+ * One report per (batch, text): a second writer waits on the unique index and then does nothing, so the
+ * excess event is written once however many replicas see the text (invariant 3).
+ */
+export async function excessReportsInsert(
+  tx: Tx,
+  batchId: string,
+  report: { textStorageId: string; originalFileName: string; correlationId: string },
+  now: Date,
+): Promise<boolean> {
+  const rows = await tx`
+    insert into excess_reports (batch_id, text_storage_id, original_file_name, correlation_id, created_at)
+    values (${batchId}, ${report.textStorageId}, ${report.originalFileName}, ${report.correlationId}, ${now})
+    on conflict (batch_id, text_storage_id) do nothing
+    returning id`;
+  return rows.length === 1;
+}
+
+/** Which of these texts already have an excess report. */
+export async function excessReportsExisting(
+  tx: Tx,
+  batchId: string,
+  textStorageIds: string[],
+): Promise<Set<string>> {
+  const rows = await tx<Array<{ textStorageId: string }>>`
+    select text_storage_id as "textStorageId" from excess_reports
+    where batch_id = ${batchId} and text_storage_id = any(${tx.array(textStorageIds)}::text[])`;
+  return new Set(rows.map((r) => r.textStorageId));
+}
