@@ -112,11 +112,16 @@ export async function produceWorkload(
   deps: ProduceDeps,
 ): Promise<ProduceResult> {
   const clock = deps.clock ?? systemClock;
-  const bucket = createTokenBucket({ ratePerSec: options.ratePerSec }, clock);
   const chunkSize =
     options.ratePerSec > 0
       ? Math.min(options.chunkSize, Math.max(1, Math.ceil(options.ratePerSec / 10)))
       : options.chunkSize;
+  // Half a second of credit lets the run catch up after a slow request (an oversized message, a broker
+  // hiccup) so that the achieved rate averages out to the offered one.
+  const bucket = createTokenBucket(
+    { ratePerSec: options.ratePerSec, burst: Math.max(chunkSize, options.ratePerSec / 2) },
+    clock,
+  );
   const partitionsOf = (topic: string): number => {
     const count = deps.partitionCounts[topic];
     if (count === undefined) throw new Error(`No partition count known for topic ${topic}`);
