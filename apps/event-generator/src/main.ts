@@ -87,6 +87,10 @@ async function run(argv: string[]): Promise<number> {
     case 'http': {
       const fromLog = command.sentLog ? (await readSentLog(command.sentLog)).map((line) => line.batchId) : [];
       const ids = [...new Set([...command.ids, ...fromLog])];
+      if (command.url.includes('{id}') && ids.length === 0) {
+        process.stderr.write('event-generator: http: --url contains {id}; give --ids or --sent-log\n');
+        return 2;
+      }
       const result = await runHttpLoad({ ...command, ids });
       process.stdout.write((command.json ? JSON.stringify(result, null, 2) : formatHttpLoad(result)) + '\n');
       return 0;
