@@ -28,14 +28,45 @@ for (let i = 0; i < args.length; i += 1) {
   } else jestArgs.push(arg);
 }
 
+// Upper bounds per step, so CI stays within its budget even when a test process hangs.
+const CHECKS_TIMEOUT_MS = Number(process.env.ELS_TEST_CHECKS_TIMEOUT_MS ?? 5 * 60_000);
+const TESTS_TIMEOUT_MS = Number(process.env.ELS_TEST_TIMEOUT_MS ?? 15 * 60_000);
+
 const log = (message) => process.stdout.write(`[test] ${message}\n`);
 
-/** Runs a command with inherited stdin, echoing its output while keeping a copy to parse. */
-function runEchoed(command, commandArgs) {
+/**
+ * Runs a command in its own process group, echoing its output while keeping a copy to parse. After
+ * `timeoutMs` the whole group is stopped (a test process that never exits must not hold CI forever).
+ */
+function runEchoed(command, commandArgs, { timeoutMs }) {
   return new Promise((resolve) => {
     log(`${command} ${commandArgs.join(' ')}`);
-    const child = spawn(command, commandArgs, { cwd: repoRoot, env, stdio: ['inherit', 'pipe', 'pipe'] });
+    const child = spawn(command, commandArgs, {
+      cwd: repoRoot,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let output = '';
+    let timedOut = false;
+    const killGroup = (signal) => {
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        // already gone
+      }
+    };
+    const forward = (signal) => () => killGroup(signal);
+    const onInt = forward('SIGINT');
+    const onTerm = forward('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      log(`${[command, ...commandArgs.slice(0, 4)].join(' ')} exceeded ${timeoutMs / 1000} s; stopping it`);
+      killGroup('SIGTERM');
+      setTimeout(() => killGroup('SIGKILL'), 10_000).unref();
+    }, timeoutMs);
     child.stdout.on('data', (chunk) => {
       output += chunk;
       process.stdout.write(chunk);
@@ -44,8 +75,17 @@ function runEchoed(command, commandArgs) {
       output += chunk;
       process.stderr.write(chunk);
     });
-    child.on('error', (error) => resolve({ code: 1, output: `${output}\n${error.message}` }));
-    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 1 : 0), output }));
+    const finish = (code) => {
+      clearTimeout(timer);
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      resolve({ code, output, timedOut });
+    };
+    child.on('error', (error) => {
+      output += `\n${error.message}`;
+      finish(1);
+    });
+    child.on('close', (code, signal) => finish(code ?? (signal ? 1 : 0)));
   });
 }
 
@@ -128,35 +168,36 @@ async function main() {
     failures.push({ task: 'stack:up', reason: `local stack did not come up (exit ${stack.status})` });
   }
 
-  const checks = await runEchoed('npx', [
-    'nx',
-    'run-many',
-    '-t',
-    'lint',
-    'typecheck',
-    '--parallel=2',
-    '--outputStyle=static',
-    ...selectionArgs,
-  ]);
+  const checks = await runEchoed(
+    'npx',
+    ['nx', 'run-many', '-t', 'lint', 'typecheck', '--parallel=2', '--outputStyle=static', ...selectionArgs],
+    { timeoutMs: CHECKS_TIMEOUT_MS },
+  );
   const failedChecks = failedTasks(checks.output);
   for (const task of failedChecks) failures.push({ task, reason: 'task failed (see its output above)' });
-  if (checks.code !== 0 && failedChecks.length === 0) {
+  if (checks.timedOut) {
+    failures.push({ task: 'lint/typecheck', reason: `stopped after ${CHECKS_TIMEOUT_MS / 1000} s` });
+  } else if (checks.code !== 0 && failedChecks.length === 0) {
     failures.push({
       task: 'lint/typecheck',
       reason: `nx run-many lint typecheck exited with ${checks.code}`,
     });
   }
 
-  const tests = await runEchoed('npx', [
-    'nx',
-    'run-many',
-    '-t',
-    'test',
-    '--parallel=1',
-    '--outputStyle=static',
-    ...selectionArgs,
-    ...(jestArgs.length > 0 ? ['--', ...jestArgs] : []),
-  ]);
+  const tests = await runEchoed(
+    'npx',
+    [
+      'nx',
+      'run-many',
+      '-t',
+      'test',
+      '--parallel=1',
+      '--outputStyle=static',
+      ...selectionArgs,
+      ...(jestArgs.length > 0 ? ['--', ...jestArgs] : []),
+    ],
+    { timeoutMs: TESTS_TIMEOUT_MS },
+  );
   const folders = projectFolders();
   const failedTests = failedTasks(tests.output);
   for (const task of failedTests) {
@@ -169,7 +210,9 @@ async function main() {
       });
     }
   }
-  if (tests.code !== 0 && failedTests.length === 0) {
+  if (tests.timedOut) {
+    failures.push({ task: 'test', reason: `stopped after ${TESTS_TIMEOUT_MS / 1000} s` });
+  } else if (tests.code !== 0 && failedTests.length === 0) {
     failures.push({ task: 'test', reason: `nx run-many test exited with ${tests.code}` });
   }
 
