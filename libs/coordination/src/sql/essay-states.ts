@@ -24,7 +24,7 @@ export async function essayStatesInsertSlots(
   await tx`
     insert into essay_states (essay_id, batch_id, slot_index, status, updated_at)
     select id, ${batchId}, ord::int, 'uploaded', ${now}
-    from unnest(${tx.array(essayIds)}::text[]) with ordinality as t(id, ord)`;
+    from unnest(${essayIds}::text[]) with ordinality as t(id, ord)`;
 }
 
 /** Essay ids that already exist (under any batch): registering them again is a conflict. */
@@ -34,7 +34,7 @@ export async function essayStatesExisting(
 ): Promise<Array<{ essayId: string; batchId: string }>> {
   return tx<Array<{ essayId: string; batchId: string }>>`
     select essay_id as "essayId", batch_id as "batchId"
-    from essay_states where essay_id = any(${tx.array(essayIds)}::text[])`;
+    from essay_states where essay_id = any(${essayIds}::text[])`;
 }
 
 /**
@@ -66,10 +66,10 @@ export async function essayStatesClaimFree(
     ),
     fills as (
       select * from unnest(
-        ${tx.array(fills.map((f) => f.textStorageId))}::text[],
-        ${tx.array(fills.map((f) => f.fileUploadId))}::text[],
-        ${tx.array(fills.map((f) => f.originalFileName))}::text[],
-        ${tx.array(fills.map((f) => f.correlationId))}::uuid[]
+        ${fills.map((f) => f.textStorageId)}::text[],
+        ${fills.map((f) => f.fileUploadId)}::text[],
+        ${fills.map((f) => f.originalFileName)}::text[],
+        ${fills.map((f) => f.correlationId)}::uuid[]
       ) with ordinality as f(text_storage_id, file_upload_id, original_file_name, correlation_id, rn)
     )
     update essay_states e
@@ -121,7 +121,7 @@ export async function essayStatesHoldersOf(
 ): Promise<Map<string, string>> {
   const rows = await tx<Array<{ essayId: string; textStorageId: string }>>`
     select essay_id as "essayId", text_storage_id as "textStorageId"
-    from essay_states where batch_id = ${batchId} and text_storage_id = any(${tx.array(textStorageIds)}::text[])`;
+    from essay_states where batch_id = ${batchId} and text_storage_id = any(${textStorageIds}::text[])`;
   return new Map(rows.map((r) => [r.textStorageId, r.essayId]));
 }
 

@@ -26,6 +26,6 @@ export async function excessReportsExisting(
 ): Promise<Set<string>> {
   const rows = await tx<Array<{ textStorageId: string }>>`
     select text_storage_id as "textStorageId" from excess_reports
-    where batch_id = ${batchId} and text_storage_id = any(${tx.array(textStorageIds)}::text[])`;
+    where batch_id = ${batchId} and text_storage_id = any(${textStorageIds}::text[])`;
   return new Set(rows.map((r) => r.textStorageId));
 }

@@ -10,12 +10,12 @@ export async function outboxInsert(tx: Tx, events: OutboundEvent[], now: Date): 
   if (events.length === 0) return 0;
   const rows = await tx`
     insert into outbox (event_id, topic, key, payload, created_at, next_attempt_at)
-    select e.event_id, e.topic, e.key, e.payload, ${now}, ${now}
+    select e.event_id, e.topic, e.key, e.payload::jsonb, ${now}, ${now}
     from unnest(
-      ${tx.array(events.map((e) => e.envelope.event_id))}::uuid[],
-      ${tx.array(events.map((e) => e.topic))}::text[],
-      ${tx.array(events.map((e) => e.key))}::text[],
-      ${tx.array(events.map((e) => JSON.stringify(e.envelope)))}::jsonb[]
+      ${events.map((e) => e.envelope.event_id)}::uuid[],
+      ${events.map((e) => e.topic)}::text[],
+      ${events.map((e) => e.key)}::text[],
+      ${events.map((e) => JSON.stringify(e.envelope))}::text[]
     ) as e(event_id, topic, key, payload)
     on conflict (event_id) do nothing
     returning id`;
@@ -57,7 +57,7 @@ export async function outboxMarkPublished(tx: Tx, ids: string[], now: Date): Pro
   if (ids.length === 0) return;
   await tx`
     update outbox set published_at = ${now}, attempts = attempts + 1, last_error = null
-    where id = any(${tx.array(ids)}::bigint[])`;
+    where id = any(${ids}::bigint[])`;
 }
 
 /** Records a failed publish and pushes the row back by `backoffMs`. */
