@@ -1,11 +1,19 @@
-import { INPUT_TOPICS, OUTPUT_TOPICS, topicName } from '@els/contracts';
+import { INPUT_TOPICS, OUTPUT_TOPICS, TOPICS, topicName } from '@els/contracts';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../logger';
 
 export interface TopicPlan {
   topic: string;
   partitions: number;
+  maxMessageBytes?: number;
 }
+
+/**
+ * Input and dead-letter topics accept messages up to 4 MiB, well above ELS_MAX_MESSAGE_BYTES (1 MiB by
+ * default): an oversized message must reach the worker to be dead-lettered with its original bytes,
+ * not be refused at the producer where nobody would see it.
+ */
+export const OVERSIZE_TOLERANT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 export interface EnsureTopicsResult {
   created: string[];
@@ -20,8 +28,13 @@ export function topicPlan(prefix: string, inputPartitions: number): TopicPlan[] 
     ...INPUT_TOPICS.map((base) => ({
       topic: topicName(base, prefix),
       partitions: Math.max(12, inputPartitions),
+      maxMessageBytes: OVERSIZE_TOLERANT_MAX_MESSAGE_BYTES,
     })),
-    ...OUTPUT_TOPICS.map((base) => ({ topic: topicName(base, prefix), partitions: OUTPUT_TOPIC_PARTITIONS })),
+    ...OUTPUT_TOPICS.map((base) => ({
+      topic: topicName(base, prefix),
+      partitions: OUTPUT_TOPIC_PARTITIONS,
+      ...(base === TOPICS.deadLetter ? { maxMessageBytes: OVERSIZE_TOLERANT_MAX_MESSAGE_BYTES } : {}),
+    })),
   ];
 }
 
@@ -56,6 +69,9 @@ export async function ensureTopics(
             topic: entry.topic,
             numPartitions: entry.partitions,
             replicationFactor: 1,
+            ...(entry.maxMessageBytes
+              ? { configEntries: [{ name: 'max.message.bytes', value: String(entry.maxMessageBytes) }] }
+              : {}),
           })),
         });
       } catch (error) {
