@@ -1,0 +1,159 @@
+import { OUTPUT_TOPICS, TOPICS, baseTopicOf, topicName, type BaseTopic } from '@els/contracts';
+import { waitFor } from '@els/coordination/testing';
+import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
+import { KAFKA_BROKERS } from './paths';
+
+/** One message read back from an output topic (slot assigned, excess, completion, dead letter). */
+export interface ObservedMessage {
+  topic: BaseTopic;
+  partition: number;
+  offset: string;
+  key: string | null;
+  /** Parsed JSON envelope (dead letters keep their raw bytes in `raw` and may not parse). */
+  value: Record<string, unknown> | undefined;
+  raw: Buffer;
+  headers: Record<string, string>;
+  /** Producer timestamp of the record (the relay's publish time), ms since epoch. */
+  timestampMs: number;
+  /** When this process read it. */
+  receivedAtMs: number;
+}
+
+export interface OutputCollector {
+  readonly messages: readonly ObservedMessage[];
+  of(topic: BaseTopic): ObservedMessage[];
+  /** Resolves once the collector's consumer has joined its group and been assigned its partitions. */
+  ready(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function createTestKafka(clientId: string): Kafka {
+  return new Kafka({
+    clientId,
+    brokers: KAFKA_BROKERS,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 3000,
+    retry: { initialRetryTime: 300, retries: 30, maxRetryTime: 5000 },
+  });
+}
+
+function headerStrings(headers: Record<string, unknown> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value !== undefined && value !== null) out[name] = String(value);
+  }
+  return out;
+}
+
+/**
+ * Reads every output topic under the prefix from the beginning, in its own consumer group, and keeps
+ * every message in memory for the checker.
+ */
+export async function createOutputCollector(kafka: Kafka, topicPrefix: string): Promise<OutputCollector> {
+  const messages: ObservedMessage[] = [];
+  const consumer: Consumer = kafka.consumer({
+    groupId: `${topicPrefix}checker`,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3000,
+    retry: { retries: 30, initialRetryTime: 300, maxRetryTime: 5000 },
+  });
+  let joined = false;
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    joined = true;
+  });
+  await consumer.connect();
+  await consumer.subscribe({
+    topics: OUTPUT_TOPICS.map((base) => topicName(base, topicPrefix)),
+    fromBeginning: true,
+  });
+  await consumer.run({
+    eachMessage: async ({ topic, partition, message }) => {
+      const raw = message.value ?? Buffer.alloc(0);
+      let value: Record<string, unknown> | undefined;
+      try {
+        value = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+      } catch {
+        value = undefined;
+      }
+      messages.push({
+        topic: baseTopicOf(topic, topicPrefix) ?? (topic as BaseTopic),
+        partition,
+        offset: message.offset,
+        key: message.key?.toString() ?? null,
+        value,
+        raw,
+        headers: headerStrings(message.headers as Record<string, unknown> | undefined),
+        timestampMs: Number(message.timestamp),
+        receivedAtMs: Date.now(),
+      });
+    },
+  });
+  return {
+    messages,
+    of: (topic) => messages.filter((message) => message.topic === topic),
+    ready: async () => {
+      await waitFor('the output collector to join its group', () => joined, { timeoutMs: 60_000 });
+    },
+    stop: () => consumer.disconnect(),
+  };
+}
+
+/** A plain producer for hand-made messages (explicit partitions, raw bytes). */
+export async function createRawProducer(kafka: Kafka): Promise<Producer> {
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
+  await producer.connect();
+  return producer;
+}
+
+/** Committed offset of each partition of a topic for a group (-1 when none). */
+export async function committedOffsets(
+  kafka: Kafka,
+  groupId: string,
+  topic: string,
+): Promise<Map<number, number>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return new Map((entry?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** End offset (next offset to be written) of each partition of a topic. */
+export async function endOffsets(kafka: Kafka, topic: string): Promise<Map<number, number>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return new Map(offsets.map((p) => [p.partition, Number(p.high)]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Deletes every topic under the prefix (test clean-up; best effort). */
+export async function deleteTopicsWithPrefix(kafka: Kafka, topicPrefix: string): Promise<void> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(topicPrefix));
+    if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 10_000 });
+  } catch {
+    // clean-up only
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+export const OUTPUT = {
+  assigned: TOPICS.essaySlotAssigned,
+  excess: TOPICS.excessContentProvisioned,
+  completed: TOPICS.batchContentProvisioningCompleted,
+  deadLetter: TOPICS.deadLetter,
+} as const;

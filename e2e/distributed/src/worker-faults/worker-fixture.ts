@@ -1,0 +1,91 @@
+import { topicName, type BaseTopic } from '@els/contracts';
+import {
+  createLeakGuard,
+  createTestDatabase,
+  uniqueKafkaNames,
+  type TestDatabase,
+} from '@els/coordination/testing';
+import type { Kafka, Producer } from 'kafkajs';
+import path from 'node:path';
+import {
+  createOutputCollector,
+  createRawProducer,
+  createTestKafka,
+  deleteTopicsWithPrefix,
+  type OutputCollector,
+} from '../harness/kafka-probe';
+import { integrationLogDir } from '../harness/paths';
+import { createWorkerCluster, type WorkerCluster } from '../harness/process-cluster';
+
+/**
+ * One worker test environment: its own database (a clone of the migrated template), topic prefix and
+ * consumer group, N real worker processes, a collector reading every output topic, and a raw producer.
+ */
+export interface WorkerFixture {
+  db: TestDatabase;
+  topicPrefix: string;
+  consumerGroup: string;
+  kafka: Kafka;
+  cluster: WorkerCluster;
+  collector: OutputCollector;
+  producer: Producer;
+  topic(base: BaseTopic): string;
+  send(base: BaseTopic, messages: { key: string; value: Buffer; partition?: number }[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openWorkerFixture(
+  label: string,
+  options: { replicas?: number; env?: Record<string, string> } = {},
+): Promise<WorkerFixture> {
+  const guard = createLeakGuard();
+  const db = await createTestDatabase({ max: 3 });
+  const { topicPrefix, consumerGroup } = uniqueKafkaNames(label);
+  const kafka = createTestKafka(`fixture-${label}`);
+  const cluster = createWorkerCluster({
+    label,
+    replicas: options.replicas ?? 1,
+    databaseUrl: db.url,
+    topicPrefix,
+    consumerGroup,
+    logDir: path.join(integrationLogDir, `${label}-${topicPrefix.slice(1, 9)}`),
+    env: options.env ?? {},
+    onSpawn: (child) => guard.trackChild(child),
+  });
+  let collector: OutputCollector | undefined;
+  let producer: Producer | undefined;
+  const close = async () => {
+    await cluster.stop();
+    await collector?.stop();
+    await producer?.disconnect();
+    await deleteTopicsWithPrefix(kafka, topicPrefix);
+    await db.drop();
+    await guard.assertNoLeaks();
+  };
+  try {
+    await cluster.migrate();
+    collector = await createOutputCollector(kafka, topicPrefix);
+    producer = await createRawProducer(kafka);
+    await cluster.start();
+    await collector.ready();
+  } catch (error) {
+    await close().catch(() => undefined);
+    throw error;
+  }
+  const topic = (base: BaseTopic) => topicName(base, topicPrefix);
+  const rawProducer = producer;
+  return {
+    db,
+    topicPrefix,
+    consumerGroup,
+    kafka,
+    cluster,
+    collector,
+    producer,
+    topic,
+    async send(base, messages) {
+      await rawProducer.send({ topic: topic(base), acks: -1, messages });
+    },
+    close,
+  };
+}
