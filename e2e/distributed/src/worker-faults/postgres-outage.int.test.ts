@@ -1,0 +1,65 @@
+import { waitFor } from '@els/coordination/testing';
+import { stackFaults } from '../harness/stack-control';
+import {
+  assignedCount,
+  cleanOutcome,
+  collectOutcome,
+  planFullBatch,
+  sendRegistration,
+  sendTexts,
+  waitAssigned,
+} from './batch-outcome';
+import { openWorkerFixture, type WorkerFixture } from './worker-fixture';
+
+const SLOTS = 30;
+const OUTAGE_MS = 10_000;
+
+describe('PostgreSQL unavailable for ten seconds', () => {
+  let fixture: WorkerFixture;
+
+  beforeAll(async () => {
+    fixture = await openWorkerFixture('pg-down');
+  }, 180_000);
+
+  afterAll(async () => {
+    await stackFaults.startPostgres();
+    await fixture?.close();
+  }, 90_000);
+
+  it('retries the messages that arrived meanwhile: none skipped, none dead-lettered', async () => {
+    const batch = planFullBatch('pg-down', SLOTS);
+    await sendRegistration(fixture, batch);
+    await sendTexts(fixture, batch, batch.texts.slice(0, 10));
+    await waitAssigned(fixture, batch.batchId, 10);
+
+    let readinessDuringOutage;
+    await stackFaults.stopPostgres();
+    const stoppedAt = Date.now();
+    try {
+      await sendTexts(fixture, batch, batch.texts.slice(10));
+      readinessDuringOutage = await waitFor(
+        '/readyz to report the database down',
+        async () => {
+          const readiness = await fixture.cluster.readiness(0);
+          return readiness.status !== 200 ? readiness : undefined;
+        },
+        { timeoutMs: OUTAGE_MS, intervalMs: 250 },
+      );
+      const remaining = OUTAGE_MS - (Date.now() - stoppedAt);
+      if (remaining > 0) await new Promise((resolve) => setTimeout(resolve, remaining));
+    } finally {
+      await stackFaults.startPostgres();
+    }
+    expect(readinessDuringOutage.body?.dependencies.database.ok).toBe(false);
+
+    await waitFor(
+      'the worker to be ready again',
+      async () => (await fixture.cluster.readiness(0)).status === 200,
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    await waitAssigned(fixture, batch.batchId, SLOTS);
+    expect(await assignedCount(fixture, batch.batchId)).toBe(SLOTS);
+    expect(await collectOutcome(fixture, batch)).toEqual(cleanOutcome(SLOTS));
+    expect(fixture.cluster.unexpectedExits()).toEqual([]);
+  }, 240_000);
+});
