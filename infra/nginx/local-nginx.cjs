@@ -17,7 +17,9 @@ const STOP_TIMEOUT_MS = 10_000;
 
 /** The nginx binary, or undefined when none is installed (Debian: `apt-get install -y nginx-light`). */
 function findNginx(binary = process.env.NGINX_BINARY || 'nginx') {
-  const candidates = binary.includes('/') ? [binary] : [binary, `/usr/sbin/${binary}`, `/usr/local/sbin/${binary}`];
+  const candidates = binary.includes('/')
+    ? [binary]
+    : [binary, `/usr/sbin/${binary}`, `/usr/local/sbin/${binary}`];
   for (const candidate of candidates) {
     const probe = spawnSync(candidate, ['-v'], { stdio: 'ignore' });
     if (probe.status === 0) return candidate;
@@ -26,8 +28,15 @@ function findNginx(binary = process.env.NGINX_BINARY || 'nginx') {
 }
 
 /** The configuration text for `upstreams` (host:port strings) behind `listenHost:listenPort`. */
-function renderLocalConfig({ upstreams, listenPort, listenHost = '127.0.0.1', prefixDir, workerProcesses = 1 }) {
-  if (!Array.isArray(upstreams) || upstreams.length === 0) throw new RangeError('upstreams must name at least one host:port');
+function renderLocalConfig({
+  upstreams,
+  listenPort,
+  listenHost = '127.0.0.1',
+  prefixDir,
+  workerProcesses = 1,
+}) {
+  if (!Array.isArray(upstreams) || upstreams.length === 0)
+    throw new RangeError('upstreams must name at least one host:port');
   for (const upstream of upstreams) {
     if (!UPSTREAM_PATTERN.test(upstream)) throw new RangeError(`upstream "${upstream}" is not host:port`);
   }
@@ -35,7 +44,9 @@ function renderLocalConfig({ upstreams, listenPort, listenHost = '127.0.0.1', pr
     throw new RangeError(`listenPort ${listenPort} is not a port number`);
   }
   if (!path.isAbsolute(prefixDir)) throw new RangeError('prefixDir must be an absolute path');
-  const servers = upstreams.map((upstream) => `    server ${upstream} max_fails=1 fail_timeout=2s;`).join('\n');
+  const servers = upstreams
+    .map((upstream) => `    server ${upstream} max_fails=1 fail_timeout=2s;`)
+    .join('\n');
   const values = {
     PREFIX: prefixDir,
     LISTEN_HOST: listenHost,
@@ -87,7 +98,13 @@ async function startLocalNginx(options) {
   const configPath = path.join(prefixDir, 'nginx.conf');
   fs.writeFileSync(
     configPath,
-    renderLocalConfig({ ...options, listenHost, listenPort, prefixDir, workerProcesses: options.workerProcesses ?? 1 }),
+    renderLocalConfig({
+      ...options,
+      listenHost,
+      listenPort,
+      prefixDir,
+      workerProcesses: options.workerProcesses ?? 1,
+    }),
   );
   const args = ['-p', prefixDir, '-c', configPath, '-e', path.join(prefixDir, 'error.log')];
   const check = spawnSync(nginx, ['-t', ...args], { encoding: 'utf8' });
