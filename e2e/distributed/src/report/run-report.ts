@@ -1,0 +1,85 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { LatencyPoint } from '../checker/run-checker';
+import type { FaultWindow } from '../scenarios/workload-run';
+import { renderReportHtml } from './report-html';
+
+/** One scenario in dist/reports/distributed/report.json. */
+export interface ScenarioReport {
+  id: number;
+  name: string;
+  passed: boolean;
+  pids: number[];
+  sent: number;
+  assigned: number;
+  excess: number;
+  deadLetters: number;
+  lost: string[];
+  duplicated: string[];
+  unexpected: string[];
+  completionsPerBatch: Record<string, number>;
+  throughputPerSec: number;
+  latencyMs: { p50: number; p95: number; p99: number; max: number };
+  notes: string[];
+  completionLatencyMs?: { p50: number; p95: number; p99: number; max: number };
+  falseExcess?: string[];
+  faults?: FaultWindow[];
+  latencySeries?: LatencyPoint[];
+  /** Scenario 6 only. */
+  scale3?: number;
+  scale5?: number;
+  throughputByReplicas?: Record<string, number>;
+  rssByBatchSize?: Record<string, number>;
+}
+
+export interface RunReport {
+  startedAt: string;
+  durationMs: number;
+  instances: number;
+  profile: string;
+  scenarios: ScenarioReport[];
+}
+
+/** Keeps the report of a run and rewrites report.json and report.html after every scenario. */
+export function createRunReport(options: { dir: string; instances: number; profile: string }) {
+  const startedAtMs = Date.now();
+  const scenarios: ScenarioReport[] = [];
+  const jsonPath = path.join(options.dir, 'report.json');
+  const htmlPath = path.join(options.dir, 'report.html');
+  const snapshot = (): RunReport => ({
+    startedAt: new Date(startedAtMs).toISOString(),
+    durationMs: Date.now() - startedAtMs,
+    instances: options.instances,
+    profile: options.profile,
+    scenarios: [...scenarios].sort((a, b) => a.id - b.id),
+  });
+  const write = () => {
+    fs.mkdirSync(options.dir, { recursive: true });
+    const report = snapshot();
+    // The latency series is for the plots; the JSON keeps at most 2,000 points per scenario.
+    const compact = {
+      ...report,
+      scenarios: report.scenarios.map((s) => ({ ...s, latencySeries: thin(s.latencySeries ?? [], 2000) })),
+    };
+    fs.writeFileSync(jsonPath, JSON.stringify(compact, null, 2) + '\n');
+    fs.writeFileSync(htmlPath, renderReportHtml(compact));
+  };
+  return {
+    jsonPath,
+    htmlPath,
+    add(scenario: ScenarioReport) {
+      const existing = scenarios.findIndex((s) => s.id === scenario.id);
+      if (existing >= 0) scenarios.splice(existing, 1);
+      scenarios.push(scenario);
+      write();
+    },
+    write,
+    snapshot,
+  };
+}
+
+function thin<T>(points: readonly T[], most: number): T[] {
+  if (points.length <= most) return [...points];
+  const step = points.length / most;
+  return Array.from({ length: most }, (_, i) => points[Math.floor(i * step)] as T);
+}

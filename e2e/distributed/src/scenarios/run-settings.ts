@@ -1,0 +1,57 @@
+/**
+ * What to run, from the environment:
+ *   E2E_SCENARIO    scenario ids or names, comma-separated (default: all nine)
+ *   E2E_INSTANCES   replicas per scenario (default 3; scenario 6 always compares 1, 3 and 5)
+ *   E2E_DURATION_S  load duration of the time-based scenarios (5, 7) and of scenario 6's runs
+ *   E2E_PROFILE     `ci` (every scenario at small sizes) or `full` (default)
+ */
+export interface RunSettings {
+  selected: Set<number>;
+  instances: number;
+  durationS: number | undefined;
+  profile: 'ci' | 'full';
+}
+
+export const SCENARIO_NAMES: Record<number, string> = {
+  1: 'race',
+  2: 'cross-instance',
+  3: 'completion',
+  4: 'high-concurrency',
+  5: 'redis-consistency',
+  6: 'horizontal-scaling',
+  7: 'faults',
+  8: 'ordering',
+  9: 'bad-input',
+};
+
+export function parseRunSettings(env: Readonly<Record<string, string | undefined>>): RunSettings {
+  const selected = new Set<number>();
+  const wanted = (env['E2E_SCENARIO'] ?? '').trim();
+  if (wanted === '' || wanted === 'all') {
+    for (const id of Object.keys(SCENARIO_NAMES)) selected.add(Number(id));
+  } else {
+    for (const item of wanted.split(',').map((s) => s.trim().toLowerCase())) {
+      const byName = Object.entries(SCENARIO_NAMES).find(
+        ([, name]) => name === item || name.startsWith(`${item}-`) || name.split('-')[0] === item,
+      );
+      const id = /^\d+$/.test(item) ? Number(item) : Number(byName?.[0]);
+      if (!SCENARIO_NAMES[id]) {
+        throw new Error(
+          `E2E_SCENARIO: unknown scenario "${item}"; use an id 1-9 or one of ${Object.values(SCENARIO_NAMES).join(', ')}`,
+        );
+      }
+      selected.add(id);
+    }
+  }
+  const instances = Number(env['E2E_INSTANCES'] ?? 3);
+  if (!Number.isInteger(instances) || instances < 1 || instances > 16) {
+    throw new Error('E2E_INSTANCES must be an integer from 1 to 16');
+  }
+  const durationRaw = env['E2E_DURATION_S'];
+  const durationS = durationRaw === undefined || durationRaw === '' ? undefined : Number(durationRaw);
+  if (durationS !== undefined && (!Number.isFinite(durationS) || durationS <= 0)) {
+    throw new Error('E2E_DURATION_S must be a positive number of seconds');
+  }
+  const profile = env['E2E_PROFILE'] === 'ci' ? 'ci' : 'full';
+  return { selected, instances, durationS, profile };
+}

@@ -1,0 +1,199 @@
+import { createTestDatabase, uniqueKafkaNames, waitFor, type TestDatabase } from '@els/coordination/testing';
+import type { ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { checkRun, readDatabaseSnapshot, violations, type CheckResult } from '../checker/run-checker';
+import {
+  DEFAULT_PRODUCE_OPTIONS,
+  createGeneratorKafka,
+  createGeneratorProducer,
+  ensureInputTopics,
+  openRunOutput,
+  produceWorkload,
+  readSentLog,
+  resolveWorkloadOptions,
+  type ProduceResult,
+  type WorkloadOptionsInput,
+} from '../generator';
+import {
+  createOutputCollector,
+  createTestKafka,
+  deleteTopicsWithPrefix,
+  type OutputCollector,
+} from '../harness/kafka-probe';
+import { KAFKA_BROKERS } from '../harness/paths';
+import { createWorkerCluster, type WorkerCluster } from '../harness/process-cluster';
+
+/**
+ * One workload against one cluster: a fresh database, topic prefix and consumer group; N replicas; the
+ * generator producing the workload (with fault injection running alongside); then the checker, once the
+ * system has settled or the settle timeout has passed.
+ */
+
+export interface FaultWindow {
+  label: string;
+  startMs: number;
+  endMs: number;
+}
+
+export interface LoadContext {
+  cluster: WorkerCluster;
+  db: TestDatabase;
+  topicPrefix: string;
+  /** Resolves when the generator has sent everything. */
+  produced: Promise<unknown>;
+  /** Runs a fault and records its window for the report. */
+  fault<T>(label: string, action: () => Promise<T>): Promise<T>;
+  note(text: string): void;
+}
+
+export interface WorkloadRunOptions {
+  label: string;
+  replicas: number;
+  workload: WorkloadOptionsInput;
+  ratePerSec: number;
+  /** 0 = `waves` waves. */
+  durationMs: number;
+  waves: number;
+  env?: Record<string, string>;
+  logDir: string;
+  /** Runs while the generator produces (faults, observations). */
+  duringLoad?: (context: LoadContext) => Promise<void>;
+  settleTimeoutMs: number;
+  onSpawn: (child: ChildProcess) => void;
+  /** Sampled after settling, before the replicas stop (scenario 6 reads RSS here). */
+  afterSettle?: (cluster: WorkerCluster) => Promise<void> | void;
+}
+
+export interface WorkloadRunResult {
+  check: CheckResult;
+  produced: ProduceResult;
+  pids: number[];
+  faults: FaultWindow[];
+  notes: string[];
+  unexpectedExits: string[];
+  startedAtMs: number;
+  settledMs: number;
+}
+
+const isClean = (check: CheckResult) =>
+  Object.values(violations(check)).every((list) => list.length === 0) && check.unpublishedOutboxRows === 0;
+
+export async function runWorkload(options: WorkloadRunOptions): Promise<WorkloadRunResult> {
+  const startedAtMs = Date.now();
+  const db = await createTestDatabase({ max: 3 });
+  const { topicPrefix, consumerGroup } = uniqueKafkaNames(options.label);
+  const kafka = createTestKafka(`e2e-${options.label}`);
+  const cluster = createWorkerCluster({
+    label: options.label,
+    replicas: options.replicas,
+    databaseUrl: db.url,
+    topicPrefix,
+    consumerGroup,
+    logDir: options.logDir,
+    env: options.env ?? {},
+    onSpawn: options.onSpawn,
+  });
+  const generatorKafka = createGeneratorKafka({ brokers: KAFKA_BROKERS, clientId: `gen-${options.label}` });
+  const producer = createGeneratorProducer(generatorKafka);
+  const faults: FaultWindow[] = [];
+  const notes: string[] = [];
+  let collector: OutputCollector | undefined;
+  try {
+    // Input topics first, from the generator (2 MiB messages), then the worker's own migrate.
+    const admin = generatorKafka.admin();
+    await admin.connect();
+    const { partitionCounts } = await ensureInputTopics(admin, topicPrefix, 12).finally(() =>
+      admin.disconnect(),
+    );
+    await cluster.migrate();
+    collector = await createOutputCollector(kafka, topicPrefix);
+    await cluster.start();
+    await collector.ready();
+    await producer.connect();
+
+    const output = await openRunOutput(path.join(options.logDir, 'generator'));
+    const workload = resolveWorkloadOptions({
+      partitions: 12,
+      runId: options.label,
+      baseTimeMs: Date.now(),
+      ...options.workload,
+    });
+    const producing = produceWorkload(
+      workload,
+      {
+        ...DEFAULT_PRODUCE_OPTIONS,
+        topicPrefix,
+        ratePerSec: options.ratePerSec,
+        durationMs: options.durationMs,
+        waves: options.waves,
+        progressIntervalMs: 5000,
+      },
+      { producer, partitionCounts, sentLog: output.sentLog },
+    );
+    const context: LoadContext = {
+      cluster,
+      db,
+      topicPrefix,
+      produced: producing.catch(() => undefined),
+      async fault(label, action) {
+        const startMs = Date.now();
+        try {
+          return await action();
+        } finally {
+          faults.push({ label, startMs, endMs: Date.now() });
+        }
+      },
+      note: (text) => void notes.push(text),
+    };
+    const [produced] = await Promise.all([producing, options.duringLoad?.(context)]);
+    await output.finish(produced);
+    const sent = await readSentLog(output.sentLogPath);
+    const batchIds = produced.expectations.map((e) => e.batchId);
+
+    // Settle: poll the checker until the run is clean (or time runs out; the last result names what is wrong).
+    const settleStart = Date.now();
+    const observed = collector;
+    const check = async () =>
+      checkRun({
+        sent,
+        expectations: produced.expectations,
+        outputs: observed.messages,
+        db: await readDatabaseSnapshot(db.sql, batchIds),
+      });
+    let result = await check();
+    try {
+      result = await waitFor(
+        `${options.label} to settle`,
+        async () => {
+          const current = await check();
+          result = current;
+          return isClean(current) ? current : undefined;
+        },
+        { timeoutMs: options.settleTimeoutMs, intervalMs: 1000 },
+      );
+      // A late duplicate would arrive after the clean snapshot: look once more after a short pause.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      result = await check();
+    } catch (error) {
+      notes.push(error instanceof Error ? error.message : String(error));
+    }
+    const settledMs = Date.now() - settleStart;
+    await options.afterSettle?.(cluster);
+    return {
+      check: result,
+      produced,
+      pids: cluster.pids(),
+      faults,
+      notes,
+      unexpectedExits: cluster.unexpectedExits(),
+      startedAtMs,
+      settledMs,
+    };
+  } finally {
+    await cluster.stop();
+    await collector?.stop().catch(() => undefined);
+    await producer.disconnect().catch(() => undefined);
+    await deleteTopicsWithPrefix(kafka, topicPrefix);
+    await db.drop().catch(() => undefined);
+  }
+}
