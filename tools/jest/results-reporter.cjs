@@ -4,13 +4,14 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 class ResultsReporter {
-  constructor(globalConfig) {
+  constructor(globalConfig, options = {}) {
     this.globalConfig = globalConfig;
+    this.name = options.name;
   }
 
   onRunComplete(_contexts, results) {
     const root = path.resolve(__dirname, '..', '..');
-    const name = path.basename(this.globalConfig.rootDir) || 'root';
+    const name = this.name ?? (path.basename(this.globalConfig.rootDir) || 'root');
     const dir = path.join(root, 'dist', 'test-results');
     fs.mkdirSync(dir, { recursive: true });
     const { numPassedTests, numFailedTests, numTotalTests, numRuntimeErrorTestSuites, testResults } =
