@@ -7,5 +7,8 @@ module.exports = {
   rootDir: '.',
   testMatch: ['<rootDir>/src/**/*.e2e.test.ts'],
   testTimeout: 900_000,
-  reporters: ['default', [require.resolve('../../tools/jest/results-reporter.cjs'), { name: 'distributed-e2e' }]],
+  reporters: [
+    'default',
+    [require.resolve('../../tools/jest/results-reporter.cjs'), { name: 'distributed-e2e' }],
+  ],
 };

@@ -32,7 +32,7 @@ export function parseRunSettings(env: Readonly<Record<string, string | undefined
   } else {
     for (const item of wanted.split(',').map((s) => s.trim().toLowerCase())) {
       const byName = Object.entries(SCENARIO_NAMES).find(
-        ([, name]) => name === item || name.startsWith(`${item}-`) || name.split('-')[0] === item,
+        ([, name]) => name === item || name.replace('-', ' ') === item || name.split('-').includes(item),
       );
       const id = /^\d+$/.test(item) ? Number(item) : Number(byName?.[0]);
       if (!SCENARIO_NAMES[id]) {
