@@ -38,6 +38,7 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): Worker {
 
   const eventFilter = createEventFilter({
     url: config.redisUrl,
+    namespace: `${config.consumerGroup}/${config.topicPrefix}`,
     ttlS: config.redisDedupTtlS,
     logger: log('redis'),
     onDegradedChange: metrics.observeRedisDegraded,

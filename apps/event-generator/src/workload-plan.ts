@@ -81,7 +81,7 @@ function planBatch(
   index: number,
   registered: boolean,
 ): { units: SendUnit[]; expectation: BatchExpectation } {
-  const random = createSeededRandom(options.seed).fork(`batch/${wave}/${index}`);
+  const random = createSeededRandom(options.seed).fork(`${options.runId}/batch/${wave}/${index}`);
   const at = new Date(options.baseTimeMs);
   const batchId = `${options.runId}-w${wave}-b${index}`;
   const essayIds = Array.from({ length: options.slots }, (_, n) => `${batchId}-e${n + 1}`);
@@ -194,12 +194,15 @@ function planBatch(
 }
 
 /**
+ * Event ids and every random choice derive from the seed and the run id, so two runs with the same seed
+ * but different run ids never share an event id.
+ *
  * Plans one wave: `batches` new batches whose sends are interleaved at random while each batch keeps its
  * own order (so "before registration" holds in send order) and duplicate copies stay back-to-back.
  * Pure: depends only on the options and the wave number.
  */
 export function planWave(options: WorkloadOptions, wave: number): WavePlan {
-  const random = createSeededRandom(options.seed).fork(`wave/${wave}`);
+  const random = createSeededRandom(options.seed).fork(`${options.runId}/wave/${wave}`);
   const indices = Array.from({ length: options.batches }, (_, i) => i);
   const unregistered = new Set(
     random.shuffle([...indices]).slice(0, Math.round(options.batches * options.withoutRegistration)),

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { silentLogger } from '../logger';
 import { waitFor } from '../testing/wait-for';
-import { createEventFilter, SEEN_KEY_PREFIX, type EventFilter } from './event-filter';
+import { createEventFilter, seenKey, type EventFilter } from './event-filter';
 
 const redisUrl = process.env.ELS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -14,7 +14,8 @@ describe('Redis event filter', () => {
   });
 
   it('reports an id as seen only after it was marked, with the configured TTL', async () => {
-    const filter = track(createEventFilter({ url: redisUrl, ttlS: 120, logger: silentLogger }));
+    const namespace = `test-${randomUUID()}`;
+    const filter = track(createEventFilter({ url: redisUrl, namespace, ttlS: 120, logger: silentLogger }));
     await filter.start();
     expect(filter.degraded()).toBe(false);
     const [a, b] = [randomUUID(), randomUUID()];
@@ -24,13 +25,27 @@ describe('Redis event filter', () => {
 
     const direct = new Redis(redisUrl);
     try {
-      const ttl = await direct.ttl(SEEN_KEY_PREFIX + a);
+      const ttl = await direct.ttl(seenKey(namespace, a));
       expect(ttl).toBeGreaterThan(100);
       expect(ttl).toBeLessThanOrEqual(120);
-      await direct.del(SEEN_KEY_PREFIX + a);
+      await direct.del(seenKey(namespace, a));
     } finally {
       direct.disconnect();
     }
+  });
+
+  it('keeps the ids of one deployment invisible to another sharing the same Redis', async () => {
+    const first = track(
+      createEventFilter({ url: redisUrl, namespace: `a-${randomUUID()}`, ttlS: 60, logger: silentLogger }),
+    );
+    const second = track(
+      createEventFilter({ url: redisUrl, namespace: `b-${randomUUID()}`, ttlS: 60, logger: silentLogger }),
+    );
+    await Promise.all([first.start(), second.start()]);
+    const id = randomUUID();
+    await first.markSeen([id]);
+    expect(await first.filterSeen([id])).toEqual(new Set([id]));
+    expect(await second.filterSeen([id])).toEqual(new Set());
   });
 
   it('never throws and reports degraded while Redis cannot be reached', async () => {
@@ -38,6 +53,7 @@ describe('Redis event filter', () => {
     // Port 1 refuses connections: the same failure a stopped Redis gives.
     const filter = track(
       createEventFilter({
+        namespace: 'test',
         url: 'redis://127.0.0.1:1',
         ttlS: 60,
         logger: silentLogger,
@@ -56,6 +72,7 @@ describe('Redis event filter', () => {
     const connectionName = `els-filter-test-${randomUUID().slice(0, 8)}`;
     const filter = track(
       createEventFilter({
+        namespace: 'test',
         url: redisUrl,
         ttlS: 60,
         logger: silentLogger,

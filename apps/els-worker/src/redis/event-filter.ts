@@ -19,6 +19,12 @@ export interface EventFilter {
 
 export interface EventFilterOptions {
   url: string;
+  /**
+   * Scope of the seen-ids: the consumer group and topic prefix of this deployment. Event ids are unique
+   * per logical event, but two deployments sharing one Redis (environments, test runs, a replayed
+   * workload) must never skip each other's events.
+   */
+  namespace: string;
   ttlS: number;
   logger: Logger;
   /** CLIENT SETNAME of the connection, so an operator can find it in CLIENT LIST. */
@@ -30,6 +36,11 @@ export interface EventFilterOptions {
 }
 
 export const SEEN_KEY_PREFIX = 'els:seen:';
+
+/** `els:seen:<namespace>:<event_id>` */
+export function seenKey(namespace: string, eventId: string): string {
+  return `${SEEN_KEY_PREFIX}${namespace}:${eventId}`;
+}
 
 export function createEventFilter(options: EventFilterOptions): EventFilter {
   const { logger } = options;
@@ -115,7 +126,7 @@ export function createEventFilter(options: EventFilterOptions): EventFilter {
       if (!client || eventIds.length === 0 || isDegraded) return seen;
       const started = performance.now();
       try {
-        const values = await client.mget(eventIds.map((id) => SEEN_KEY_PREFIX + id));
+        const values = await client.mget(eventIds.map((id) => seenKey(options.namespace, id)));
         values.forEach((value, index) => {
           const id = eventIds[index];
           if (value !== null && id !== undefined) seen.add(id);
@@ -130,7 +141,7 @@ export function createEventFilter(options: EventFilterOptions): EventFilter {
       if (!client || eventIds.length === 0 || isDegraded) return;
       try {
         const pipeline = client.pipeline();
-        for (const id of eventIds) pipeline.set(SEEN_KEY_PREFIX + id, '1', 'EX', options.ttlS);
+        for (const id of eventIds) pipeline.set(seenKey(options.namespace, id), '1', 'EX', options.ttlS);
         const results = await pipeline.exec();
         const failed = results?.find(([error]) => error !== null);
         if (failed) setDegraded(true, failed[0]);
