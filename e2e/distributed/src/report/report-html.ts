@@ -31,11 +31,12 @@ function latencyPlot(scenario: ScenarioReport): string {
   const innerH = HEIGHT - MARGIN.top - MARGIN.bottom;
   const x = (t: number) => MARGIN.left + ((t - t0) / (t1 - t0)) * innerW;
   const y = (v: number) => MARGIN.top + innerH - (v / maxLatency) * innerH;
+  // Labels of neighbouring windows would overlap on one line: three lines, in turn.
   const shaded = faults
     .map(
-      (f) =>
+      (f, i) =>
         `<rect x="${x(f.startMs).toFixed(1)}" y="${MARGIN.top}" width="${Math.max(2, x(f.endMs) - x(f.startMs)).toFixed(1)}" height="${innerH}" fill="#f4c7c3" opacity="0.7"><title>${escapeHtml(f.label)}</title></rect>` +
-        `<text x="${(x(f.startMs) + 2).toFixed(1)}" y="${MARGIN.top + 12}" font-size="10" fill="#a33">${escapeHtml(f.label)}</text>`,
+        `<text x="${(x(f.startMs) + 2).toFixed(1)}" y="${MARGIN.top + 12 + (i % 3) * 12}" font-size="10" fill="#a33">${escapeHtml(f.label)}</text>`,
     )
     .join('');
   const dots = points
@@ -97,6 +98,17 @@ function list(items: readonly string[]): string {
   return `<ul class="bad">${shown}${items.length > 20 ? `<li>… ${items.length - 20} more</li>` : ''}</ul>`;
 }
 
+/** autocannon through nginx in front of the replicas (scenario 3). */
+function statusApiLoadRow(s: ScenarioReport): string {
+  const load = s.statusApiLoad;
+  if (!load) return '';
+  const l = load.latencyMs;
+  const answered = `${load.answeredBy.length} of ${load.upstreams.length} replicas answered a probe`;
+  return `<tr><th>status API through nginx</th><td>${escapeHtml(load.url)} · ${load.connections} connections · ${load.durationS} s<br>
+${load.requestsPerSec} requests/s (${load.requests} in all) · latency ms p50 ${l.p50} · p90 ${l.p90} · p99 ${l.p99} · max ${l.max}<br>
+<span class="${load.non2xx === 0 ? 'ok' : 'bad'}">non-2xx ${load.non2xx}</span> · errors ${load.errors} · timeouts ${load.timeouts} · ${escapeHtml(answered)}</td></tr>`;
+}
+
 function scenarioSection(s: ScenarioReport): string {
   const completions = Object.values(s.completionsPerBatch);
   const extra =
@@ -117,6 +129,7 @@ function scenarioSection(s: ScenarioReport): string {
 <tr><th>completion events per batch</th><td>${completions.length} batches; counts ${escapeHtml(JSON.stringify([...new Set(completions)].sort()))}</td></tr>
 <tr><th>throughput</th><td>${s.throughputPerSec} texts/s</td></tr>
 <tr><th>latency produce → slot assigned (ms)</th><td>p50 ${s.latencyMs.p50} · p95 ${s.latencyMs.p95} · p99 ${s.latencyMs.p99} · max ${s.latencyMs.max}</td></tr>
+${statusApiLoadRow(s)}
 ${s.completionLatencyMs ? `<tr><th>latency last input → completion (ms)</th><td>p50 ${s.completionLatencyMs.p50} · p95 ${s.completionLatencyMs.p95} · p99 ${s.completionLatencyMs.p99} · max ${s.completionLatencyMs.max}</td></tr>` : ''}
 <tr><th>lost</th><td>${list(s.lost)}</td></tr>
 <tr><th>duplicated</th><td>${list(s.duplicated)}</td></tr>

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LatencyPoint } from '../checker/run-checker';
+import type { StatusApiLoad } from '../harness/status-api-load';
 import type { FaultWindow } from '../scenarios/workload-run';
 import { renderReportHtml } from './report-html';
 
@@ -25,6 +26,8 @@ export interface ScenarioReport {
   falseExcess?: string[];
   faults?: FaultWindow[];
   latencySeries?: LatencyPoint[];
+  /** Scenario 3 only: autocannon against the status API through nginx in front of the replicas. */
+  statusApiLoad?: StatusApiLoad;
   /** Scenario 6 only. */
   scale3?: number;
   scale5?: number;

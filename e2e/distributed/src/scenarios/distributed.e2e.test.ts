@@ -1,5 +1,7 @@
+import fs from 'node:fs';
 import { createLeakGuard } from '@els/coordination/testing';
 import { reportDir } from '../harness/paths';
+import { screenshotReport } from '../report/report-screenshot';
 import { createRunReport } from '../report/run-report';
 import { parseRunSettings, SCENARIO_NAMES } from './run-settings';
 import { SCENARIO_ORDER, SCENARIO_RUNNERS } from './scenario-catalogue';
@@ -32,4 +34,35 @@ describe(`distributed suite (${settings.instances} replicas, profile ${settings.
       });
     });
   }
+});
+
+// After every scenario (jest runs top-level blocks in order, and the block above has written the report).
+describe('distributed report', () => {
+  it('report.html renders in headless Chromium with a section and plots per scenario, saved as report.png', async () => {
+    report.write();
+    const { scenarios } = report.snapshot();
+    const rendered = await screenshotReport(report.htmlPath);
+
+    expect(rendered.title).toMatch(/^ELS distributed run /);
+    expect(rendered.headings).toContainEqual({ level: 1, text: 'ELS distributed run' });
+    const sections = rendered.headings.filter((h) => h.level === 2).map((h) => h.text);
+    expect(sections.map((text) => text.split(' — ')[0])).toEqual(scenarios.map((s) => `${s.id}. ${s.name}`));
+
+    const withLatencies = scenarios.filter((s) => (s.latencySeries ?? []).length > 0).length;
+    const withThroughput = scenarios.filter(
+      (s) => Object.keys(s.throughputByReplicas ?? {}).length > 0,
+    ).length;
+    expect(rendered.plots.filter((label) => label === 'latency over time')).toHaveLength(withLatencies);
+    expect(rendered.plots.filter((label) => label === 'throughput per replica count')).toHaveLength(
+      withThroughput,
+    );
+    const withStatusLoad = scenarios.filter((s) => s.statusApiLoad !== undefined).length;
+    expect(rendered.rowHeaders.filter((th) => th === 'status API through nginx')).toHaveLength(
+      withStatusLoad,
+    );
+
+    const png = fs.readFileSync(rendered.pngPath);
+    expect(png.length).toBeGreaterThan(1000);
+    expect(png.subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
+  });
 });

@@ -3,6 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { violations } from '../checker/run-checker';
 import { stackFaults } from '../harness/stack-control';
+import { measureStatusApiLoad, statusApiLoadProblems, type StatusApiLoad } from '../harness/status-api-load';
 import type { WorkerCluster } from '../harness/process-cluster';
 import type { ScenarioReport } from '../report/run-report';
 import { SCENARIO_NAMES, type RunSettings } from './run-settings';
@@ -152,6 +153,9 @@ const crossInstance: Runner = async (env) => {
 
 const completion: Runner = async (env) => {
   // Nine texts and one validation failure fill ten slots: the failure must count towards completion.
+  // Once settled, the status API of those batches is loaded through nginx in front of every replica.
+  let statusApiLoad: StatusApiLoad | undefined;
+  const loadProblems: string[] = [];
   const run = await simple(env, 3, {
     workload: {
       batches: 3,
@@ -162,8 +166,22 @@ const completion: Runner = async (env) => {
       duplicateConcurrency: 3,
     },
     waves: pick(env.settings, 2, 10),
+    afterSettle: async (cluster, { batchIds }) => {
+      try {
+        statusApiLoad = await measureStatusApiLoad(cluster, {
+          batchIds,
+          durationS: pick(env.settings, 3, 10),
+          connections: 10,
+        });
+        loadProblems.push(...statusApiLoadProblems(statusApiLoad));
+      } catch (error) {
+        loadProblems.push(`status API load: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    },
   });
-  return outcome(3, run);
+  const result = outcome(3, run, { statusApiLoad: loadProblems });
+  if (statusApiLoad) result.report.statusApiLoad = statusApiLoad;
+  return result;
 };
 
 const highConcurrency: Runner = async (env) => {

@@ -60,8 +60,11 @@ export interface WorkloadRunOptions {
   duringLoad?: (context: LoadContext) => Promise<void>;
   settleTimeoutMs: number;
   onSpawn: (child: ChildProcess) => void;
-  /** Sampled after settling, before the replicas stop (scenario 6 reads RSS here). */
-  afterSettle?: (cluster: WorkerCluster) => Promise<void> | void;
+  /**
+   * Runs after settling, before the replicas stop (scenario 6 reads RSS here, scenario 3 loads the status
+   * API of the batches it produced).
+   */
+  afterSettle?: (cluster: WorkerCluster, settled: { batchIds: readonly string[] }) => Promise<void> | void;
 }
 
 export interface WorkloadRunResult {
@@ -178,7 +181,7 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
       notes.push(error instanceof Error ? error.message : String(error));
     }
     const settledMs = Date.now() - settleStart;
-    await options.afterSettle?.(cluster);
+    await options.afterSettle?.(cluster, { batchIds });
     return {
       check: result,
       produced,
