@@ -4,17 +4,16 @@ import { batchesAddResolved, batchesSelect } from '../sql/batches';
 import { essayStatesAssignedOf } from '../sql/essay-states';
 
 /**
- * Counts `resolved` newly resolved slots and, for the one transaction whose increment reaches the slot
- * count, returns the completion event (invariant 4). Its event id depends on the batch alone, so even a
- * hypothetical second write would be absorbed by the outbox's unique event id.
+ * The completion event of a batch whose latch this transaction has just set. Called only then: every other
+ * resolver of the batch has committed (they held the counter row lock before us), so the payload sees
+ * every slot. Its event id depends on the batch alone, so even a hypothetical second write would be
+ * absorbed by the outbox's unique event id.
  */
-export async function resolveSlots(
+export async function completionEvent(
   tx: Tx,
   batchId: string,
-  resolved: number,
   now: Date,
 ): Promise<OutboundEvent | undefined> {
-  if (!(await batchesAddResolved(tx, batchId, resolved, now))) return undefined;
   const batch = await batchesSelect(tx, batchId);
   if (!batch) return undefined;
   const essays = await essayStatesAssignedOf(tx, batchId);
@@ -27,4 +26,18 @@ export async function resolveSlots(
     correlationId: batch.correlationId,
     at: now,
   });
+}
+
+/**
+ * Counts `resolved` newly resolved slots of one batch and, for the one transaction whose increment
+ * reaches the slot count, returns the completion event (invariant 4).
+ */
+export async function resolveSlots(
+  tx: Tx,
+  batchId: string,
+  resolved: number,
+  now: Date,
+): Promise<OutboundEvent | undefined> {
+  if (!(await batchesAddResolved(tx, batchId, resolved, now))) return undefined;
+  return completionEvent(tx, batchId, now);
 }

@@ -7,12 +7,12 @@ import {
 import { inTransaction, withSavepoint, type Sql, type Tx } from '../database';
 import { nowOf, type HandlerContext } from '../handler-context';
 import { batchLockShared } from '../sql/advisory-locks';
-import { batchesSelect } from '../sql/batches';
-import { essayStatesClaimFree, essayStatesHoldersOf, type SlotFill } from '../sql/essay-states';
-import { excessReportsExisting, excessReportsInsert } from '../sql/excess-reports';
+import { batchesAddResolvedMany, batchesRegistered, batchesSelect } from '../sql/batches';
+import { essayStatesClaimFreeAcross, essayStatesKnownTexts, type BatchSlotFill } from '../sql/essay-states';
+import { excessReportsInsert } from '../sql/excess-reports';
 import { outboxInsert } from '../sql/outbox';
 import { pendingContentInsert } from '../sql/pending-content';
-import { resolveSlots } from './completion';
+import { completionEvent } from './completion';
 import { fillOneSlot } from './slot-filler';
 
 export type ContentOutcome =
@@ -23,11 +23,12 @@ export type ContentOutcome =
 
 interface Text {
   index: number;
-  batchId: string;
-  fill: SlotFill & { textStorageId: string };
+  fill: BatchSlotFill;
 }
 
-/** One content event in its own transaction. */
+const pairKey = (batchId: string, textStorageId: string) => `${batchId}\u0000${textStorageId}`;
+
+/** One content event in its own transaction: the batched path with a list of one. */
 export async function handleContent(
   sql: Sql,
   event: EssayContentProvisioned,
@@ -38,11 +39,12 @@ export async function handleContent(
 }
 
 /**
- * Many content events (one Kafka batch) in ONE transaction, grouped by batch in batch-id order (a fixed
- * lock order between concurrent batched transactions). Per batch: duplicates are filtered with one
- * statement, as many texts as there are unlocked free slots are assigned with one statement, and only the
- * rest takes the one-by-one path. The guarantees are those of the one-by-one path: the single-event
- * handler is this function with a list of one.
+ * Many content events (one Kafka batch) in ONE transaction, with set-based statements whatever the number
+ * of batches involved: one to find the registered batches, one for texts already assigned or excess, one
+ * multi-batch SKIP LOCKED claim, one ordered counter update, one outbox insert. Only texts the claim could
+ * not place (their batch's free slots locked by other transactions, or exhausted) take the one-by-one path
+ * (`fillOneSlot`), which waits for locked slots instead of reporting excess. The guarantees are those of
+ * the one-by-one path; `handleContent` is this function with a list of one.
  */
 export async function handleContentBatch(
   sql: Sql,
@@ -53,131 +55,157 @@ export async function handleContentBatch(
   return inTransaction(sql, async (tx) => {
     const now = nowOf(ctx);
     const outcomes: ContentOutcome[] = new Array(events.length);
-    const groups = new Map<string, Text[]>();
+    const outbound: OutboundEvent[] = [];
+
+    // A repeated (batch, text) inside the list is a duplicate of its first occurrence.
+    const firsts = new Map<string, Text>();
     events.forEach((event, index) => {
       const d = event.data;
-      const text: Text = {
+      const key = pairKey(d.entity_id, d.text_storage_id);
+      if (firsts.has(key)) {
+        outcomes[index] = {
+          kind: 'duplicate',
+          batchId: d.entity_id,
+          textStorageId: d.text_storage_id,
+          essayId: null,
+        };
+        return;
+      }
+      firsts.set(key, {
         index,
-        batchId: d.entity_id,
         fill: {
+          batchId: d.entity_id,
           textStorageId: d.text_storage_id,
           fileUploadId: d.file_upload_id,
           originalFileName: d.original_file_name,
           correlationId: d.correlation_id,
         },
-      };
-      groups.set(d.entity_id, [...(groups.get(d.entity_id) ?? []), text]);
+      });
     });
-    const outbound: OutboundEvent[] = [];
-    for (const batchId of [...groups.keys()].sort()) {
-      await assignGroup(tx, batchId, groups.get(batchId) ?? [], now, outcomes, outbound);
+    let open = [...firsts.values()];
+
+    const batchIds = [...new Set(open.map((t) => t.fill.batchId))].sort();
+    const registered = await batchesRegistered(tx, batchIds);
+    for (const batchId of batchIds.filter((id) => !registered.has(id))) {
+      if (await storePending(tx, batchId, open, now, outcomes)) continue;
+      registered.add(batchId);
+    }
+    open = open.filter((t) => registered.has(t.fill.batchId));
+
+    const known = new Map(
+      (
+        await essayStatesKnownTexts(
+          tx,
+          open.map((t) => t.fill),
+        )
+      ).map((k) => [pairKey(k.batchId, k.textStorageId), k]),
+    );
+    open = open.filter((text) => {
+      const hit = known.get(pairKey(text.fill.batchId, text.fill.textStorageId));
+      if (!hit) return true;
+      outcomes[text.index] = { ...duplicateOf(text), essayId: hit.essayId };
+      return false;
+    });
+
+    // Fast path. If a concurrent transaction bound one of these texts meanwhile (23505), the savepoint
+    // rolls back and every text goes one by one.
+    const claimed = await withSavepoint(
+      tx,
+      (sp) =>
+        essayStatesClaimFreeAcross(
+          sp,
+          open.map((t) => t.fill),
+          now,
+        ),
+      () => [],
+    );
+    const byPair = new Map(open.map((t) => [pairKey(t.fill.batchId, t.fill.textStorageId), t]));
+    const assigned: Array<{ text: Text; essayId: string }> = [];
+    for (const slot of claimed) {
+      const key = pairKey(slot.batchId, slot.textStorageId);
+      const text = byPair.get(key);
+      if (!text) continue;
+      assigned.push({ text, essayId: slot.essayId });
+      byPair.delete(key);
+    }
+
+    const leftovers = [...byPair.values()].sort((a, b) => (a.fill.batchId < b.fill.batchId ? -1 : 1));
+    for (const text of leftovers) {
+      const result = await fillOneSlot(tx, text.fill.batchId, text.fill, now);
+      if (result.kind === 'filled') assigned.push({ text, essayId: result.slot.essayId });
+      else if (result.kind === 'already-assigned')
+        outcomes[text.index] = { ...duplicateOf(text), essayId: result.essayId };
+      else if (
+        result.kind === 'exhausted' &&
+        (await excessReportsInsert(tx, text.fill.batchId, text.fill, now))
+      ) {
+        outcomes[text.index] = {
+          kind: 'excess',
+          batchId: text.fill.batchId,
+          textStorageId: text.fill.textStorageId,
+        };
+        outbound.push(buildExcessContentProvisioned({ ...text.fill, at: now }));
+      } else outcomes[text.index] = duplicateOf(text);
+    }
+
+    // Counters last, just before the commit: their row locks are held only for the tail of the transaction,
+    // so concurrent transactions overlap their claims; nothing after this point waits for a slot lock.
+    const perBatch = new Map<string, number>();
+    for (const { text } of assigned)
+      perBatch.set(text.fill.batchId, (perBatch.get(text.fill.batchId) ?? 0) + 1);
+    const completed = await batchesAddResolvedMany(
+      tx,
+      [...perBatch].map(([batchId, resolved]) => ({ batchId, resolved })),
+      now,
+    );
+    for (const { text, essayId } of assigned) {
+      const { batchId, textStorageId } = text.fill;
+      outcomes[text.index] = {
+        kind: 'assigned',
+        batchId,
+        essayId,
+        textStorageId,
+        completed: completed.has(batchId),
+      };
+      outbound.push(buildEssaySlotAssigned({ ...text.fill, essayId, at: now }));
+    }
+    for (const batchId of [...completed].sort()) {
+      const completion = await completionEvent(tx, batchId, now);
+      if (completion) outbound.push(completion);
     }
     await outboxInsert(tx, outbound, now);
     return outcomes;
   });
 }
 
-async function assignGroup(
+function duplicateOf(text: Text): ContentOutcome & { kind: 'duplicate' } {
+  return {
+    kind: 'duplicate',
+    batchId: text.fill.batchId,
+    textStorageId: text.fill.textStorageId,
+    essayId: null,
+  };
+}
+
+/**
+ * Texts of a batch that is not registered (yet): re-checked under the shared batch lock, which a running
+ * registration holds exclusively; if still absent, they are stored as pending and the registration drains
+ * them (invariant 7). Returns false when the batch turned out to be registered after all.
+ */
+async function storePending(
   tx: Tx,
   batchId: string,
   texts: Text[],
   now: Date,
   outcomes: ContentOutcome[],
-  outbound: OutboundEvent[],
-): Promise<void> {
-  // A repeated text inside the list is a duplicate of its first occurrence.
-  const firsts = new Map<string, Text>();
-  for (const text of texts) {
-    const first = firsts.get(text.fill.textStorageId);
-    if (first)
-      outcomes[text.index] = {
-        kind: 'duplicate',
-        batchId,
-        textStorageId: text.fill.textStorageId,
-        essayId: null,
-      };
-    else firsts.set(text.fill.textStorageId, text);
+): Promise<boolean> {
+  await batchLockShared(tx, batchId);
+  if (await batchesSelect(tx, batchId)) return false;
+  for (const text of texts.filter((t) => t.fill.batchId === batchId)) {
+    const inserted = await pendingContentInsert(tx, batchId, text.fill, now);
+    outcomes[text.index] = inserted
+      ? { kind: 'pending', batchId, textStorageId: text.fill.textStorageId }
+      : duplicateOf(text);
   }
-  let open = [...firsts.values()];
-
-  if (!(await batchesSelect(tx, batchId))) {
-    // Not registered (yet): re-check under the shared batch lock, which a running registration holds
-    // exclusively; if still absent, the registration will drain what we store (invariant 7).
-    await batchLockShared(tx, batchId);
-    if (!(await batchesSelect(tx, batchId))) {
-      for (const text of open) {
-        const inserted = await pendingContentInsert(tx, batchId, text.fill, now);
-        outcomes[text.index] = inserted
-          ? { kind: 'pending', batchId, textStorageId: text.fill.textStorageId }
-          : { kind: 'duplicate', batchId, textStorageId: text.fill.textStorageId, essayId: null };
-      }
-      return;
-    }
-  }
-
-  const ids = open.map((t) => t.fill.textStorageId);
-  const holders = await essayStatesHoldersOf(tx, batchId, ids);
-  const excess = await excessReportsExisting(tx, batchId, ids);
-  open = open.filter((text) => {
-    const holder = holders.get(text.fill.textStorageId);
-    if (holder === undefined && !excess.has(text.fill.textStorageId)) return true;
-    outcomes[text.index] = {
-      kind: 'duplicate',
-      batchId,
-      textStorageId: text.fill.textStorageId,
-      essayId: holder ?? null,
-    };
-    return false;
-  });
-
-  const assigned: Array<{ text: Text; essayId: string }> = [];
-  // Fast path: one statement for as many texts as there are unlocked free slots. If a concurrent
-  // transaction bound one of these texts meanwhile, the savepoint rolls back and all go one by one.
-  const claimed = await withSavepoint(
-    tx,
-    (sp) =>
-      essayStatesClaimFree(
-        sp,
-        batchId,
-        open.map((t) => t.fill),
-        now,
-      ),
-    () => [],
-  );
-  const byText = new Map(open.map((t) => [t.fill.textStorageId, t]));
-  for (const slot of claimed) {
-    const text = slot.textStorageId ? byText.get(slot.textStorageId) : undefined;
-    if (!text) continue;
-    assigned.push({ text, essayId: slot.essayId });
-    byText.delete(slot.textStorageId as string);
-  }
-
-  for (const text of byText.values()) {
-    const result = await fillOneSlot(tx, batchId, text.fill, now);
-    const textStorageId = text.fill.textStorageId;
-    if (result.kind === 'filled') assigned.push({ text, essayId: result.slot.essayId });
-    else if (result.kind === 'already-assigned') {
-      outcomes[text.index] = { kind: 'duplicate', batchId, textStorageId, essayId: result.essayId };
-    } else if (result.kind === 'already-excess') {
-      outcomes[text.index] = { kind: 'duplicate', batchId, textStorageId, essayId: null };
-    } else if (await excessReportsInsert(tx, batchId, text.fill, now)) {
-      outcomes[text.index] = { kind: 'excess', batchId, textStorageId };
-      outbound.push(buildExcessContentProvisioned({ batchId, ...text.fill, at: now }));
-    } else {
-      outcomes[text.index] = { kind: 'duplicate', batchId, textStorageId, essayId: null };
-    }
-  }
-
-  const completion = await resolveSlots(tx, batchId, assigned.length, now);
-  for (const { text, essayId } of assigned) {
-    outcomes[text.index] = {
-      kind: 'assigned',
-      batchId,
-      essayId,
-      textStorageId: text.fill.textStorageId,
-      completed: completion !== undefined,
-    };
-    outbound.push(buildEssaySlotAssigned({ batchId, essayId, ...text.fill, at: now }));
-  }
-  if (completion) outbound.push(completion);
+  return true;
 }

@@ -64,3 +64,35 @@ export async function batchesAddResolved(
     returning resolved_count = expected_count as "justCompleted"`;
   return row?.justCompleted ?? false;
 }
+
+/** Which of these batches are registered. */
+export async function batchesRegistered(tx: Tx, batchIds: string[]): Promise<Set<string>> {
+  const rows = await tx<Array<{ batchId: string }>>`
+    select batch_id as "batchId" from batches where batch_id = any(${batchIds}::text[])`;
+  return new Set(rows.map((r) => r.batchId));
+}
+
+/**
+ * batchesAddResolved for many batches: first locks their rows in batch-id order (a fixed order, so two
+ * transactions never wait on each other's counters in a cycle), then adds every increment in one
+ * statement. Returns the batches whose counter this transaction brought to `expected_count`.
+ */
+export async function batchesAddResolvedMany(
+  tx: Tx,
+  increments: Array<{ batchId: string; resolved: number }>,
+  now: Date,
+): Promise<Set<string>> {
+  const due = increments.filter((i) => i.resolved > 0).sort((a, b) => (a.batchId < b.batchId ? -1 : 1));
+  if (due.length === 0) return new Set();
+  await tx`
+    select batch_id from batches where batch_id = any(${due.map((d) => d.batchId)}::text[])
+    order by batch_id for update`;
+  const rows = await tx<Array<{ batchId: string; justCompleted: boolean }>>`
+    update batches b
+       set resolved_count = b.resolved_count + d.resolved,
+           completed_at = case when b.resolved_count + d.resolved = b.expected_count then ${now}::timestamptz end
+      from unnest(${due.map((d) => d.batchId)}::text[], ${due.map((d) => d.resolved)}::int[]) as d(batch_id, resolved)
+     where b.batch_id = d.batch_id
+    returning b.batch_id as "batchId", b.resolved_count = b.expected_count as "justCompleted"`;
+  return new Set(rows.filter((r) => r.justCompleted).map((r) => r.batchId));
+}

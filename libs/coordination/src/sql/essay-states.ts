@@ -113,18 +113,6 @@ export async function essayStatesProbeText(
   return row ?? { essayId: null, excessReported: false, freeSlots: 0 };
 }
 
-/** Which of these texts already hold a slot of the batch (committed), for the batched fast path. */
-export async function essayStatesHoldersOf(
-  tx: Tx,
-  batchId: string,
-  textStorageIds: string[],
-): Promise<Map<string, string>> {
-  const rows = await tx<Array<{ essayId: string; textStorageId: string }>>`
-    select essay_id as "essayId", text_storage_id as "textStorageId"
-    from essay_states where batch_id = ${batchId} and text_storage_id = any(${textStorageIds}::text[])`;
-  return new Map(rows.map((r) => [r.textStorageId, r.essayId]));
-}
-
 /**
  * The completion payload. Called only by the transaction that set the latch: all other resolvers of the
  * batch have committed (they held the counter row lock before us), so this statement sees every slot.
@@ -137,4 +125,84 @@ export async function essayStatesAssignedOf(
     select essay_id, text_storage_id from essay_states
     where batch_id = ${batchId} and status = 'ready_for_processing'
     order by slot_index`;
+}
+
+export interface BatchSlotFill extends SlotFill {
+  batchId: string;
+  textStorageId: string;
+}
+
+export interface ClaimedBatchSlot {
+  batchId: string;
+  essayId: string;
+  textStorageId: string;
+}
+
+/**
+ * The batched fast path of essayStatesClaimFree: fills free slots of many batches in ONE statement. For
+ * each batch a LATERAL subquery locks up to as many free slots as that batch has texts, in slot order,
+ * with FOR UPDATE SKIP LOCKED (it never waits, so the order in which batches are visited cannot
+ * deadlock); the k-th locked slot of a batch takes its k-th text. Texts that get no slot (their batch's
+ * free slots are locked by others, or exhausted) are left to the one-by-one path. The partial unique
+ * index still rejects a text bound twice (23505), exactly as for the single-batch claim.
+ */
+export async function essayStatesClaimFreeAcross(
+  tx: Tx,
+  fills: BatchSlotFill[],
+  now: Date,
+): Promise<ClaimedBatchSlot[]> {
+  if (fills.length === 0) return [];
+  return tx<ClaimedBatchSlot[]>`
+    with fills as (
+      select f.*, row_number() over (partition by f.batch_id order by f.ord) as rn
+      from unnest(
+        ${fills.map((f) => f.batchId)}::text[],
+        ${fills.map((f) => f.textStorageId)}::text[],
+        ${fills.map((f) => f.fileUploadId)}::text[],
+        ${fills.map((f) => f.originalFileName)}::text[],
+        ${fills.map((f) => f.correlationId)}::uuid[]
+      ) with ordinality as f(batch_id, text_storage_id, file_upload_id, original_file_name, correlation_id, ord)
+    ),
+    wanted as (select batch_id, count(*) as n from fills group by batch_id),
+    locked as (
+      select l.essay_id, l.batch_id, row_number() over (partition by l.batch_id order by l.slot_index) as rn
+      from wanted w
+      cross join lateral (
+        select essay_id, batch_id, slot_index from essay_states
+        where batch_id = w.batch_id and status = 'uploaded'
+        order by slot_index
+        limit w.n
+        for update skip locked
+      ) l
+    )
+    update essay_states e
+       set status = 'ready_for_processing',
+           text_storage_id = fills.text_storage_id,
+           file_upload_id = fills.file_upload_id,
+           original_file_name = fills.original_file_name,
+           content_correlation_id = fills.correlation_id,
+           updated_at = ${now}
+      from locked join fills using (batch_id, rn)
+     where e.essay_id = locked.essay_id
+    returning e.batch_id as "batchId", e.essay_id as "essayId", e.text_storage_id as "textStorageId"`;
+}
+
+/** Committed holders and excess reports of many (batch, text) pairs, in one statement. */
+export async function essayStatesKnownTexts(
+  tx: Tx,
+  pairs: Array<{ batchId: string; textStorageId: string }>,
+): Promise<Array<{ batchId: string; textStorageId: string; essayId: string | null }>> {
+  if (pairs.length === 0) return [];
+  return tx<Array<{ batchId: string; textStorageId: string; essayId: string | null }>>`
+    with pairs as (
+      select * from unnest(
+        ${pairs.map((p) => p.batchId)}::text[],
+        ${pairs.map((p) => p.textStorageId)}::text[]
+      ) as p(batch_id, text_storage_id)
+    )
+    select e.batch_id as "batchId", e.text_storage_id as "textStorageId", e.essay_id as "essayId"
+      from essay_states e join pairs p using (batch_id, text_storage_id)
+    union all
+    select x.batch_id, x.text_storage_id, null
+      from excess_reports x join pairs p using (batch_id, text_storage_id)`;
 }

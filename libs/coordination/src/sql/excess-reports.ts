@@ -17,15 +17,3 @@ export async function excessReportsInsert(
     returning id`;
   return rows.length === 1;
 }
-
-/** Which of these texts already have an excess report. */
-export async function excessReportsExisting(
-  tx: Tx,
-  batchId: string,
-  textStorageIds: string[],
-): Promise<Set<string>> {
-  const rows = await tx<Array<{ textStorageId: string }>>`
-    select text_storage_id as "textStorageId" from excess_reports
-    where batch_id = ${batchId} and text_storage_id = any(${textStorageIds}::text[])`;
-  return new Set(rows.map((r) => r.textStorageId));
-}
