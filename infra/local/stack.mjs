@@ -322,13 +322,48 @@ export async function startKafka() {
   return 'started';
 }
 
+/**
+ * The PID of the running broker: ours (pid file) or, for fault injection against a broker another
+ * checkout started, the JVM whose command line runs `kafka.Kafka`.
+ */
+function kafkaBrokerPid() {
+  const own = readPid(kafkaPidFile);
+  if (pidAlive(own)) return own;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (argv.includes('kafka.Kafka')) return Number(entry);
+    } catch {
+      // the process went away while we looked
+    }
+  }
+  return undefined;
+}
+
 export async function stopKafka() {
-  await stopPid(readPid(kafkaPidFile), 'Kafka');
-  await waitUntil(
-    'Kafka to stop',
-    async () => !(await tcpAnswers(endpoints.kafka.host, endpoints.kafka.port)),
-    STOP_TIMEOUT_MS,
-  );
+  await stopPid(kafkaBrokerPid(), 'Kafka');
+  await waitUntil('Kafka to stop', async () => !(await tcpAnswers(endpoints.kafka.host, endpoints.kafka.port)), STOP_TIMEOUT_MS);
+}
+
+/**
+ * Fault injection: stops the running broker and starts it again with exactly its own command line and
+ * working directory (same data dir, same topics), whoever started it. Resolves once it answers again.
+ */
+export async function restartKafka() {
+  const pid = kafkaBrokerPid();
+  if (!pid) throw new Error('no running Kafka broker to restart');
+  const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((arg) => arg.length > 0);
+  const cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
+  await stopKafka();
+  fs.mkdirSync(path.dirname(kafkaLogFile), { recursive: true });
+  const out = fs.openSync(kafkaLogFile, 'a');
+  const [command, ...args] = argv;
+  const child = spawn(command, args, { cwd, detached: true, stdio: ['ignore', out, out] });
+  child.unref();
+  fs.writeFileSync(kafkaPidFile, String(child.pid));
+  await waitUntil('Kafka port 9092', () => tcpAnswers(endpoints.kafka.host, endpoints.kafka.port), KAFKA_READY_TIMEOUT_MS);
+  await waitUntil('Kafka metadata request', kafkaProtocolReady, KAFKA_READY_TIMEOUT_MS);
 }
 
 // ---------------------------------------------------------------- commands

@@ -3,7 +3,14 @@ import { repoRoot, stackScript } from './paths';
 
 /** The per-service operations infra/local/stack.mjs exports for fault injection. */
 export type StackOperation =
-  'startPostgres' | 'stopPostgres' | 'startRedis' | 'stopRedis' | 'startKafka' | 'stopKafka' | 'up';
+  | 'startPostgres'
+  | 'stopPostgres'
+  | 'startRedis'
+  | 'stopRedis'
+  | 'startKafka'
+  | 'stopKafka'
+  | 'restartKafka'
+  | 'up';
 
 const OPERATION_TIMEOUT_MS = 150_000;
 
@@ -42,8 +49,6 @@ export const stackFaults = {
     await runStackOperation('stopPostgres');
     await runStackOperation('startPostgres');
   },
-  async restartKafka(): Promise<void> {
-    await runStackOperation('stopKafka');
-    await runStackOperation('startKafka');
-  },
+  /** Restarts the running broker with its own command line (same data dir), whoever started it. */
+  restartKafka: () => runStackOperation('restartKafka'),
 };
