@@ -97,7 +97,8 @@ export async function measureWorkerRun(spec: WorkerRunSpec): Promise<WorkerRun> 
     topicPrefix,
     consumerGroup,
     logDir: spec.logDir,
-    env: { ELS_LOG_LEVEL: 'warn', ELS_DB_POOL_MAX: '5' },
+    // Info level: the harness reads each replica's HTTP port from its start-up log line.
+    env: { ELS_DB_POOL_MAX: '5' },
   });
   const outDir = path.join(spec.logDir, `${label}-generator`);
   try {
@@ -139,12 +140,15 @@ export async function measureWorkerRun(spec: WorkerRunSpec): Promise<WorkerRun> 
              (extract(epoch from updated_at) * 1000)::float8 as at
       from essay_states where status = 'ready_for_processing'`;
     const assigned = rows.map((r) => r.at).sort((a, b) => a - b);
-    const first = spec.offeredPerSec === 0 ? (assigned[0] ?? 0) : Math.min(...sent.values());
+    let firstSent = Number.POSITIVE_INFINITY;
+    for (const at of sent.values()) firstSent = Math.min(firstSent, at);
+    const first = spec.offeredPerSec === 0 ? (assigned[0] ?? 0) : firstSent;
     const last = assigned.at(-1) ?? first;
     const latencies = rows
       .map((r) => r.at - (sent.get(`${r.batchId}/${r.textStorageId}`) ?? r.at))
       .sort((a, b) => a - b);
     const rss = cluster.replicas.map((_, i) => cluster.rssBytes(i) ?? 0);
+    const maxRss = rss.reduce((a, b) => Math.max(a, b), 0);
     return {
       replicas: spec.replicas,
       offeredPerSec: spec.offeredPerSec,
@@ -160,7 +164,7 @@ export async function measureWorkerRun(spec: WorkerRunSpec): Promise<WorkerRun> 
               p99: Math.round(percentile(latencies, 0.99)),
               max: Math.round(latencies.at(-1) ?? 0),
             },
-      rssMb: Math.round(Math.max(...rss) / 1024 / 1024),
+      rssMb: Math.round(maxRss / 1024 / 1024),
       offsetsCommittedAfterMs: committedAfterMs,
     };
   } finally {
