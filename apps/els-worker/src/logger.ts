@@ -1,16 +1,12 @@
+import type { Logger } from '@els/coordination';
 import pino from 'pino';
 
 /**
- * The logging surface every component receives: pino-compatible, structured (`log.info({ batchId }, 'Slot
- * assigned')`), with one child per component.
+ * The logging surface every component receives is the coordination library's pino-compatible `Logger`
+ * (`log.info({ batchId }, 'Slot assigned')`, one child per component); re-exported so app modules import it
+ * from one place.
  */
-export interface Logger {
-  debug(fields: object, message: string): void;
-  info(fields: object, message: string): void;
-  warn(fields: object, message: string): void;
-  error(fields: object, message: string): void;
-  child(bindings: object): Logger;
-}
+export type { Logger };
 
 export type ComponentName = 'main' | 'consumer' | 'relay' | 'http' | 'redis' | 'kafka';
 
