@@ -3,6 +3,7 @@ import {
   TEST_KAFKA_BROKERS,
   TEST_REDIS_URL,
   type TestDatabase,
+  waitFor,
 } from '@els/coordination/testing';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -33,16 +34,6 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 function exitOf(child: ChildProcess): Promise<number | null> {
@@ -117,7 +108,7 @@ describe('metrics queried by the dashboard and the alerts', () => {
     await waitFor(
       'the worker to be ready',
       async () => ((await fetch(`${base}/readyz`)).ok ? true : undefined),
-      STARTUP_TIMEOUT_MS,
+      { timeoutMs: STARTUP_TIMEOUT_MS, intervalMs: 200 },
     ).catch((error: Error) => {
       throw new Error(`${error.message}; worker output:\n${output.slice(-3000)}`);
     });

@@ -34,10 +34,4 @@ export function componentLogger(root: Logger, component: ComponentName): Logger 
 }
 
 /** A logger that drops everything (tests that do not look at logs). */
-export const silentLogger: Logger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-  child: () => silentLogger,
-};
+export { silentLogger } from '@els/coordination';

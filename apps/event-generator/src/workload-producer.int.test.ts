@@ -10,6 +10,7 @@ import { readSentLog } from './sent-log';
 import { ensureInputTopics } from './topic-setup';
 import { DEFAULT_PRODUCE_OPTIONS, produceWorkload } from './workload-producer';
 import { resolveWorkloadOptions } from './workload-options';
+import { waitFor } from '@els/coordination/testing';
 
 const brokers = (process.env['ELS_KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
 const suffix = randomUUID().slice(0, 8);
@@ -17,15 +18,6 @@ const prefix = `gen-int-${suffix}.`;
 const topics = INPUT_TOPICS.map((base) => topicName(base, prefix));
 const plainPrefix = `gen-int-plain-${suffix}.`;
 const plainTopics = INPUT_TOPICS.map((base) => topicName(base, plainPrefix));
-
-async function waitFor(condition: () => boolean, description: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline)
-      throw new Error(`Timed out after ${timeoutMs} ms waiting until ${description}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe('workload producer against the real broker', () => {
   const kafka = createGeneratorKafka({ brokers, clientId: `gen-int-${suffix}`, logLevel: logLevel.NOTHING });
@@ -101,7 +93,9 @@ describe('workload producer against the real broker', () => {
         received.push({ topic, partition, message });
       },
     });
-    await waitFor(() => received.length >= sent.length, `${sent.length} messages are read back`, 30_000);
+    await waitFor(`${sent.length} messages are read back`, () => received.length >= sent.length, {
+      timeoutMs: 30_000,
+    });
 
     expect(received).toHaveLength(sent.length);
     const byKey = new Map(sent.map((line) => [line.key, line]));

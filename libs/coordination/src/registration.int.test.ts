@@ -42,6 +42,19 @@ describe('registration and pending content', () => {
     }
   });
 
+  it('a validation failure racing the registration always resolves exactly one slot (100 rounds)', async () => {
+    for (let round = 0; round < 100; round++) {
+      const registration = makeRegistration({ slots: 2 });
+      const batchId = registration.data.entity_id;
+      const [, outcome] = await Promise.all([
+        handleRegistration(replicaA, registration),
+        handleValidationFailure(replicaB, makeValidationFailure({ batchId })),
+      ]);
+      expect(['slot-failed', 'pending']).toContain(outcome.kind);
+      expect(await slotCounts(db.sql, batchId)).toMatchObject({ failed: 1, free: 1, assigned: 0 });
+    }
+  });
+
   it('validation failures that arrive before the registration resolve slots when it arrives', async () => {
     const registration = makeRegistration({ slots: 2 });
     const batchId = registration.data.entity_id;
@@ -85,6 +98,24 @@ describe('registration redelivery and conflicts', () => {
       Array<{ n: number }>
     >`select count(*)::int as n from essay_states where batch_id = ${batchId}`;
     expect(row?.n).toBe(3);
+  });
+
+  it('lets exactly one of two batches registering a shared essay id at the same moment win (20 rounds)', async () => {
+    for (let round = 0; round < 20; round++) {
+      const shared = `shared-essay-${round}-${Date.now()}`;
+      const first = makeRegistration({ essayIds: [shared, `${shared}-a`] });
+      const second = makeRegistration({ essayIds: [`${shared}-b`, shared] });
+      const outcomes = await Promise.all([
+        handleRegistration(replicaA, first),
+        handleRegistration(replicaB, second),
+      ]);
+      expect(outcomes.map((o) => o.kind).sort()).toEqual(['conflict', 'registered']);
+      const loser = outcomes.find((o) => o.kind === 'conflict');
+      expect(loser).toMatchObject({ essayIds: [shared] });
+      const [row] = await db.sql<Array<{ n: number }>>`
+        select count(*)::int as n from batches where batch_id = ${loser?.batchId ?? ''}`;
+      expect(row?.n).toBe(0);
+    }
   });
 
   it('rejects essay ids already registered under another batch and writes nothing', async () => {

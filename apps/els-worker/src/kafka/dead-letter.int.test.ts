@@ -4,7 +4,7 @@ import type { Kafka, KafkaMessage } from 'kafkajs';
 import { createBatchProcessor } from '../consumer/batch-processor';
 import type { EventHandlers } from '../coordination-port';
 import { silentLogger } from '../logger';
-import { waitFor } from '../testing/wait-for';
+import { waitFor } from '@els/coordination/testing';
 import { createEventConsumer, type EventConsumer } from './event-consumer';
 import { createEventProducer, DEAD_LETTER_HEADERS, type EventProducer } from './event-producer';
 import { createKafkaClient } from './kafka-client';
@@ -76,7 +76,7 @@ describe('dead letters through the real broker', () => {
       }),
     });
     await consumer.start();
-    await waitFor('consumer joined its group', () => consumer?.joined() === true, 30_000);
+    await waitFor('consumer joined its group', () => consumer?.joined() === true, { timeoutMs: 30_000 });
 
     const raw = kafka.producer();
     await raw.connect();
@@ -93,7 +93,7 @@ describe('dead letters through the real broker', () => {
     await reader.connect();
     await reader.subscribe({ topics: [deadLetterTopic], fromBeginning: true });
     await reader.run({ eachMessage: async ({ message }) => void letters.push(message) });
-    await waitFor('a dead letter arrived', () => letters.length > 0, 30_000);
+    await waitFor('a dead letter arrived', () => letters.length > 0, { timeoutMs: 30_000 });
 
     const [letter] = letters;
     expect(letter?.value).toEqual(Buffer.from([0xff, 0xfe, 0x00]));

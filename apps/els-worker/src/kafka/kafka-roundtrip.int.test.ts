@@ -4,7 +4,7 @@ import { makeContent } from '@els/contracts/testing';
 import type { Kafka } from 'kafkajs';
 import type { InboundMessage } from '../consumer/message-types';
 import { silentLogger } from '../logger';
-import { waitFor } from '../testing/wait-for';
+import { waitFor } from '@els/coordination/testing';
 import { createEventConsumer, type EventConsumer } from './event-consumer';
 import { createEventProducer, EVENT_ID_HEADER, type EventProducer } from './event-producer';
 import { createKafkaClient } from './kafka-client';
@@ -59,7 +59,7 @@ describe('Kafka round trip through the real broker', () => {
       },
     });
     await consumer.start();
-    await waitFor('consumer joined its group', () => consumer?.joined() === true, 30_000);
+    await waitFor('consumer joined its group', () => consumer?.joined() === true, { timeoutMs: 30_000 });
 
     const [result] = await producer.publish([
       {
@@ -71,7 +71,7 @@ describe('Kafka round trip through the real broker', () => {
     ]);
     expect(result).toEqual({ ok: true });
 
-    await waitFor('the event arrived', () => received.length > 0, 30_000);
+    await waitFor('the event arrived', () => received.length > 0, { timeoutMs: 30_000 });
     const [message] = received;
     expect(message?.topic).toBe(topic);
     const parsed = parseEnvelope(message?.value, topic);
@@ -104,7 +104,7 @@ describe('Kafka round trip through the real broker', () => {
       await waitFor(
         'the record with the header arrived',
         () => seen.some((s) => s.eventId === event.event_id),
-        30_000,
+        { timeoutMs: 30_000 },
       );
     } finally {
       await inspector.disconnect();

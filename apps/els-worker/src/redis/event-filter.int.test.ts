@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { silentLogger } from '../logger';
-import { waitFor } from '../testing/wait-for';
+import { waitFor } from '@els/coordination/testing';
 import { createEventFilter, seenKey, type EventFilter } from './event-filter';
 
 const redisUrl = process.env.ELS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -82,7 +82,7 @@ describe('Redis event filter', () => {
       }),
     );
     await filter.start();
-    await waitFor('filter healthy', () => !filter.degraded(), 5000);
+    await waitFor('filter healthy', () => !filter.degraded(), { timeoutMs: 5000 });
     // Killing its connection drops it exactly as a Redis restart does; ioredis reconnects by itself.
     const admin = new Redis(redisUrl);
     try {
@@ -94,8 +94,10 @@ describe('Redis event filter', () => {
     } finally {
       admin.disconnect();
     }
-    await waitFor('the dropped connection observed', () => changes.lastIndexOf(true) > 0, 5000);
-    await waitFor('filter healthy again', () => !filter.degraded(), 10_000);
+    await waitFor('the dropped connection observed', () => changes.lastIndexOf(true) > 0, {
+      timeoutMs: 5000,
+    });
+    await waitFor('filter healthy again', () => !filter.degraded(), { timeoutMs: 10_000 });
     const id = randomUUID();
     await filter.markSeen([id]);
     expect(await filter.filterSeen([id])).toEqual(new Set([id]));

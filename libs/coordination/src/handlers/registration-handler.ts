@@ -57,39 +57,46 @@ export async function handleRegistration(
   return inTransaction(sql, async (tx) => {
     const now = nowOf(ctx);
     await batchLockExclusive(tx, batchId);
-    const taken = await essayStatesExisting(tx, d.essay_ids);
-    if (taken.length > 0) {
+    const conflictWith = async (): Promise<RegistrationOutcome | undefined> => {
+      const taken = await essayStatesExisting(tx, d.essay_ids);
+      if (taken.length === 0) return undefined;
       if (taken.every((t) => t.batchId === batchId)) return { kind: 'duplicate', batchId };
       return {
         kind: 'conflict',
         batchId,
         essayIds: taken.filter((t) => t.batchId !== batchId).map((t) => t.essayId),
       };
-    }
-    const inserted = await batchesInsert(
+    };
+    const before = await conflictWith();
+    if (before) return before;
+    // Another batch registering one of these essay ids at the same moment collides on the primary key
+    // once it commits; the savepoint undoes our batch row and slots, and a fresh look names the conflict.
+    const created = await withSavepoint(
       tx,
-      {
-        batchId,
-        expectedCount: d.essay_ids.length,
-        courseCode: d.course_code,
-        userId: d.user_id,
-        classId: d.class_id ?? null,
-        correlationId: event.correlation_id,
-        registrationEventId: event.event_id,
+      async (sp) => {
+        const inserted = await batchesInsert(
+          sp,
+          {
+            batchId,
+            expectedCount: d.essay_ids.length,
+            courseCode: d.course_code,
+            userId: d.user_id,
+            classId: d.class_id ?? null,
+            correlationId: event.correlation_id,
+            registrationEventId: event.event_id,
+          },
+          now,
+        );
+        if (inserted) await essayStatesInsertSlots(sp, batchId, d.essay_ids, now);
+        return inserted ? ('created' as const) : ('duplicate' as const);
       },
-      now,
+      () => 'collided' as const,
     );
-    if (!inserted) return { kind: 'duplicate', batchId };
-    // Another batch registering one of these essay ids at the same moment collides on the primary key.
-    const slotsCreated = await withSavepoint(
-      tx,
-      async (sp) => (await essayStatesInsertSlots(sp, batchId, d.essay_ids, now), true),
-      () => false,
-    );
-    if (!slotsCreated) {
-      throw Object.assign(new Error(`essay ids of batch ${batchId} are being registered by another batch`), {
-        code: '40001',
-      });
+    if (created === 'duplicate') return { kind: 'duplicate', batchId };
+    if (created === 'collided') {
+      const after = await conflictWith();
+      if (after) return after;
+      throw new Error(`essay ids of batch ${batchId} collided on insert but no holder is visible`);
     }
 
     const arrivals: Arrival[] = [
