@@ -40,7 +40,7 @@ describe('parseConfig', () => {
       redisDedupTtlS: 86_400,
       inputTopicPartitions: 12,
       retryMaxBackoffMs: 5000,
-      partitionsConsumedConcurrently: 3,
+      partitionsConsumedConcurrently: 12,
       consumerMaxBatchSize: 500,
     });
   });

@@ -55,9 +55,36 @@ export function createMetrics() {
     }),
     handlerDuration: new Histogram({
       name: 'els_handler_duration_seconds',
-      help: 'Duration of one database handler call (a content call may carry many events).',
+      help: 'Duration of one handler call as the consumer sees it (a content call may wait for a shared transaction).',
       labelNames: ['event'],
       buckets: LATENCY_BUCKETS_S,
+      registers,
+    }),
+    fetchDelay: new Histogram({
+      name: 'els_fetch_delay_seconds',
+      help: "Time from a record's timestamp to the worker starting on it (broker, fetch wait, earlier batches).",
+      labelNames: ['event'],
+      buckets: LATENCY_BUCKETS_S,
+      registers,
+    }),
+    settledDelay: new Histogram({
+      name: 'els_event_settled_delay_seconds',
+      help: "Time from a record's timestamp to its outcome committed and its offset resolved.",
+      labelNames: ['event'],
+      buckets: LATENCY_BUCKETS_S,
+      registers,
+    }),
+    contentTransactionDuration: new Histogram({
+      name: 'els_content_transaction_duration_seconds',
+      help: 'Duration of one content database transaction (the content runs of several partitions may share it).',
+      labelNames: ['outcome'],
+      buckets: LATENCY_BUCKETS_S,
+      registers,
+    }),
+    contentTransactionEvents: new Histogram({
+      name: 'els_content_transaction_events',
+      help: 'Content events handled by one content database transaction.',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000],
       registers,
     }),
     consumed: new Counter({
@@ -127,6 +154,10 @@ export function createMetrics() {
     switch (event.type) {
       case 'consumed':
         m.consumed.inc({ event: event.event });
+        if (event.waitedMs !== undefined) m.fetchDelay.observe({ event: event.event }, event.waitedMs / 1000);
+        return;
+      case 'settled':
+        for (const ageMs of event.agesMs) m.settledDelay.observe({ event: event.event }, ageMs / 1000);
         return;
       case 'filtered':
         m.duplicates.inc({ source: 'redis' }, event.count);
@@ -201,6 +232,13 @@ export function createMetrics() {
       // Partitions may move on every rebalance; lag of partitions owned before is no longer ours to report.
       partitionLag.clear();
       m.consumerLag.reset();
+    },
+    observeContentTransaction(call: { durationMs: number; events: number; ok: boolean }): void {
+      m.contentTransactionDuration.observe(
+        { outcome: call.ok ? 'committed' : 'failed' },
+        call.durationMs / 1000,
+      );
+      if (call.ok) m.contentTransactionEvents.observe(call.events);
     },
     observeRedisDegraded: (degraded: boolean) => m.redisDegraded.set(degraded ? 1 : 0),
     observeRedisLookup: (durationMs: number) => m.redisPrefilterDuration.observe(durationMs / 1000),

@@ -2,6 +2,7 @@ import { INPUT_TOPICS, topicName } from '@els/contracts';
 import { createOutboxRelay } from '@els/coordination';
 import type { WorkerConfig } from './config';
 import { createBatchProcessor } from './consumer/batch-processor';
+import { coalesceContentBatches } from './consumer/content-coalescer';
 import { retryWhileActive } from './consumer/retry-loop';
 import { createCoordinationPort, type Sql } from './coordination-port';
 import { buildHttpServer, createHttpServer } from './http/http-server';
@@ -64,7 +65,14 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): Worker {
     onMembership: metrics.observeGroupMembership,
     onFatal: deps.onFatal,
     handleBatch: createBatchProcessor({
-      handlers: coordination,
+      handlers: {
+        ...coordination,
+        // One shared transaction for the content runs of all partitions in flight (group commit).
+        handleContentBatch: coalesceContentBatches(coordination.handleContentBatch, {
+          maxEvents: config.consumerMaxBatchSize,
+          onCall: metrics.observeContentTransaction,
+        }),
+      },
       classifyError: (error) => ({ ...coordination.classifyError(error), cause: error }),
       eventFilter,
       publishDeadLetters: (letters) => producer.publishDeadLetters(letters),

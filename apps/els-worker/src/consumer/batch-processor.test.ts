@@ -113,6 +113,25 @@ describe('batch processor', () => {
     ]);
   });
 
+  it('reports how old each record was when work started on it and when its outcome was committed', async () => {
+    const h = harness({}, [c3.event_id]);
+    const sentAt = Date.now() - 1000;
+    const messages = messagesOf([toWire(c1), toWire(c2), toWire(c3), Buffer.from('not json')]).map(
+      (message) => ({ ...message, timestampMs: sentAt }),
+    );
+    await h.process(messages, h.control);
+    const consumed = h.events.filter((e) => e.type === 'consumed');
+    expect(consumed.map((e) => e.event)).toEqual(['content', 'content', 'content', 'invalid']);
+    for (const event of consumed) expect(event.waitedMs).toBeGreaterThanOrEqual(1000);
+    const settled = h.events.flatMap((e) => (e.type === 'settled' ? [e] : []));
+    expect(settled.map((e) => [e.event, e.agesMs.length])).toEqual([
+      ['content', 2],
+      ['skipped', 1],
+      ['invalid', 1],
+    ]);
+    for (const event of settled) for (const age of event.agesMs) expect(age).toBeGreaterThanOrEqual(1000);
+  });
+
   it('dead-letters unusable messages with their code and moves the offset on', async () => {
     const h = harness();
     const tooBig = Buffer.alloc(20_000, 'x');

@@ -29,6 +29,21 @@ const labelOf = {
   unusable: 'invalid',
 } as const;
 
+/** Milliseconds since the record's timestamp, when it has one. */
+function ageOf(message: InboundMessage, now: number): number | undefined {
+  const at = message.timestampMs;
+  return at !== undefined && Number.isFinite(at) ? Math.max(0, now - at) : undefined;
+}
+
+function ageList(items: readonly PlannedMessage[], now: number): number[] {
+  const ages: number[] = [];
+  for (const item of items) {
+    const age = ageOf(item.message, now);
+    if (age !== undefined) ages.push(age);
+  }
+  return ages;
+}
+
 /**
  * Handles one fetched batch of one partition, in offset order (invariant 6): an offset is resolved only
  * after the database transaction of its message committed or the message was dead-lettered; retriable
@@ -245,13 +260,27 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
 
   return async (messages: readonly InboundMessage[], control: BatchControl) => {
     const planned = messages.map((message) => planMessage(message, options.maxMessageBytes));
-    for (const item of planned) emit({ type: 'consumed', event: labelOf[item.kind] });
+    const startedAt = Date.now();
+    for (const item of planned) {
+      emit({ type: 'consumed', event: labelOf[item.kind], waitedMs: ageOf(item.message, startedAt) });
+    }
     const ids = planned.flatMap((item) => (item.kind === 'unusable' ? [] : [item.envelope.event_id]));
     const seen = await options.eventFilter.filterSeen(ids);
     for (const step of planSteps(planned, seen, options.maxContentBatch)) {
       if (!control.isActive()) return;
       if (!(await runStepOrDeadLetter(step, control))) return;
       control.resolveOffset(step.lastOffset);
+      const settledAt = Date.now();
+      if (step.kind !== 'skip') {
+        const items: readonly PlannedMessage[] = step.items;
+        emit({
+          type: 'settled',
+          event: labelOf[step.kind === 'dead-letter' ? 'unusable' : step.kind],
+          agesMs: ageList(items, settledAt),
+        });
+      }
+      if (step.skipped.length > 0)
+        emit({ type: 'settled', event: 'skipped', agesMs: ageList(step.skipped, settledAt) });
       if (step.skipped.length > 0) {
         emit({ type: 'filtered', count: step.skipped.length });
         for (const item of step.skipped) {

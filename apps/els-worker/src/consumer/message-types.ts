@@ -7,6 +7,8 @@ export interface InboundMessage {
   readonly offset: string;
   readonly key: Buffer | null;
   readonly value: Buffer | null;
+  /** The record's timestamp (ms since the epoch; the producer's send time unless the topic says otherwise). */
+  readonly timestampMs?: number;
 }
 
 /** What the processor may do with the batch it was handed (a view of kafkajs' eachBatch payload). */

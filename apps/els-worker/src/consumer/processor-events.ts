@@ -8,7 +8,17 @@ export type EventLabel = 'registration' | 'content' | 'validation_failure' | 'in
  * instead of being called from inside the processing logic.
  */
 export type ProcessorEvent =
-  | { type: 'consumed'; event: EventLabel }
+  | {
+      type: 'consumed';
+      event: EventLabel;
+      /** record timestamp → handed to the processor */ waitedMs?: number;
+    }
+  | {
+      type: 'settled';
+      event: EventLabel | 'skipped';
+      /** record timestamp → outcome committed (offset resolved), one per message of the step */
+      agesMs: readonly number[];
+    }
   | { type: 'filtered'; count: number }
   | { type: 'registration-handled'; outcome: RegistrationOutcome; durationMs: number }
   | { type: 'content-handled'; outcomes: readonly ContentOutcome[]; durationMs: number }

@@ -9,12 +9,52 @@ import {
   createTestKafka,
   deleteTopicsWithPrefix,
   endOffsets,
+  readTopic,
 } from '../harness/kafka-probe';
 import { KAFKA_BROKERS, repoRoot } from '../harness/paths';
-import { createWorkerCluster } from '../harness/process-cluster';
+import { createWorkerCluster, type WorkerCluster } from '../harness/process-cluster';
+import { histogramQuantile, mergeHistogram } from './prometheus-histogram';
 
 const run = promisify(execFile);
 const generatorEntry = path.join(repoRoot, 'dist', 'apps', 'event-generator', 'main.js');
+
+export interface Percentiles {
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+/** A quantile pair read from the replicas' Prometheus histograms (merged, bucket-interpolated). */
+export interface StageLatency {
+  p50: number;
+  p99: number;
+  /** Upper bound of the bucket holding p99 (Infinity above the largest bucket). */
+  p99BucketMs: number;
+  count: number;
+}
+
+/** Where the time goes, from the worker's own histograms, all replicas merged. */
+export interface WorkerStages {
+  /** Content record timestamp → the worker starts on it (broker, fetch wait, earlier batches). */
+  fetchDelay: StageLatency | null;
+  /** One Redis pre-filter lookup (a whole fetched batch per lookup). */
+  redisPrefilter: StageLatency | null;
+  /** One content database call: the assignment transaction of a run of content events. */
+  assignmentTransaction: StageLatency | null;
+  /** Content record timestamp → its transaction committed and its offset resolved. */
+  settled: StageLatency | null;
+  /** Outbox row inserted → published by the relay. */
+  outboxPublishLag: StageLatency | null;
+}
+
+export interface CompletionLatency {
+  batches: number;
+  /** The batch's last text sent → completion record on the topic (paced runs only). */
+  fromLastSentMs: Percentiles | null;
+  /** The batch's last text assigned (its transaction's start) → completion record on the topic. */
+  fromLastAssignedMs: Percentiles | null;
+}
 
 export interface WorkerRun {
   replicas: number;
@@ -22,9 +62,13 @@ export interface WorkerRun {
   offeredPerSec: number;
   texts: number;
   achievedPerSec: number;
-  latencyMs: { p50: number; p95: number; p99: number; max: number } | null;
+  latencyMs: Percentiles | null;
+  /** The same for texts sent after the first WARMUP_MS of the run (start-up burst and cold code excluded). */
+  steadyLatencyMs: Percentiles | null;
   rssMb: number;
   offsetsCommittedAfterMs: number;
+  stages: WorkerStages;
+  completion: CompletionLatency;
 }
 
 export interface WorkerRunSpec {
@@ -34,11 +78,58 @@ export interface WorkerRunSpec {
   slots: number;
   durationS: number;
   logDir: string;
+  /** Extra ELS_* settings for the replicas (to compare settings side by side). */
+  workerEnv?: Readonly<Record<string, string>>;
 }
+
+/** Texts sent in the first seconds of a paced run meet cold code, fresh connections and the generator's start burst. */
+export const WARMUP_MS = 5000;
 
 function percentile(sorted: number[], q: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+}
+
+function percentilesOf(values: number[]): Percentiles | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return {
+    p50: Math.round(percentile(sorted, 0.5)),
+    p95: Math.round(percentile(sorted, 0.95)),
+    p99: Math.round(percentile(sorted, 0.99)),
+    max: Math.round(sorted.at(-1) ?? 0),
+  };
+}
+
+/** Every replica's /metrics text, kept next to the logs. */
+async function scrapeMetrics(cluster: WorkerCluster, logDir: string, label: string): Promise<string[]> {
+  const texts: string[] = [];
+  for (const replica of cluster.replicas) {
+    const { status, body } = await cluster.httpGet(replica.index, '/metrics');
+    if (status !== 200 || typeof body !== 'string') {
+      throw new Error(`${replica.instanceId}: GET /metrics answered ${status}`);
+    }
+    texts.push(body);
+    fs.writeFileSync(path.join(logDir, `${label}-${replica.instanceId}.metrics.txt`), body);
+  }
+  return texts;
+}
+
+function stagesOf(expositions: string[]): WorkerStages {
+  const stage = (name: string, labels: Record<string, string> = {}): StageLatency | null => {
+    const merged = mergeHistogram(expositions, name, labels);
+    const p50 = histogramQuantile(merged, 0.5);
+    const p99 = histogramQuantile(merged, 0.99);
+    if (!p50 || !p99) return null;
+    return { p50: p50.ms, p99: p99.ms, p99BucketMs: p99.bucketBoundMs, count: merged.count };
+  };
+  return {
+    fetchDelay: stage('els_fetch_delay_seconds', { event: 'content' }),
+    redisPrefilter: stage('els_redis_prefilter_duration_seconds'),
+    assignmentTransaction: stage('els_content_transaction_duration_seconds', { outcome: 'committed' }),
+    settled: stage('els_event_settled_delay_seconds', { event: 'content' }),
+    outboxPublishLag: stage('els_outbox_publish_lag_seconds'),
+  };
 }
 
 async function produce(spec: WorkerRunSpec, topicPrefix: string, outDir: string): Promise<void> {
@@ -84,6 +175,45 @@ function sentTimes(outDir: string): Map<string, number> {
   return times;
 }
 
+/**
+ * Last text → completion event on the topic, per completed batch: from the last text's send time (when
+ * the replicas were running while it was sent) and from its assignment. Completion records are read
+ * back after the run; their timestamps are the relay's publish times.
+ */
+async function completionLatency(
+  kafka: ReturnType<typeof createTestKafka>,
+  topicPrefix: string,
+  rows: ReadonlyArray<{ batchId: string; textStorageId: string; at: number }>,
+  sent: ReadonlyMap<string, number>,
+  completed: number,
+  paced: boolean,
+): Promise<CompletionLatency> {
+  const lastAssigned = new Map<string, number>();
+  const lastSent = new Map<string, number>();
+  for (const row of rows) {
+    lastAssigned.set(row.batchId, Math.max(lastAssigned.get(row.batchId) ?? 0, row.at));
+    const sentAt = sent.get(`${row.batchId}/${row.textStorageId}`);
+    if (sentAt !== undefined) lastSent.set(row.batchId, Math.max(lastSent.get(row.batchId) ?? 0, sentAt));
+  }
+  const topic = topicName(TOPICS.batchContentProvisioningCompleted, topicPrefix);
+  const records = await readTopic(kafka, topic, completed);
+  const fromSent: number[] = [];
+  const fromAssigned: number[] = [];
+  for (const record of records) {
+    const data = record.value?.['data'] as { batch_id?: unknown } | undefined;
+    const batchId = String(data?.batch_id);
+    const assignedAt = lastAssigned.get(batchId);
+    const sentAt = lastSent.get(batchId);
+    if (assignedAt !== undefined) fromAssigned.push(record.timestampMs - assignedAt);
+    if (paced && sentAt !== undefined) fromSent.push(record.timestampMs - sentAt);
+  }
+  return {
+    batches: records.length,
+    fromLastSentMs: percentilesOf(fromSent),
+    fromLastAssignedMs: percentilesOf(fromAssigned),
+  };
+}
+
 /** One end-to-end run: replicas as processes, real broker, fresh database; produced → assigned → committed. */
 export async function measureWorkerRun(spec: WorkerRunSpec): Promise<WorkerRun> {
   const db = await createTestDatabase({ max: 2 });
@@ -98,7 +228,7 @@ export async function measureWorkerRun(spec: WorkerRunSpec): Promise<WorkerRun> 
     consumerGroup,
     logDir: spec.logDir,
     // Info level: the harness reads each replica's HTTP port from its start-up log line.
-    env: { ELS_DB_POOL_MAX: '5' },
+    env: { ELS_DB_POOL_MAX: '5', ...spec.workerEnv },
   });
   const outDir = path.join(spec.logDir, `${label}-generator`);
   try {
@@ -135,6 +265,7 @@ export async function measureWorkerRun(spec: WorkerRunSpec): Promise<WorkerRun> 
       { timeoutMs: 120_000, intervalMs: 250 },
     );
     const committedAfterMs = Date.now() - assignedAt;
+    const stages = stagesOf(await scrapeMetrics(cluster, spec.logDir, label));
     const rows = await db.sql<Array<{ batchId: string; textStorageId: string; at: number }>>`
       select batch_id as "batchId", text_storage_id as "textStorageId",
              (extract(epoch from updated_at) * 1000)::float8 as at
@@ -144,9 +275,26 @@ export async function measureWorkerRun(spec: WorkerRunSpec): Promise<WorkerRun> 
     for (const at of sent.values()) firstSent = Math.min(firstSent, at);
     const first = spec.offeredPerSec === 0 ? (assigned[0] ?? 0) : firstSent;
     const last = assigned.at(-1) ?? first;
-    const latencies = rows
-      .map((r) => r.at - (sent.get(`${r.batchId}/${r.textStorageId}`) ?? r.at))
-      .sort((a, b) => a - b);
+    const sentAtOf = rows.map((r) => sent.get(`${r.batchId}/${r.textStorageId}`));
+    const latencies = rows.map((r, i) => r.at - (sentAtOf[i] ?? r.at));
+    // The latency of every text by its send time, to see when in the run the slow ones were sent.
+    fs.writeFileSync(
+      path.join(spec.logDir, `${label}-latency.csv`),
+      `sent_at_ms,assigned_after_ms\n${rows
+        .map((_, i) => `${sentAtOf[i] ?? ''},${Math.round(latencies[i] ?? 0)}`)
+        .sort()
+        .join('\n')}\n`,
+    );
+    const [done] = await db.sql<Array<{ n: number }>>`
+      select count(*)::int as n from batches where completed_at is not null`;
+    const completion = await completionLatency(
+      kafka,
+      topicPrefix,
+      rows,
+      sent,
+      done?.n ?? 0,
+      spec.offeredPerSec > 0,
+    );
     const rss = cluster.replicas.map((_, i) => cluster.rssBytes(i) ?? 0);
     const maxRss = rss.reduce((a, b) => Math.max(a, b), 0);
     return {
@@ -155,17 +303,15 @@ export async function measureWorkerRun(spec: WorkerRunSpec): Promise<WorkerRun> 
       texts,
       achievedPerSec: Math.round(texts / Math.max(0.001, (last - first) / 1000)),
       // Produce → assigned only means something when the replicas were running while it was produced.
-      latencyMs:
+      latencyMs: spec.offeredPerSec === 0 ? null : percentilesOf(latencies),
+      steadyLatencyMs:
         spec.offeredPerSec === 0
           ? null
-          : {
-              p50: Math.round(percentile(latencies, 0.5)),
-              p95: Math.round(percentile(latencies, 0.95)),
-              p99: Math.round(percentile(latencies, 0.99)),
-              max: Math.round(latencies.at(-1) ?? 0),
-            },
+          : percentilesOf(latencies.filter((_, i) => (sentAtOf[i] ?? firstSent) - firstSent >= WARMUP_MS)),
       rssMb: Math.round(maxRss / 1024 / 1024),
       offsetsCommittedAfterMs: committedAfterMs,
+      stages,
+      completion,
     };
   } finally {
     await cluster.stop();

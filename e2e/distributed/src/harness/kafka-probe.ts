@@ -98,6 +98,44 @@ export async function createOutputCollector(kafka: Kafka, topicPrefix: string): 
   };
 }
 
+/**
+ * Reads one topic from the beginning in a throw-away group until `expected` records arrived (or the
+ * timeout passed), for measurements taken after a run: record timestamps are the producer's, so reading
+ * late does not change them.
+ */
+export async function readTopic(
+  kafka: Kafka,
+  topic: string,
+  expected: number,
+  timeoutMs = 60_000,
+): Promise<Array<{ value: Record<string, unknown> | undefined; timestampMs: number }>> {
+  const records: Array<{ value: Record<string, unknown> | undefined; timestampMs: number }> = [];
+  if (expected <= 0) return records;
+  const consumer = kafka.consumer({ groupId: `${topic}.reader.${process.pid}.${Date.now()}` });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        let value: Record<string, unknown> | undefined;
+        try {
+          value = JSON.parse(message.value?.toString('utf8') ?? '') as Record<string, unknown>;
+        } catch {
+          value = undefined;
+        }
+        records.push({ value, timestampMs: Number(message.timestamp) });
+      },
+    });
+    await waitFor(`${expected} records on ${topic}`, () => records.length >= expected, {
+      timeoutMs,
+      intervalMs: 100,
+    });
+    return records;
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
 /** A plain producer for hand-made messages (explicit partitions, raw bytes). */
 export async function createRawProducer(kafka: Kafka): Promise<Producer> {
   const producer = kafka.producer({

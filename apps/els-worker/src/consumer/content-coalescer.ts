@@ -1,0 +1,104 @@
+import type { EssayContentProvisioned } from '@els/contracts';
+import type { ContentOutcome } from '../coordination-port';
+
+export type ContentBatchHandler = (envelopes: EssayContentProvisioned[]) => Promise<ContentOutcome[]>;
+
+export interface ContentCoalescerOptions {
+  /** Most events in one database call; a single caller's run is never split. */
+  maxEvents: number;
+  /** Told about every database call made: its duration, its events and how many callers shared it. */
+  onCall?: (call: { durationMs: number; events: number; callers: number; ok: boolean }) => void;
+}
+
+interface Waiting {
+  envelopes: EssayContentProvisioned[];
+  resolve(outcomes: ContentOutcome[]): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Group commit for content runs. Each partition's batch handler hands in its run of content events and
+ * waits for their outcomes; while one database call is in flight, runs handed in by other partitions
+ * queue, and the next call takes all of them together (up to `maxEvents`), so one transaction and one
+ * durable commit serve many partitions. Each caller still gets exactly the outcomes of its own events, in
+ * its own order, and resolves its offsets only after the shared transaction committed.
+ *
+ * When a shared call fails, every run of it is retried in a transaction of its own before anyone is told,
+ * so one unusable event or one conflict fails only the caller it belongs to.
+ */
+export function coalesceContentBatches(
+  handle: ContentBatchHandler,
+  options: ContentCoalescerOptions,
+): ContentBatchHandler {
+  const queue: Waiting[] = [];
+  let draining = false;
+
+  async function call(envelopes: EssayContentProvisioned[], callers: number): Promise<ContentOutcome[]> {
+    const started = performance.now();
+    let ok = false;
+    try {
+      const outcomes = await handle(envelopes);
+      ok = true;
+      return outcomes;
+    } finally {
+      options.onCall?.({ durationMs: performance.now() - started, events: envelopes.length, callers, ok });
+    }
+  }
+
+  async function runAlone(waiting: Waiting): Promise<void> {
+    try {
+      waiting.resolve(await call(waiting.envelopes, 1));
+    } catch (error) {
+      waiting.reject(error);
+    }
+  }
+
+  async function runGroup(group: Waiting[]): Promise<void> {
+    const first = group[0];
+    if (group.length === 1 && first) return runAlone(first);
+    let outcomes: ContentOutcome[];
+    try {
+      outcomes = await call(
+        group.flatMap((waiting) => waiting.envelopes),
+        group.length,
+      );
+    } catch {
+      for (const waiting of group) await runAlone(waiting);
+      return;
+    }
+    let at = 0;
+    for (const waiting of group) {
+      waiting.resolve(outcomes.slice(at, at + waiting.envelopes.length));
+      at += waiting.envelopes.length;
+    }
+  }
+
+  function takeGroup(): Waiting[] {
+    const group: Waiting[] = [];
+    let events = 0;
+    while (queue.length > 0) {
+      const next = queue[0] as Waiting;
+      if (group.length > 0 && events + next.envelopes.length > options.maxEvents) break;
+      group.push(next);
+      events += next.envelopes.length;
+      queue.shift();
+    }
+    return group;
+  }
+
+  async function drain(): Promise<void> {
+    if (draining) return;
+    draining = true;
+    try {
+      while (queue.length > 0) await runGroup(takeGroup());
+    } finally {
+      draining = false;
+    }
+  }
+
+  return (envelopes) =>
+    new Promise<ContentOutcome[]>((resolve, reject) => {
+      queue.push({ envelopes, resolve, reject });
+      void drain();
+    });
+}
