@@ -13,6 +13,9 @@ export const DEAD_LETTER_HEADERS = {
   eventId: EVENT_ID_HEADER,
 } as const;
 
+/** Output topics whose events grow with the size of a batch (published compressed, on their own). */
+export const LARGE_EVENT_TOPICS: ReadonlySet<string> = new Set([TOPICS.batchContentProvisioningCompleted]);
+
 /** Kafka header values are bytes; a long reason is cut so the record stays well under the size limit. */
 const MAX_HEADER_MESSAGE_CHARS = 2000;
 
@@ -38,7 +41,10 @@ export function createEventProducer(kafka: Kafka, topicPrefix: string, logger: L
     return producer;
   }
 
-  async function sendGrouped(entries: ReadonlyArray<{ topic: string; message: Message }>): Promise<void> {
+  async function sendGrouped(
+    entries: ReadonlyArray<{ topic: string; message: Message }>,
+    compression: CompressionTypes = CompressionTypes.None,
+  ): Promise<void> {
     const byTopic = new Map<string, Message[]>();
     for (const entry of entries) {
       const list = byTopic.get(entry.topic) ?? [];
@@ -47,9 +53,28 @@ export function createEventProducer(kafka: Kafka, topicPrefix: string, logger: L
     }
     await connected().sendBatch({
       acks: -1,
-      compression: CompressionTypes.None,
+      compression,
       topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
     });
+  }
+
+  /** Sends one group of records; every record of the group shares its result. */
+  async function publishGroup(
+    records: ReadonlyArray<OutboundRecord>,
+    compression: CompressionTypes,
+  ): Promise<RecordPublishResult> {
+    try {
+      await sendGrouped(
+        records.map((record) => ({
+          topic: topicName(record.topic as BaseTopic, topicPrefix),
+          message: { key: record.key, value: record.value, headers: { [EVENT_ID_HEADER]: record.eventId } },
+        })),
+        compression,
+      );
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
+    }
   }
 
   return {
@@ -75,18 +100,14 @@ export function createEventProducer(kafka: Kafka, topicPrefix: string, logger: L
     },
     async publish(records) {
       if (records.length === 0) return [];
-      try {
-        await sendGrouped(
-          records.map((record) => ({
-            topic: topicName(record.topic as BaseTopic, topicPrefix),
-            message: { key: record.key, value: record.value, headers: { [EVENT_ID_HEADER]: record.eventId } },
-          })),
-        );
-        return records.map(() => ({ ok: true as const }));
-      } catch (error) {
-        const failure = error instanceof Error ? error : new Error(String(error));
-        return records.map(() => ({ ok: false as const, error: failure }));
-      }
+      // Completion events list every essay of their batch and may be large: they go in a request of
+      // their own, gzip-compressed, so a refused one cannot hold back the small events published with it.
+      const isLarge = (record: OutboundRecord) => LARGE_EVENT_TOPICS.has(record.topic);
+      const small = records.filter((record) => !isLarge(record));
+      const large = records.filter(isLarge);
+      const smallResult = small.length > 0 ? await publishGroup(small, CompressionTypes.None) : undefined;
+      const largeResult = large.length > 0 ? await publishGroup(large, CompressionTypes.GZIP) : undefined;
+      return records.map((record) => (isLarge(record) ? largeResult : smallResult) ?? { ok: true });
     },
     async publishDeadLetters(letters) {
       if (letters.length === 0) return;

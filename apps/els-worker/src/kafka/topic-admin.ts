@@ -11,7 +11,9 @@ export interface TopicPlan {
 /**
  * Input and dead-letter topics accept messages up to 4 MiB, well above ELS_MAX_MESSAGE_BYTES (1 MiB by
  * default): an oversized message must reach the worker to be dead-lettered with its original bytes,
- * not be refused at the producer where nobody would see it.
+ * not be refused at the producer where nobody would see it. The completion topic accepts as much: a
+ * completion event lists every essay of its batch (about 1.1 MB for 10,000 essays with UUID-sized ids
+ * before compression), and a refused one would never be announced.
  */
 export const OVERSIZE_TOLERANT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
@@ -33,7 +35,9 @@ export function topicPlan(prefix: string, inputPartitions: number): TopicPlan[] 
     ...OUTPUT_TOPICS.map((base) => ({
       topic: topicName(base, prefix),
       partitions: OUTPUT_TOPIC_PARTITIONS,
-      ...(base === TOPICS.deadLetter ? { maxMessageBytes: OVERSIZE_TOLERANT_MAX_MESSAGE_BYTES } : {}),
+      ...(base === TOPICS.deadLetter || base === TOPICS.batchContentProvisioningCompleted
+        ? { maxMessageBytes: OVERSIZE_TOLERANT_MAX_MESSAGE_BYTES }
+        : {}),
     })),
   ];
 }
