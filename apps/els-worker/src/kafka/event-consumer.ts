@@ -91,6 +91,7 @@ export function createEventConsumer(kafka: Kafka, options: EventConsumerOptions)
             offset: message.offset,
             key: message.key,
             value: message.value,
+            timestampMs: Number(message.timestamp),
           }));
           let lastResolved: bigint | undefined;
           await options.handleBatch(messages, {

@@ -61,6 +61,7 @@ describe('Kafka round trip through the real broker', () => {
     await consumer.start();
     await waitFor('consumer joined its group', () => consumer?.joined() === true, { timeoutMs: 30_000 });
 
+    const publishedAt = Date.now();
     const [result] = await producer.publish([
       {
         eventId: event.event_id,
@@ -74,6 +75,9 @@ describe('Kafka round trip through the real broker', () => {
     await waitFor('the event arrived', () => received.length > 0, { timeoutMs: 30_000 });
     const [message] = received;
     expect(message?.topic).toBe(topic);
+    // The record's timestamp is the producer's send time: the worker's event-age metrics start from it.
+    expect(message?.timestampMs).toBeGreaterThanOrEqual(publishedAt - 1000);
+    expect(message?.timestampMs).toBeLessThanOrEqual(Date.now());
     const parsed = parseEnvelope(message?.value, topic);
     expect(parsed).toEqual({ ok: true, event: { name: 'EssayContentProvisionedV1', envelope: event } });
   });

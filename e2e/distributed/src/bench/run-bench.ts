@@ -73,7 +73,9 @@ function markdown(report: BenchReport): string {
           r.stages.assignmentTransaction,
         )} | ${r.stages.assignmentTransaction?.count ?? 0} | ${pair(r.stages.settled)} | ${pair(
           r.stages.outboxPublishLag,
-        )} | ${pair(r.completion.fromLastSentMs)} | ${pair(r.completion.fromLastAssignedMs)} | ${r.completion.batches} |`,
+        )} | ${pair(r.completion.fromLastSentMs)} | ${pair(r.completion.fromLastAssignedMs)} | ${r.completion.batches} | ${
+          r.stages.eventLoopLagP99Ms ?? '–'
+        } |`,
     )
     .join('\n');
   return [
@@ -96,13 +98,55 @@ function markdown(report: BenchReport): string {
     'merged, interpolated inside Prometheus buckets: 1, 2.5, 5, 10, 20, 50, 100, 250, 500 ms, 1, 2.5, 5, 10 s);',
     'the completion columns are measured from the records on the completion topic.',
     '',
-    '| run | record → worker starts | Redis pre-filter | content transaction | transactions | record → committed | outbox → published | last text sent → completion | last text assigned → completion | completions |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| run | record → worker starts | Redis pre-filter | content transaction | transactions | record → committed | outbox → published | last text sent → completion | last text assigned → completion | completions | event-loop delay p99 |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     stages,
+    '',
+    `Memory against batch size: RSS of a fresh replica after ${report.memory.textsPerRun} texts in batches of each size`,
+    `(${Object.entries(report.memory.rssMbByBatchSize)
+      .map(([size, mb]) => `${size}: ${mb} MB`)
+      .join(', ')}); growth from the smallest to the largest ${report.memory.growthPct} %.`,
     '',
     `Ratios: worker drain with 1 replica vs the one-slot-per-transaction ceiling ${report.ratios.throughputVsSingleRowCeiling};`,
     `scale3 = ${report.ratios.scale3}, scale5 = ${report.ratios.scale5} (drain throughput vs 1 replica).`,
   ].join('\n');
+}
+
+interface MemoryByBatchSize {
+  textsPerRun: number;
+  rssMbByBatchSize: Record<string, number>;
+  /** RSS growth from the smallest to the largest batch size, in %. */
+  growthPct: number;
+}
+
+/**
+ * RSS of one fresh replica after a backlog of the same number of texts, cut into batches of each size
+ * (1,000 × 10, …, 1 × 10,000), so only the batch size changes between runs.
+ */
+async function measureMemory(): Promise<MemoryByBatchSize> {
+  const sizes = quick ? [10, 1000] : [10, 100, 1000, 10_000];
+  const textsPerRun = Math.max(...sizes);
+  const rssMbByBatchSize: Record<string, number> = {};
+  for (const size of sizes) {
+    log(`memory: ${textsPerRun / size} batch(es) of ${size} essays, 1 replica`);
+    const result = await measureWorkerRun({
+      replicas: 1,
+      offeredPerSec: 0,
+      batches: Math.ceil(textsPerRun / size),
+      slots: size,
+      durationS: 0,
+      logDir: path.join(outDir, 'logs', `memory-${size}`),
+    });
+    rssMbByBatchSize[String(size)] = result.rssMb;
+    log(`  RSS ${result.rssMb} MB`);
+  }
+  const first = rssMbByBatchSize[String(sizes[0])] ?? 0;
+  const last = rssMbByBatchSize[String(sizes.at(-1))] ?? 0;
+  return {
+    textsPerRun,
+    rssMbByBatchSize,
+    growthPct: first > 0 ? Math.round(((last - first) / first) * 1000) / 10 : 0,
+  };
 }
 
 interface BenchReport {
@@ -112,6 +156,7 @@ interface BenchReport {
   machine: ReturnType<typeof machine>;
   pgbench: PgbenchResult;
   runs: WorkerRun[];
+  memory: MemoryByBatchSize;
   ratios: { throughputVsSingleRowCeiling: number; scale3: number; scale5: number };
 }
 
@@ -149,6 +194,7 @@ async function main(): Promise<void> {
     );
     runs.push(result);
   }
+  const memory = await measureMemory();
   const drain = (n: number) =>
     runs.find((r) => r.replicas === n && r.offeredPerSec === 0)?.achievedPerSec ?? 0;
   const report: BenchReport = {
@@ -158,6 +204,7 @@ async function main(): Promise<void> {
     machine: machine(),
     pgbench,
     runs,
+    memory,
     ratios: {
       throughputVsSingleRowCeiling: ratio(drain(1), pgbench.singleTps),
       scale3: ratio(drain(3), drain(1)),

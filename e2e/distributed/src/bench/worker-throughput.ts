@@ -46,6 +46,8 @@ export interface WorkerStages {
   settled: StageLatency | null;
   /** Outbox row inserted → published by the relay. */
   outboxPublishLag: StageLatency | null;
+  /** Event-loop delay p99 over the run (Node's monitorEventLoopDelay), the worst replica. */
+  eventLoopLagP99Ms: number | null;
 }
 
 export interface CompletionLatency {
@@ -115,6 +117,17 @@ async function scrapeMetrics(cluster: WorkerCluster, logDir: string, label: stri
   return texts;
 }
 
+/** The largest value of an unlabelled gauge across replicas, in ms. */
+function worstGauge(expositions: string[], name: string): number | null {
+  let worst: number | null = null;
+  for (const text of expositions) {
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    const value = Number(line?.slice(name.length + 1));
+    if (line && Number.isFinite(value)) worst = Math.max(worst ?? 0, Math.round(value * 1000 * 10) / 10);
+  }
+  return worst;
+}
+
 function stagesOf(expositions: string[]): WorkerStages {
   const stage = (name: string, labels: Record<string, string> = {}): StageLatency | null => {
     const merged = mergeHistogram(expositions, name, labels);
@@ -129,6 +142,7 @@ function stagesOf(expositions: string[]): WorkerStages {
     assignmentTransaction: stage('els_content_transaction_duration_seconds', { outcome: 'committed' }),
     settled: stage('els_event_settled_delay_seconds', { event: 'content' }),
     outboxPublishLag: stage('els_outbox_publish_lag_seconds'),
+    eventLoopLagP99Ms: worstGauge(expositions, 'nodejs_eventloop_lag_p99_seconds'),
   };
 }
 
@@ -260,7 +274,8 @@ export async function measureWorkerRun(spec: WorkerRunSpec): Promise<WorkerRun> 
           committedOffsets(kafka, consumerGroup, contentTopic),
           endOffsets(kafka, contentTopic),
         ]);
-        return [...end].every(([partition, high]) => (committed.get(partition) ?? -1) >= high);
+        // A partition that never received a message has nothing to commit.
+        return [...end].every(([partition, high]) => high === 0 || (committed.get(partition) ?? -1) >= high);
       },
       { timeoutMs: 120_000, intervalMs: 250 },
     );

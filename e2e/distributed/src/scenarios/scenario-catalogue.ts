@@ -324,13 +324,17 @@ const scaling: Runner = async (env) => {
     throughput[String(replicas)] = run.check.throughputPerSec;
     runs.push(run);
   }
+  // Memory against batch size: the same number of texts each time (as many batches as fit), so that
+  // only the batch size changes and not the amount of work a fresh replica has done.
   const rssByBatchSize: Record<string, number> = {};
-  for (const size of pick(env.settings, [10, 1000], [10, 100, 1000, 10_000])) {
+  const batchSizes = pick(env.settings, [10, 1000], [10, 100, 1000, 10_000]);
+  const textsPerRun = Math.max(...batchSizes);
+  for (const size of batchSizes) {
     await runWorkload({
       ...baseOptions(env, 6, 1),
       label: `s6-rss-${size}`,
       logDir: path.join(env.reportDir, 'logs', `s6-rss-${size}`),
-      workload: { batches: 1, slots: size },
+      workload: { batches: Math.ceil(textsPerRun / size), slots: size },
       waves: 1,
       afterSettle: (cluster) => {
         const rss = cluster.rssBytes(0);
@@ -354,7 +358,7 @@ const scaling: Runner = async (env) => {
   const growth = smallest > 0 ? Math.round(((largest - smallest) / smallest) * 1000) / 10 : 0;
   const notes = [
     `throughput texts/s by replicas: ${JSON.stringify(throughput)}; the replicas share 2 cores with PostgreSQL, Kafka and the generator`,
-    `RSS growth from ${sizes[0]} to ${sizes.at(-1)} essays per batch: ${growth} %`,
+    `RSS growth from ${sizes[0]} to ${sizes.at(-1)} essays per batch, ${textsPerRun} texts each run: ${growth} %`,
   ];
   const result = outcome(6, merged, {}, notes);
   // Every run of the comparison must be clean, not only the one shown.
