@@ -83,3 +83,13 @@ export function histogramQuantile(histogram: MergedHistogram, q: number): Histog
   }
   return undefined;
 }
+
+/** `later − earlier` of the same histogram: the observations made between two scrapes. */
+export function subtractHistogram(later: MergedHistogram, earlier: MergedHistogram): MergedHistogram {
+  const before = new Map(earlier.buckets.map((bucket) => [bucket.le, bucket.count]));
+  return {
+    buckets: later.buckets.map(({ le, count }) => ({ le, count: count - (before.get(le) ?? 0) })),
+    count: later.count - earlier.count,
+    sumSeconds: later.sumSeconds - earlier.sumSeconds,
+  };
+}

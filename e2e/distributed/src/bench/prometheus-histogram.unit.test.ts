@@ -1,4 +1,4 @@
-import { histogramQuantile, mergeHistogram } from './prometheus-histogram';
+import { histogramQuantile, mergeHistogram, subtractHistogram } from './prometheus-histogram';
 
 const replica = (le001: number, le01: number, le1: number, inf: number, sum: number) => `
 # HELP els_x_seconds A test histogram.
@@ -42,5 +42,15 @@ describe('Prometheus histograms merged across replicas', () => {
 
   it('has no quantile without observations', () => {
     expect(histogramQuantile(mergeHistogram([], 'els_x_seconds'), 0.5)).toBeUndefined();
+  });
+
+  it('subtracts an earlier scrape to keep only what was observed after it', () => {
+    const earlier = mergeHistogram([replica(0, 40, 40, 40, 0.2)], 'els_x_seconds', { event: 'content' });
+    const later = mergeHistogram([replica(0, 50, 90, 100, 3)], 'els_x_seconds', { event: 'content' });
+    const window = subtractHistogram(later, earlier);
+    expect(window.count).toBe(60);
+    expect(window.sumSeconds).toBeCloseTo(2.8, 10);
+    expect(window.buckets.map((b) => b.count)).toEqual([0, 10, 50, 60]);
+    expect(histogramQuantile(window, 0.5)?.bucketBoundMs).toBe(100);
   });
 });

@@ -67,15 +67,21 @@ function markdown(report: BenchReport): string {
     )
     .join('\n');
   const stages = report.runs
+    .map((r) => {
+      const st = r.stages;
+      return `| ${runName(r)} | ${st.window} | ${pair(st.fetchDelay)} | ${pair(st.redisPrefilter)} | ${pair(
+        st.assignmentTransaction,
+      )} | ${st.assignmentTransaction?.count ?? 0} | ${pair(st.settled)} | ${pair(st.outboxPublishLag)} | ${
+        st.eventLoopLagP99Ms ?? '–'
+      } |`;
+    })
+    .join('\n');
+  const completions = report.runs
     .map(
       (r) =>
-        `| ${runName(r)} | ${pair(r.stages.fetchDelay)} | ${pair(r.stages.redisPrefilter)} | ${pair(
-          r.stages.assignmentTransaction,
-        )} | ${r.stages.assignmentTransaction?.count ?? 0} | ${pair(r.stages.settled)} | ${pair(
-          r.stages.outboxPublishLag,
-        )} | ${pair(r.completion.fromLastSentMs)} | ${pair(r.completion.fromLastAssignedMs)} | ${r.completion.batches} | ${
-          r.stages.eventLoopLagP99Ms ?? '–'
-        } |`,
+        `| ${runName(r)} | ${r.completion.batches} | ${pair(r.completion.fromLastSentMs)} | ${pair(
+          r.completion.steadyFromLastSentMs,
+        )} | ${pair(r.completion.fromLastAssignedMs)} |`,
     )
     .join('\n');
   return [
@@ -94,13 +100,32 @@ function markdown(report: BenchReport): string {
     '|---|---|---|---|---|---|---|---|',
     rows,
     '',
-    "Where the time goes, p50 / p99 in ms. Worker stages come from the replicas' own histograms (all replicas",
-    'merged, interpolated inside Prometheus buckets: 1, 2.5, 5, 10, 20, 50, 100, 250, 500 ms, 1, 2.5, 5, 10 s);',
-    'the completion columns are measured from the records on the completion topic.',
+    "Where the time goes, p50 / p99 in ms, from the replicas' own histograms (all replicas merged, interpolated",
+    'inside the Prometheus buckets 1, 2.5, 5, 10, 20, 50, 100, 250, 500 ms, 1, 2.5, 5, 10 s). Paced runs leave',
+    `out what was observed in the first ${WARMUP_MS / 1000} s (a scrape then is subtracted from the final one); the`,
+    'event-loop delay p99 is over the whole run, worst replica.',
     '',
-    '| run | record → worker starts | Redis pre-filter | content transaction | transactions | record → committed | outbox → published | last text sent → completion | last text assigned → completion | completions | event-loop delay p99 |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| run | window | record → worker starts | Redis pre-filter | content transaction | transactions | record → committed | outbox → published | event-loop delay p99 |',
+    '|---|---|---|---|---|---|---|---|---|',
     stages,
+    '',
+    "Last text → completion event on the topic, p50 / p99 in ms, from the completion records' timestamps:",
+    '',
+    '| run | completions | last text sent → completion, whole run | the same, after warm-up | last text assigned → completion |',
+    '|---|---|---|---|---|',
+    completions,
+    '',
+    "Redis itself (`INFO latencystats`, server side, p50 / p99 in µs): the pre-filter's lookups (MGET) and marks (SET).",
+    '',
+    '| run | MGET | SET |',
+    '|---|---|---|',
+    ...report.runs.map((r) => {
+      const of = (command: string) => {
+        const entry = r.redisServer.find((e) => e.command === command);
+        return entry ? `${Math.round(entry.p50Us)} / ${Math.round(entry.p99Us)}` : '–';
+      };
+      return `| ${runName(r)} | ${of('mget')} | ${of('set')} |`;
+    }),
     '',
     `Memory against batch size: RSS of a fresh replica after ${report.memory.textsPerRun} texts in batches of each size`,
     `(${Object.entries(report.memory.rssMbByBatchSize)

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { TOPICS, topicName } from '@els/contracts';
 import { createTestDatabase, uniqueKafkaNames, waitFor } from '@els/coordination/testing';
@@ -13,7 +14,8 @@ import {
 } from '../harness/kafka-probe';
 import { KAFKA_BROKERS, repoRoot } from '../harness/paths';
 import { createWorkerCluster, type WorkerCluster } from '../harness/process-cluster';
-import { histogramQuantile, mergeHistogram } from './prometheus-histogram';
+import { histogramQuantile, mergeHistogram, subtractHistogram } from './prometheus-histogram';
+import { redisLatencyWindow, type RedisServerLatency } from './redis-server-latency';
 
 const run = promisify(execFile);
 const generatorEntry = path.join(repoRoot, 'dist', 'apps', 'event-generator', 'main.js');
@@ -36,6 +38,8 @@ export interface StageLatency {
 
 /** Where the time goes, from the worker's own histograms, all replicas merged. */
 export interface WorkerStages {
+  /** Paced runs: what was observed after the first WARMUP_MS of sending; drains: the whole run. */
+  window: 'after warm-up' | 'whole run';
   /** Content record timestamp → the worker starts on it (broker, fetch wait, earlier batches). */
   fetchDelay: StageLatency | null;
   /** One Redis pre-filter lookup (a whole fetched batch per lookup). */
@@ -54,6 +58,8 @@ export interface CompletionLatency {
   batches: number;
   /** The batch's last text sent → completion record on the topic (paced runs only). */
   fromLastSentMs: Percentiles | null;
+  /** The same for batches whose last text was sent after the first WARMUP_MS. */
+  steadyFromLastSentMs: Percentiles | null;
   /** The batch's last text assigned (its transaction's start) → completion record on the topic. */
   fromLastAssignedMs: Percentiles | null;
 }
@@ -71,6 +77,8 @@ export interface WorkerRun {
   offsetsCommittedAfterMs: number;
   stages: WorkerStages;
   completion: CompletionLatency;
+  /** Redis's own latency for the pre-filter's commands (MGET lookups, SET marks) during the run. */
+  redisServer: RedisServerLatency[];
 }
 
 export interface WorkerRunSpec {
@@ -128,15 +136,17 @@ function worstGauge(expositions: string[], name: string): number | null {
   return worst;
 }
 
-function stagesOf(expositions: string[]): WorkerStages {
+function stagesOf(expositions: string[], warmUp: string[] | undefined): WorkerStages {
   const stage = (name: string, labels: Record<string, string> = {}): StageLatency | null => {
-    const merged = mergeHistogram(expositions, name, labels);
+    const whole = mergeHistogram(expositions, name, labels);
+    const merged = warmUp ? subtractHistogram(whole, mergeHistogram(warmUp, name, labels)) : whole;
     const p50 = histogramQuantile(merged, 0.5);
     const p99 = histogramQuantile(merged, 0.99);
     if (!p50 || !p99) return null;
     return { p50: p50.ms, p99: p99.ms, p99BucketMs: p99.bucketBoundMs, count: merged.count };
   };
   return {
+    window: warmUp ? 'after warm-up' : 'whole run',
     fetchDelay: stage('els_fetch_delay_seconds', { event: 'content' }),
     redisPrefilter: stage('els_redis_prefilter_duration_seconds'),
     assignmentTransaction: stage('els_content_transaction_duration_seconds', { outcome: 'committed' }),
@@ -200,7 +210,8 @@ async function completionLatency(
   rows: ReadonlyArray<{ batchId: string; textStorageId: string; at: number }>,
   sent: ReadonlyMap<string, number>,
   completed: number,
-  paced: boolean,
+  /** Paced runs: the first send time (warm-up is measured from it); drains: undefined. */
+  firstSentAt: number | undefined,
 ): Promise<CompletionLatency> {
   const lastAssigned = new Map<string, number>();
   const lastSent = new Map<string, number>();
@@ -212,6 +223,7 @@ async function completionLatency(
   const topic = topicName(TOPICS.batchContentProvisioningCompleted, topicPrefix);
   const records = await readTopic(kafka, topic, completed);
   const fromSent: number[] = [];
+  const steadyFromSent: number[] = [];
   const fromAssigned: number[] = [];
   for (const record of records) {
     const data = record.value?.['data'] as { batch_id?: unknown } | undefined;
@@ -219,11 +231,14 @@ async function completionLatency(
     const assignedAt = lastAssigned.get(batchId);
     const sentAt = lastSent.get(batchId);
     if (assignedAt !== undefined) fromAssigned.push(record.timestampMs - assignedAt);
-    if (paced && sentAt !== undefined) fromSent.push(record.timestampMs - sentAt);
+    if (firstSentAt === undefined || sentAt === undefined) continue;
+    fromSent.push(record.timestampMs - sentAt);
+    if (sentAt - firstSentAt >= WARMUP_MS) steadyFromSent.push(record.timestampMs - sentAt);
   }
   return {
     batches: records.length,
     fromLastSentMs: percentilesOf(fromSent),
+    steadyFromLastSentMs: percentilesOf(steadyFromSent),
     fromLastAssignedMs: percentilesOf(fromAssigned),
   };
 }
@@ -245,13 +260,22 @@ export async function measureWorkerRun(spec: WorkerRunSpec): Promise<WorkerRun> 
     env: { ELS_DB_POOL_MAX: '5', ...spec.workerEnv },
   });
   const outDir = path.join(spec.logDir, `${label}-generator`);
+  let warmUp: Promise<string[] | undefined> = Promise.resolve(undefined);
   try {
     await cluster.migrate();
+    const redisWindow = await redisLatencyWindow();
     if (spec.offeredPerSec === 0) {
       await produce(spec, topicPrefix, outDir);
       await cluster.start();
     } else {
       await cluster.start();
+      // Paced runs: a second scrape once the warm-up is over, so stages can leave it out.
+      warmUp = delay(WARMUP_MS).then(() =>
+        Promise.all(cluster.replicas.map((r) => cluster.httpGet(r.index, '/metrics'))).then(
+          (answers) => answers.map((answer) => String(answer.body)),
+          () => undefined,
+        ),
+      );
       await produce(spec, topicPrefix, outDir);
     }
     const sent = sentTimes(outDir);
@@ -280,7 +304,7 @@ export async function measureWorkerRun(spec: WorkerRunSpec): Promise<WorkerRun> 
       { timeoutMs: 120_000, intervalMs: 250 },
     );
     const committedAfterMs = Date.now() - assignedAt;
-    const stages = stagesOf(await scrapeMetrics(cluster, spec.logDir, label));
+    const stages = stagesOf(await scrapeMetrics(cluster, spec.logDir, label), await warmUp);
     const rows = await db.sql<Array<{ batchId: string; textStorageId: string; at: number }>>`
       select batch_id as "batchId", text_storage_id as "textStorageId",
              (extract(epoch from updated_at) * 1000)::float8 as at
@@ -308,7 +332,7 @@ export async function measureWorkerRun(spec: WorkerRunSpec): Promise<WorkerRun> 
       rows,
       sent,
       done?.n ?? 0,
-      spec.offeredPerSec > 0,
+      spec.offeredPerSec > 0 ? firstSent : undefined,
     );
     const rss = cluster.replicas.map((_, i) => cluster.rssBytes(i) ?? 0);
     const maxRss = rss.reduce((a, b) => Math.max(a, b), 0);
@@ -327,6 +351,7 @@ export async function measureWorkerRun(spec: WorkerRunSpec): Promise<WorkerRun> 
       offsetsCommittedAfterMs: committedAfterMs,
       stages,
       completion,
+      redisServer: (await redisWindow.read()).filter((entry) => ['mget', 'set'].includes(entry.command)),
     };
   } finally {
     await cluster.stop();
