@@ -149,7 +149,9 @@ export function createWorkerCluster(options: ClusterOptions): WorkerCluster {
   const spawnReplica = (replica: Replica): void => {
     logOffsets.set(replica.index, fileSize(replica.logFile));
     const out = fs.openSync(replica.logFile, 'a');
-    const child = spawn(process.execPath, [workerEntry, 'start'], {
+    // BENCH_NODE_ARGS: extra Node flags for the replicas (e.g. --cpu-prof), for profiling a run.
+    const nodeArgs = process.env['BENCH_NODE_ARGS']?.split(' ').filter(Boolean) ?? [];
+    const child = spawn(process.execPath, [...nodeArgs, workerEntry, 'start'], {
       cwd: repoRoot,
       env: env(replica),
       stdio: ['ignore', out, out],
