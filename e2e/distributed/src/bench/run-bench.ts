@@ -127,6 +127,17 @@ function markdown(report: BenchReport): string {
       return `| ${runName(r)} | ${of('mget')} | ${of('set')} |`;
     }),
     '',
+    'CPU time per text, µs, by process (replicas from readiness on; PostgreSQL with its backends; the Kafka',
+    "broker; Redis; the generator while producing), and the budget the spec's 5,000 texts/s leaves on",
+    `${report.machine.cpus} cores: ${Math.round((report.machine.cpus * 1e6) / 5000)} µs per text for everything.`,
+    '',
+    '| run | replicas | PostgreSQL | Kafka | Redis | generator | total |',
+    '|---|---|---|---|---|---|---|',
+    ...report.runs.map((r) => {
+      const c = r.cpuMicrosPerText;
+      return `| ${runName(r)} | ${c.replicas} | ${c.postgres} | ${c.kafka} | ${c.redis} | ${c.generator} | ${c.total} |`;
+    }),
+    '',
     `Memory against batch size: RSS of a fresh replica after ${report.memory.textsPerRun} texts in batches of each size`,
     `(${Object.entries(report.memory.rssMbByBatchSize)
       .map(([size, mb]) => `${size}: ${mb} MB`)

@@ -15,6 +15,7 @@ import {
 import { KAFKA_BROKERS, repoRoot } from '../harness/paths';
 import { createWorkerCluster, type WorkerCluster } from '../harness/process-cluster';
 import { histogramQuantile, mergeHistogram, subtractHistogram } from './prometheus-histogram';
+import { sampleCpu } from './process-cpu';
 import { redisLatencyWindow, type RedisServerLatency } from './redis-server-latency';
 
 const run = promisify(execFile);
@@ -77,6 +78,18 @@ export interface WorkerRun {
   offsetsCommittedAfterMs: number;
   stages: WorkerStages;
   completion: CompletionLatency;
+  /**
+   * CPU time per text by process, µs: the replicas from readiness to the end, PostgreSQL (backends
+   * included), the Kafka broker and Redis over the whole run, the generator while it produced.
+   */
+  cpuMicrosPerText: {
+    replicas: number;
+    postgres: number;
+    kafka: number;
+    redis: number;
+    generator: number;
+    total: number;
+  };
   /** Redis's own latency for the pre-filter's commands (MGET lookups, SET marks) during the run. */
   redisServer: RedisServerLatency[];
 }
@@ -125,16 +138,34 @@ async function scrapeMetrics(cluster: WorkerCluster, logDir: string, label: stri
   return texts;
 }
 
-/** The largest value of an unlabelled gauge across replicas, in ms. */
-function worstGauge(expositions: string[], name: string): number | null {
-  let worst: number | null = null;
+/** The values of an unlabelled metric, one per replica that exports it. */
+function metricValues(expositions: readonly string[], name: string): number[] {
+  const values: number[] = [];
   for (const text of expositions) {
     const line = text.split('\n').find((l) => l.startsWith(`${name} `));
     const value = Number(line?.slice(name.length + 1));
-    if (line && Number.isFinite(value)) worst = Math.max(worst ?? 0, Math.round(value * 1000 * 10) / 10);
+    if (line && Number.isFinite(value)) values.push(value);
   }
-  return worst;
+  return values;
 }
+
+/** The largest value of an unlabelled gauge across replicas, in ms. */
+function worstGauge(expositions: string[], name: string): number | null {
+  const values = metricValues(expositions, name);
+  return values.length > 0 ? Math.round(Math.max(...values) * 1000 * 10) / 10 : null;
+}
+
+async function replicaCpuSeconds(cluster: WorkerCluster): Promise<number> {
+  const answers = await Promise.all(cluster.replicas.map((r) => cluster.httpGet(r.index, '/metrics')));
+  return sum(
+    metricValues(
+      answers.map((answer) => String(answer.body)),
+      'process_cpu_seconds_total',
+    ),
+  );
+}
+
+const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
 
 function stagesOf(expositions: string[], warmUp: string[] | undefined): WorkerStages {
   const stage = (name: string, labels: Record<string, string> = {}): StageLatency | null => {
@@ -264,11 +295,24 @@ export async function measureWorkerRun(spec: WorkerRunSpec): Promise<WorkerRun> 
   try {
     await cluster.migrate();
     const redisWindow = await redisLatencyWindow();
-    if (spec.offeredPerSec === 0) {
+    const cpuAtStart = sampleCpu();
+    let generatorCpuS = 0;
+    const produceMeasured = async () => {
+      const before = sampleCpu().children;
       await produce(spec, topicPrefix, outDir);
+      generatorCpuS = sampleCpu().children - before;
+    };
+    // Replica CPU is counted from readiness on: start-up is not per-text work.
+    let replicaCpuAtReady = 0;
+    const startMeasured = async () => {
       await cluster.start();
+      replicaCpuAtReady = await replicaCpuSeconds(cluster);
+    };
+    if (spec.offeredPerSec === 0) {
+      await produceMeasured();
+      await startMeasured();
     } else {
-      await cluster.start();
+      await startMeasured();
       // Paced runs: a second scrape once the warm-up is over, so stages can leave it out.
       warmUp = delay(WARMUP_MS).then(() =>
         Promise.all(cluster.replicas.map((r) => cluster.httpGet(r.index, '/metrics'))).then(
@@ -276,7 +320,7 @@ export async function measureWorkerRun(spec: WorkerRunSpec): Promise<WorkerRun> 
           () => undefined,
         ),
       );
-      await produce(spec, topicPrefix, outDir);
+      await produceMeasured();
     }
     const sent = sentTimes(outDir);
     const texts = sent.size;
@@ -304,7 +348,17 @@ export async function measureWorkerRun(spec: WorkerRunSpec): Promise<WorkerRun> 
       { timeoutMs: 120_000, intervalMs: 250 },
     );
     const committedAfterMs = Date.now() - assignedAt;
-    const stages = stagesOf(await scrapeMetrics(cluster, spec.logDir, label), await warmUp);
+    const finalMetrics = await scrapeMetrics(cluster, spec.logDir, label);
+    const cpuAtEnd = sampleCpu();
+    const stages = stagesOf(finalMetrics, await warmUp);
+    const perText = (seconds: number) => Math.round((seconds * 1e6) / Math.max(1, texts));
+    const cpu = {
+      replicas: perText(sum(metricValues(finalMetrics, 'process_cpu_seconds_total')) - replicaCpuAtReady),
+      postgres: perText(cpuAtEnd.postgres - cpuAtStart.postgres),
+      kafka: perText(cpuAtEnd.kafka - cpuAtStart.kafka),
+      redis: perText(cpuAtEnd.redis - cpuAtStart.redis),
+      generator: perText(generatorCpuS),
+    };
     const rows = await db.sql<Array<{ batchId: string; textStorageId: string; at: number }>>`
       select batch_id as "batchId", text_storage_id as "textStorageId",
              (extract(epoch from updated_at) * 1000)::float8 as at
@@ -351,6 +405,10 @@ export async function measureWorkerRun(spec: WorkerRunSpec): Promise<WorkerRun> 
       offsetsCommittedAfterMs: committedAfterMs,
       stages,
       completion,
+      cpuMicrosPerText: {
+        ...cpu,
+        total: cpu.replicas + cpu.postgres + cpu.kafka + cpu.redis + cpu.generator,
+      },
       redisServer: (await redisWindow.read()).filter((entry) => ['mget', 'set'].includes(entry.command)),
     };
   } finally {
