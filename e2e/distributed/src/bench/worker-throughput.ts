@@ -78,8 +78,10 @@ export interface WorkerRun {
   offsetsCommittedAfterMs: number;
   stages: WorkerStages;
   completion: CompletionLatency;
+  /** Paced runs: CPU one replica spent from spawn to readiness, ms (drains include it in their per-text CPU). */
+  replicaStartupCpuMs: number | null;
   /**
-   * CPU time per text by process, µs: the replicas from readiness to the end, PostgreSQL (backends
+   * CPU time per text by process, µs: the replicas from readiness (paced) or spawn (drain) to the end, PostgreSQL (backends
    * included), the Kafka broker and Redis over the whole run, the generator while it produced.
    */
   cpuMicrosPerText: {
@@ -302,7 +304,9 @@ export async function measureWorkerRun(spec: WorkerRunSpec): Promise<WorkerRun> 
       await produce(spec, topicPrefix, outDir);
       generatorCpuS = sampleCpu().children - before;
     };
-    // Replica CPU is counted from readiness on: start-up is not per-text work.
+    // Paced runs count replica CPU from readiness on (start-up is not per-text work). A drain's replicas
+    // start on a full backlog and work before all of them are ready, so there it counts from process
+    // start, start-up included.
     let replicaCpuAtReady = 0;
     const startMeasured = async () => {
       await cluster.start();
@@ -353,7 +357,10 @@ export async function measureWorkerRun(spec: WorkerRunSpec): Promise<WorkerRun> 
     const stages = stagesOf(finalMetrics, await warmUp);
     const perText = (seconds: number) => Math.round((seconds * 1e6) / Math.max(1, texts));
     const cpu = {
-      replicas: perText(sum(metricValues(finalMetrics, 'process_cpu_seconds_total')) - replicaCpuAtReady),
+      replicas: perText(
+        sum(metricValues(finalMetrics, 'process_cpu_seconds_total')) -
+          (spec.offeredPerSec > 0 ? replicaCpuAtReady : 0),
+      ),
       postgres: perText(cpuAtEnd.postgres - cpuAtStart.postgres),
       kafka: perText(cpuAtEnd.kafka - cpuAtStart.kafka),
       redis: perText(cpuAtEnd.redis - cpuAtStart.redis),
@@ -405,6 +412,8 @@ export async function measureWorkerRun(spec: WorkerRunSpec): Promise<WorkerRun> 
       offsetsCommittedAfterMs: committedAfterMs,
       stages,
       completion,
+      replicaStartupCpuMs:
+        spec.offeredPerSec > 0 ? Math.round((replicaCpuAtReady * 1000) / spec.replicas) : null,
       cpuMicrosPerText: {
         ...cpu,
         total: cpu.replicas + cpu.postgres + cpu.kafka + cpu.redis + cpu.generator,
