@@ -70,10 +70,11 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): Worker {
         // One shared transaction for the content runs of all partitions in flight (group commit).
         handleContentBatch: coalesceContentBatches(coordination.handleContentBatch, {
           maxEvents: config.consumerMaxBatchSize,
+          isRetriable: (error) => coordination.classifyError(error).retriable,
           onCall: metrics.observeContentTransaction,
         }),
       },
-      classifyError: (error) => ({ ...coordination.classifyError(error), cause: error }),
+      classifyError: coordination.classifyError,
       eventFilter,
       publishDeadLetters: (letters) => producer.publishDeadLetters(letters),
       maxMessageBytes: config.maxMessageBytes,

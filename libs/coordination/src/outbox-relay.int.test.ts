@@ -21,11 +21,19 @@ async function seedOutbox(sql: Sql, count: number): Promise<Map<string, string>>
   return new Map(rows.map((r) => [r.id, r.eventId]));
 }
 
-/** A publisher port that records what it was given (the Kafka side is tested in the worker). */
-function recordingPublisher(log: OutboxMessage[], fail: (m: OutboxMessage) => boolean = () => false) {
+/**
+ * A publisher port that records what it published and, in `attempts`, everything it was handed (the Kafka
+ * side is tested in the worker).
+ */
+function recordingPublisher(
+  log: OutboxMessage[],
+  fail: (m: OutboxMessage) => boolean = () => false,
+  attempts: OutboxMessage[] = [],
+) {
   return async (messages: OutboxMessage[]): Promise<PublishResult[]> => {
     await new Promise((resolve) => setTimeout(resolve, Math.random() * 5));
     return messages.map((m) => {
+      attempts.push(m);
       if (fail(m)) return { ok: false, error: new Error('broker rejected the record') };
       log.push(m);
       return { ok: true };
@@ -71,9 +79,10 @@ describe('outbox relay', () => {
     const stored = await seedOutbox(db.sql, 20);
     const poisoned = [...stored.values()][0] as string;
     const published: OutboxMessage[] = [];
+    const attempts: OutboxMessage[] = [];
     const relay = createOutboxRelay({
       sql: db.connect(2),
-      publisher: recordingPublisher(published, (m) => m.eventId === poisoned),
+      publisher: recordingPublisher(published, (m) => m.eventId === poisoned, attempts),
       batchSize: 5,
       pollIntervalMs: 20,
       maxBackoffMs: 200,
@@ -91,10 +100,14 @@ describe('outbox relay', () => {
     } finally {
       await relay.stop();
     }
-    expect(published.map((m) => m.eventId)).not.toContain(poisoned);
+    // The poisoned row was handed over again and again, always with its stored id, and never marked.
+    const retried = attempts.filter((m) => m.eventId === poisoned);
+    expect(retried.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(retried.map((m) => m.id)).size).toBe(1);
     expect(published).toHaveLength(19);
-    const [row] = await db.sql<Array<{ lastError: string | null }>>`
-      select last_error as "lastError" from outbox where event_id = ${poisoned}`;
+    const [row] = await db.sql<Array<{ lastError: string | null; publishedAt: Date | null }>>`
+      select last_error as "lastError", published_at as "publishedAt" from outbox where event_id = ${poisoned}`;
     expect(row?.lastError).toContain('broker rejected');
+    expect(row?.publishedAt).toBeNull();
   });
 });

@@ -3,7 +3,8 @@ import { makeContent, makeRegistration } from '@els/contracts/testing';
 import type { Sql } from './database';
 import { handleContent } from './handlers/content-handler';
 import { handleRegistration } from './handlers/registration-handler';
-import { createTestDatabase, type TestDatabase } from './testing';
+import { handleContentBatch } from './handlers/content-handler';
+import { createTestDatabase, waitFor, type TestDatabase } from './testing';
 import {
   CONTENT_PATHS,
   completionCount,
@@ -30,11 +31,30 @@ describe.each(CONTENT_PATHS)('slot assignment (%s path)', (_name, submit) => {
       await handleRegistration(db.sql, registration);
       await handleContent(db.sql, makeContent({ batchId }));
       const [a, b] = [makeContent({ batchId }), makeContent({ batchId })];
-      await Promise.all([submit(replicas[0] as Sql, [a]), submit(replicas[1] as Sql, [b])]);
+      const outcomes = (
+        await Promise.all([submit(replicas[0] as Sql, [a]), submit(replicas[1] as Sql, [b])])
+      ).flat();
+      // The latch: exactly one of the two transactions completed the batch (the unique outbox key alone
+      // would also leave one completion row if both had).
+      expect(outcomes.filter((o) => o.kind === 'assigned' && o.completed)).toHaveLength(1);
       expect(await completionCount(db.sql, batchId)).toBe(1);
       const counts = await slotCounts(db.sql, batchId);
       expect(counts).toMatchObject({ assigned: 3, free: 0, excess: 0 });
     }
+  });
+
+  it('reports the completion on exactly one outcome when one call fills several slots of a batch', async () => {
+    const registration = makeRegistration({ slots: 3 });
+    const batchId = registration.data.entity_id;
+    await handleRegistration(db.sql, registration);
+    const outcomes = await submit(db.sql, [
+      makeContent({ batchId }),
+      makeContent({ batchId }),
+      makeContent({ batchId }),
+    ]);
+    const completing = outcomes.filter((o) => o.kind === 'assigned' && o.completed);
+    expect(completing).toHaveLength(1);
+    expect(await completionCount(db.sql, batchId)).toBe(1);
   });
 
   it('twenty concurrent copies of one text give one assignment and one slot-assigned event', async () => {
@@ -80,12 +100,17 @@ describe.each(CONTENT_PATHS)('slot assignment (%s path)', (_name, submit) => {
     try {
       await holder`begin`;
       await holder`select essay_id from essay_states where batch_id = ${batchId} for update`;
-      const pending = submit(replicas[0] as Sql, [makeContent({ batchId })]);
-      const settled = await Promise.race([
-        pending.then(() => 'finished'),
-        new Promise((r) => setTimeout(() => r('waiting'), 500)),
-      ]);
-      expect(settled).toBe('waiting');
+      let finished = false;
+      const pending = submit(replicas[0] as Sql, [makeContent({ batchId })]).finally(() => {
+        finished = true;
+      });
+      await waitFor('the claim to wait on the held slots', async () => {
+        const [row] = await db.sql<Array<{ n: number }>>`
+          select count(*)::int as n from pg_stat_activity
+          where datname = current_database() and wait_event_type = 'Lock'`;
+        return finished || (row?.n ?? 0) > 0;
+      });
+      expect(finished).toBe(false);
       await holder`rollback`;
       const [outcome] = await pending;
       expect(outcome?.kind).toBe('assigned');
@@ -122,5 +147,36 @@ describe.each(CONTENT_PATHS)('slot assignment (%s path)', (_name, submit) => {
     expect(again?.kind).toBe('duplicate');
     expect(await outboxCount(db.sql, TOPICS.excessContentProvisioned, batchId)).toBe(1);
     expect(await completionCount(db.sql, batchId)).toBe(1);
+  });
+});
+
+describe('slot assignment, batched path across batches', () => {
+  it('concurrent calls that each mix texts of three batches fill every batch with its own texts only', async () => {
+    for (let round = 0; round < 10; round++) {
+      const registrations = [0, 1, 2].map(() => makeRegistration({ slots: 4 }));
+      for (const registration of registrations) await handleRegistration(db.sql, registration);
+      const batchIds = registrations.map((r) => r.data.entity_id);
+      // Five texts per batch for four slots: four assigned and one excess per batch.
+      const texts = shuffle(
+        batchIds.flatMap((batchId) => [0, 1, 2, 3, 4].map(() => makeContent({ batchId }))),
+      );
+      const outcomes = (
+        await Promise.all(deal(texts, 3).map((part, i) => handleContentBatch(replicas[i] as Sql, part)))
+      ).flat();
+      for (const batchId of batchIds) {
+        expect(await slotCounts(db.sql, batchId)).toMatchObject({ assigned: 4, free: 0, excess: 1 });
+        expect(await completionCount(db.sql, batchId)).toBe(1);
+        expect(
+          outcomes.filter((o) => o.batchId === batchId && o.kind === 'assigned' && o.completed),
+        ).toHaveLength(1);
+        const own = new Set(
+          texts.filter((t) => t.data.entity_id === batchId).map((t) => t.data.text_storage_id),
+        );
+        const held = await db.sql<Array<{ text: string }>>`
+          select text_storage_id as text from essay_states
+          where batch_id = ${batchId} and text_storage_id is not null`;
+        for (const { text } of held) expect(own.has(text)).toBe(true);
+      }
+    }
   });
 });

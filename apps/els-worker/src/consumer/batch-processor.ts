@@ -11,7 +11,7 @@ export const BROKER_UNAVAILABLE_CODE = 'ELS_ERR_BROKER_UNAVAILABLE';
 
 export interface BatchProcessorOptions {
   handlers: EventHandlers;
-  classifyError(error: unknown): ClassifiedFailure;
+  classifyError(error: unknown): Omit<ClassifiedFailure, 'cause'>;
   eventFilter: Pick<EventFilter, 'filterSeen' | 'markSeen'>;
   publishDeadLetters(letters: readonly DeadLetter[]): Promise<void>;
   maxMessageBytes: number;

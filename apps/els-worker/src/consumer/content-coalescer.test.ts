@@ -39,7 +39,7 @@ function gatedHandler(fail: (events: EssayContentProvisioned[]) => Error | undef
 describe('coalesceContentBatches', () => {
   it('runs a lone caller at once, in a call of its own', async () => {
     const handler = gatedHandler();
-    const coalesced = coalesceContentBatches(handler.handle, { maxEvents: 100 });
+    const coalesced = coalesceContentBatches(handler.handle, { maxEvents: 100, isRetriable: () => false });
     const pending = coalesced(run('b1', 't1', 't2'));
     await handler.releaseAll();
     expect(texts(await pending)).toEqual(['t1', 't2']);
@@ -51,6 +51,7 @@ describe('coalesceContentBatches', () => {
     const calls: Array<{ events: number; callers: number }> = [];
     const coalesced = coalesceContentBatches(handler.handle, {
       maxEvents: 100,
+      isRetriable: () => false,
       onCall: ({ events, callers }) => calls.push({ events, callers }),
     });
     const first = coalesced(run('b1', 'a1'));
@@ -69,7 +70,7 @@ describe('coalesceContentBatches', () => {
 
   it('never puts more than maxEvents into one call, and never splits a run', async () => {
     const handler = gatedHandler();
-    const coalesced = coalesceContentBatches(handler.handle, { maxEvents: 3 });
+    const coalesced = coalesceContentBatches(handler.handle, { maxEvents: 3, isRetriable: () => false });
     const all = [
       coalesced(run('b', 'x')),
       coalesced(run('b', 'p1', 'p2')),
@@ -87,7 +88,7 @@ describe('coalesceContentBatches', () => {
     const handler = gatedHandler((events) =>
       events.some((e) => e.data.text_storage_id === 'bad') ? bad : undefined,
     );
-    const coalesced = coalesceContentBatches(handler.handle, { maxEvents: 100 });
+    const coalesced = coalesceContentBatches(handler.handle, { maxEvents: 100, isRetriable: () => false });
     const first = coalesced(run('b', 'ok0'));
     const good = coalesced(run('b', 'ok1', 'ok2'));
     const faulty = coalesced(run('b', 'bad'));
@@ -102,6 +103,47 @@ describe('coalesceContentBatches', () => {
     expect(handler.calls).toEqual([['ok0'], ['ok1', 'ok2', 'bad', 'ok3'], ['ok1', 'ok2'], ['bad'], ['ok3']]);
   });
 
+  it('hands a retriable failure of a shared call to every caller, without a call per run', async () => {
+    const down = new Error('database unavailable');
+    let calls = 0;
+    const gate = gatedHandler();
+    const coalesced = coalesceContentBatches(
+      async (events) => {
+        calls += 1;
+        if (calls === 1) return gate.handle(events);
+        throw down;
+      },
+      { maxEvents: 100, isRetriable: (error) => error === down },
+    );
+    const first = coalesced(run('b', 'a1'));
+    const shared = [coalesced(run('b', 'b1')), coalesced(run('b', 'c1'))];
+    const settled = Promise.allSettled(shared);
+    await gate.releaseAll();
+    expect(texts(await first)).toEqual(['a1']);
+    expect(await settled).toEqual([
+      { status: 'rejected', reason: down },
+      { status: 'rejected', reason: down },
+    ]);
+    expect(calls).toBe(2);
+  });
+
+  it('rejects every caller when the handler returns the wrong number of outcomes', async () => {
+    const gate = gatedHandler();
+    let calls = 0;
+    const coalesced = coalesceContentBatches(
+      async (events) => {
+        calls += 1;
+        return calls === 1 ? gate.handle(events) : events.slice(1).map(outcomeOf);
+      },
+      { maxEvents: 100, isRetriable: () => false },
+    );
+    const first = coalesced(run('b', 'a1'));
+    const settled = Promise.allSettled([coalesced(run('b', 'b1')), coalesced(run('b', 'c1'))]);
+    await gate.releaseAll();
+    await first;
+    for (const result of await settled) expect(result.status).toBe('rejected');
+  });
+
   it('keeps working after a lone call failed', async () => {
     let failNext = true;
     const coalesced = coalesceContentBatches(
@@ -112,7 +154,7 @@ describe('coalesceContentBatches', () => {
         }
         return events.map(outcomeOf);
       },
-      { maxEvents: 10 },
+      { maxEvents: 10, isRetriable: () => true },
     );
     await expect(coalesced(run('b', 't1'))).rejects.toThrow('database unavailable');
     expect(texts(await coalesced(run('b', 't1')))).toEqual(['t1']);

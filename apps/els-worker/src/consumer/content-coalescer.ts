@@ -6,6 +6,11 @@ export type ContentBatchHandler = (envelopes: EssayContentProvisioned[]) => Prom
 export interface ContentCoalescerOptions {
   /** Most events in one database call; a single caller's run is never split. */
   maxEvents: number;
+  /**
+   * True for failures that would fail any call alike (database down, deadlock): every caller gets the
+   * shared error and retries on its own schedule, instead of a round of separate calls that fail too.
+   */
+  isRetriable(error: unknown): boolean;
   /** Told about every database call made: its duration, its events and how many callers shared it. */
   onCall?: (call: { durationMs: number; events: number; callers: number; ok: boolean }) => void;
 }
@@ -23,8 +28,9 @@ interface Waiting {
  * durable commit serve many partitions. Each caller still gets exactly the outcomes of its own events, in
  * its own order, and resolves its offsets only after the shared transaction committed.
  *
- * When a shared call fails, every run of it is retried in a transaction of its own before anyone is told,
- * so one unusable event or one conflict fails only the caller it belongs to.
+ * When a shared call fails for a reason of its own content (an unusable event, a conflict), every run of
+ * it is retried in a transaction of its own before anyone is told, so only the caller it belongs to
+ * fails. A retriable failure (database down) is handed to every caller as it is.
  */
 export function coalesceContentBatches(
   handle: ContentBatchHandler,
@@ -56,14 +62,23 @@ export function coalesceContentBatches(
   async function runGroup(group: Waiting[]): Promise<void> {
     const first = group[0];
     if (group.length === 1 && first) return runAlone(first);
+    const envelopes = group.flatMap((waiting) => waiting.envelopes);
     let outcomes: ContentOutcome[];
     try {
-      outcomes = await call(
-        group.flatMap((waiting) => waiting.envelopes),
-        group.length,
-      );
-    } catch {
+      outcomes = await call(envelopes, group.length);
+    } catch (error) {
+      if (options.isRetriable(error)) {
+        for (const waiting of group) waiting.reject(error);
+        return;
+      }
       for (const waiting of group) await runAlone(waiting);
+      return;
+    }
+    if (outcomes.length !== envelopes.length) {
+      const error = new Error(
+        `content handler returned ${outcomes.length} outcomes for ${envelopes.length} events`,
+      );
+      for (const waiting of group) waiting.reject(error);
       return;
     }
     let at = 0;

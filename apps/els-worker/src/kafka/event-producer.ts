@@ -2,6 +2,7 @@ import { TOPICS, topicName, type BaseTopic } from '@els/contracts';
 import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { DeadLetter, OutboundRecord, RecordPublishResult } from '../consumer/message-types';
 import type { Logger } from '../logger';
+import { LARGE_EVENT_TOPICS } from './topic-admin';
 
 export const EVENT_ID_HEADER = 'x-els-event-id';
 export const DEAD_LETTER_HEADERS = {
@@ -12,9 +13,6 @@ export const DEAD_LETTER_HEADERS = {
   errorMessage: 'x-els-error-message',
   eventId: EVENT_ID_HEADER,
 } as const;
-
-/** Output topics whose events grow with the size of a batch (published compressed, on their own). */
-export const LARGE_EVENT_TOPICS: ReadonlySet<string> = new Set([TOPICS.batchContentProvisioningCompleted]);
 
 /** Kafka header values are bytes; a long reason is cut so the record stays well under the size limit. */
 const MAX_HEADER_MESSAGE_CHARS = 2000;

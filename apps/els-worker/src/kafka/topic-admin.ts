@@ -24,6 +24,12 @@ export interface EnsureTopicsResult {
 
 const OUTPUT_TOPIC_PARTITIONS = 12;
 
+/**
+ * Output topics whose events grow with the size of a batch (a completion lists every essay): created
+ * with the oversize-tolerant limit, and published compressed in a request of their own.
+ */
+export const LARGE_EVENT_TOPICS: ReadonlySet<string> = new Set([TOPICS.batchContentProvisioningCompleted]);
+
 /** Input topics get `inputPartitions` (at least 12) partitions; outputs and dead letters 12. */
 export function topicPlan(prefix: string, inputPartitions: number): TopicPlan[] {
   return [
@@ -35,7 +41,7 @@ export function topicPlan(prefix: string, inputPartitions: number): TopicPlan[] 
     ...OUTPUT_TOPICS.map((base) => ({
       topic: topicName(base, prefix),
       partitions: OUTPUT_TOPIC_PARTITIONS,
-      ...(base === TOPICS.deadLetter || base === TOPICS.batchContentProvisioningCompleted
+      ...(base === TOPICS.deadLetter || LARGE_EVENT_TOPICS.has(base)
         ? { maxMessageBytes: OVERSIZE_TOLERANT_MAX_MESSAGE_BYTES }
         : {}),
     })),

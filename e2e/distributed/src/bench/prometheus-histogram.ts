@@ -1,7 +1,8 @@
 /**
- * Reads Prometheus histograms out of the text exposition of several replicas, merges them (the buckets of
- * every replica add up, as `sum by (le)` would) and estimates quantiles the way `histogram_quantile` does:
- * linear interpolation inside the bucket that holds the rank. The estimate is only as fine as the
+ * Reads Prometheus metrics out of the text exposition of several replicas: plain gauges and counters, and
+ * histograms, which are merged (the buckets of every replica add up, as `sum by (le)` would) and whose
+ * quantiles are estimated the way `histogram_quantile` does: linear interpolation inside the bucket that
+ * holds the rank. The estimate is only as fine as the
  * buckets; `bucketBoundMs` says which upper bound the quantile fell under.
  */
 export interface MergedHistogram {
@@ -30,6 +31,20 @@ function labelsOf(text: string | undefined): Map<string, string> {
 
 function matches(labels: Map<string, string>, wanted: Readonly<Record<string, string>>): boolean {
   return Object.entries(wanted).every(([key, value]) => labels.get(key) === value);
+}
+
+/** The values of an unlabelled gauge or counter, one per exposition that has it. */
+export function metricValues(expositions: readonly string[], name: string): number[] {
+  const values: number[] = [];
+  for (const text of expositions) {
+    for (const line of text.split('\n')) {
+      const match = LINE.exec(line.trim());
+      if (match?.[1] === name && match[2] === undefined && Number.isFinite(Number(match[3]))) {
+        values.push(Number(match[3]));
+      }
+    }
+  }
+  return values;
 }
 
 /** Merges histogram `name` (restricted to series carrying `labels`) across the given exposition texts. */

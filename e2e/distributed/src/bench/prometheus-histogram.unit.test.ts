@@ -1,4 +1,4 @@
-import { histogramQuantile, mergeHistogram, subtractHistogram } from './prometheus-histogram';
+import { histogramQuantile, mergeHistogram, metricValues, subtractHistogram } from './prometheus-histogram';
 
 const replica = (le001: number, le01: number, le1: number, inf: number, sum: number) => `
 # HELP els_x_seconds A test histogram.
@@ -52,5 +52,11 @@ describe('Prometheus histograms merged across replicas', () => {
     expect(window.sumSeconds).toBeCloseTo(2.8, 10);
     expect(window.buckets.map((b) => b.count)).toEqual([0, 10, 50, 60]);
     expect(histogramQuantile(window, 0.5)?.bucketBoundMs).toBe(100);
+  });
+
+  it('reads an unlabelled gauge from every exposition that has it, ignoring labelled series', () => {
+    const a = 'process_cpu_seconds_total 1.5\nnodejs_eventloop_lag_p99_seconds 0.02\n';
+    const b = 'process_cpu_seconds_total{instance="x"} 9\nprocess_cpu_seconds_total 2.25\n';
+    expect(metricValues([a, b, ''], 'process_cpu_seconds_total')).toEqual([1.5, 2.25]);
   });
 });

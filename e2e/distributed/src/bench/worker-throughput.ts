@@ -14,7 +14,7 @@ import {
 } from '../harness/kafka-probe';
 import { KAFKA_BROKERS, repoRoot } from '../harness/paths';
 import { createWorkerCluster, type WorkerCluster } from '../harness/process-cluster';
-import { histogramQuantile, mergeHistogram, subtractHistogram } from './prometheus-histogram';
+import { histogramQuantile, mergeHistogram, metricValues, subtractHistogram } from './prometheus-histogram';
 import { sampleCpu } from './process-cpu';
 import { redisLatencyWindow, type RedisServerLatency } from './redis-server-latency';
 
@@ -103,8 +103,6 @@ export interface WorkerRunSpec {
   slots: number;
   durationS: number;
   logDir: string;
-  /** Extra ELS_* settings for the replicas (to compare settings side by side). */
-  workerEnv?: Readonly<Record<string, string>>;
 }
 
 /** Texts sent in the first seconds of a paced run meet cold code, fresh connections and the generator's start burst. */
@@ -126,29 +124,26 @@ function percentilesOf(values: number[]): Percentiles | null {
   };
 }
 
-/** Every replica's /metrics text, kept next to the logs. */
-async function scrapeMetrics(cluster: WorkerCluster, logDir: string, label: string): Promise<string[]> {
-  const texts: string[] = [];
-  for (const replica of cluster.replicas) {
-    const { status, body } = await cluster.httpGet(replica.index, '/metrics');
-    if (status !== 200 || typeof body !== 'string') {
-      throw new Error(`${replica.instanceId}: GET /metrics answered ${status}`);
-    }
-    texts.push(body);
-    fs.writeFileSync(path.join(logDir, `${label}-${replica.instanceId}.metrics.txt`), body);
-  }
-  return texts;
+/** Every replica's /metrics text, in replica order. */
+async function metricsOf(cluster: WorkerCluster): Promise<string[]> {
+  return Promise.all(
+    cluster.replicas.map(async (replica) => {
+      const { status, body } = await cluster.httpGet(replica.index, '/metrics');
+      if (status !== 200 || typeof body !== 'string') {
+        throw new Error(`${replica.instanceId}: GET /metrics answered ${status}`);
+      }
+      return body;
+    }),
+  );
 }
 
-/** The values of an unlabelled metric, one per replica that exports it. */
-function metricValues(expositions: readonly string[], name: string): number[] {
-  const values: number[] = [];
-  for (const text of expositions) {
-    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-    const value = Number(line?.slice(name.length + 1));
-    if (line && Number.isFinite(value)) values.push(value);
-  }
-  return values;
+/** The final scrape, also kept next to the logs. */
+async function scrapeMetrics(cluster: WorkerCluster, logDir: string, label: string): Promise<string[]> {
+  const texts = await metricsOf(cluster);
+  cluster.replicas.forEach((replica, i) =>
+    fs.writeFileSync(path.join(logDir, `${label}-${replica.instanceId}.metrics.txt`), texts[i] ?? ''),
+  );
+  return texts;
 }
 
 /** The largest value of an unlabelled gauge across replicas, in ms. */
@@ -158,13 +153,7 @@ function worstGauge(expositions: string[], name: string): number | null {
 }
 
 async function replicaCpuSeconds(cluster: WorkerCluster): Promise<number> {
-  const answers = await Promise.all(cluster.replicas.map((r) => cluster.httpGet(r.index, '/metrics')));
-  return sum(
-    metricValues(
-      answers.map((answer) => String(answer.body)),
-      'process_cpu_seconds_total',
-    ),
-  );
+  return sum(metricValues(await metricsOf(cluster), 'process_cpu_seconds_total'));
 }
 
 const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
@@ -290,7 +279,7 @@ export async function measureWorkerRun(spec: WorkerRunSpec): Promise<WorkerRun> 
     consumerGroup,
     logDir: spec.logDir,
     // Info level: the harness reads each replica's HTTP port from its start-up log line.
-    env: { ELS_DB_POOL_MAX: '5', ...spec.workerEnv },
+    env: { ELS_DB_POOL_MAX: '5' },
   });
   const outDir = path.join(spec.logDir, `${label}-generator`);
   let warmUp: Promise<string[] | undefined> = Promise.resolve(undefined);
@@ -318,12 +307,9 @@ export async function measureWorkerRun(spec: WorkerRunSpec): Promise<WorkerRun> 
     } else {
       await startMeasured();
       // Paced runs: a second scrape once the warm-up is over, so stages can leave it out.
-      warmUp = delay(WARMUP_MS).then(() =>
-        Promise.all(cluster.replicas.map((r) => cluster.httpGet(r.index, '/metrics'))).then(
-          (answers) => answers.map((answer) => String(answer.body)),
-          () => undefined,
-        ),
-      );
+      warmUp = delay(WARMUP_MS)
+        .then(() => metricsOf(cluster))
+        .catch(() => undefined);
       await produceMeasured();
     }
     const sent = sentTimes(outDir);

@@ -37,6 +37,15 @@ export function createTestKafka(clientId: string): Kafka {
   });
 }
 
+/** A record value parsed as JSON, or undefined when it is not JSON (dead letters keep any bytes). */
+function jsonObjectOf(raw: Buffer | null): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(raw?.toString('utf8') ?? '') as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
 function headerStrings(headers: Record<string, unknown> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers ?? {})) {
@@ -69,12 +78,7 @@ export async function createOutputCollector(kafka: Kafka, topicPrefix: string): 
   await consumer.run({
     eachMessage: async ({ topic, partition, message }) => {
       const raw = message.value ?? Buffer.alloc(0);
-      let value: Record<string, unknown> | undefined;
-      try {
-        value = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
-      } catch {
-        value = undefined;
-      }
+      const value = jsonObjectOf(raw);
       messages.push({
         topic: baseTopicOf(topic, topicPrefix) ?? (topic as BaseTopic),
         partition,
@@ -117,13 +121,7 @@ export async function readTopic(
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await consumer.run({
       eachMessage: async ({ message }) => {
-        let value: Record<string, unknown> | undefined;
-        try {
-          value = JSON.parse(message.value?.toString('utf8') ?? '') as Record<string, unknown>;
-        } catch {
-          value = undefined;
-        }
-        records.push({ value, timestampMs: Number(message.timestamp) });
+        records.push({ value: jsonObjectOf(message.value), timestampMs: Number(message.timestamp) });
       },
     });
     await waitFor(`${expected} records on ${topic}`, () => records.length >= expected, {

@@ -16,6 +16,7 @@ import { completionEvent } from './completion';
 import { fillOneSlot } from './slot-filler';
 
 export type ContentOutcome =
+  /** `completed`: this outcome's transaction completed the batch; set on one outcome per completed batch. */
   | { kind: 'assigned'; batchId: string; essayId: string; textStorageId: string; completed: boolean }
   | { kind: 'duplicate'; batchId: string; textStorageId: string; essayId: string | null }
   | { kind: 'excess'; batchId: string; textStorageId: string }
@@ -158,15 +159,12 @@ export async function handleContentBatch(
       [...perBatch].map(([batchId, resolved]) => ({ batchId, resolved })),
       now,
     );
+    const announced = new Set<string>();
     for (const { text, essayId } of assigned) {
       const { batchId, textStorageId } = text.fill;
-      outcomes[text.index] = {
-        kind: 'assigned',
-        batchId,
-        essayId,
-        textStorageId,
-        completed: completed.has(batchId),
-      };
+      const completes = completed.has(batchId) && !announced.has(batchId);
+      if (completes) announced.add(batchId);
+      outcomes[text.index] = { kind: 'assigned', batchId, essayId, textStorageId, completed: completes };
       outbound.push(buildEssaySlotAssigned({ ...text.fill, essayId, at: now }));
     }
     for (const batchId of [...completed].sort()) {
