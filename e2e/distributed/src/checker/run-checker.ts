@@ -120,11 +120,11 @@ export function checkRun(input: CheckInput): CheckResult {
   // The database: which slot holds which text, excess reports, pending content.
   const slotsOfText = new Map<string, string[]>();
   const freeSlots = new Map<string, number>();
-  const slotsOfBatch = new Map<string, number>();
+  const assignedOfBatch = new Map<string, number>();
   for (const slot of db.slots) {
-    slotsOfBatch.set(slot.batch_id, (slotsOfBatch.get(slot.batch_id) ?? 0) + 1);
     if (slot.status === 'uploaded') freeSlots.set(slot.batch_id, (freeSlots.get(slot.batch_id) ?? 0) + 1);
     if (slot.text_storage_id === null) continue;
+    assignedOfBatch.set(slot.batch_id, (assignedOfBatch.get(slot.batch_id) ?? 0) + 1);
     const k = key(slot.batch_id, slot.text_storage_id);
     slotsOfText.set(k, [...(slotsOfText.get(k) ?? []), slot.essay_id]);
   }
@@ -187,7 +187,7 @@ export function checkRun(input: CheckInput): CheckResult {
     if (!(batchId in completionsPerBatch)) unexpected.add(`${batchId} (completion of a batch never sent)`);
     completionsPerBatch[batchId] = (completionsPerBatch[batchId] ?? 0) + 1;
     const essays = (data(event)['essays_for_processing'] as { essay_id: string }[] | undefined) ?? [];
-    const inDb = db.slots.filter((s) => s.batch_id === batchId && s.text_storage_id !== null).length;
+    const inDb = assignedOfBatch.get(batchId) ?? 0;
     if (essays.length !== inDb) {
       completionErrors.push(`${batchId}: completion lists ${essays.length} essays, database holds ${inDb}`);
     }
@@ -203,12 +203,21 @@ export function checkRun(input: CheckInput): CheckResult {
     }
   }
 
-  // Excess while a slot is still free would be invariant 2's failure.
+  // Excess while a slot is still free would be invariant 2's failure. In an over-full batch a later text
+  // may take the slot a false excess left, so the number assigned is checked against the plan too: fewer
+  // than the plan's minimum means texts were turned away while slots could have held them.
   const falseExcess: string[] = [];
   for (const [k] of excessInDb) {
     const batchId = k.slice(0, k.indexOf('/'));
     if ((freeSlots.get(batchId) ?? 0) > 0)
       falseExcess.push(`${k} (batch has ${freeSlots.get(batchId)} free slots)`);
+  }
+  for (const expectation of expectations) {
+    const assigned = assignedOfBatch.get(expectation.batchId) ?? 0;
+    const { min, max } = expectation.assigned;
+    if (assigned < min || assigned > max) {
+      falseExcess.push(`${expectation.batchId} (${assigned} texts assigned, the plan allows ${min}–${max})`);
+    }
   }
 
   // Dead letters: one per malformed message, matched by event id header or position.

@@ -76,6 +76,24 @@ export interface WorkloadRunResult {
   unexpectedExits: string[];
   startedAtMs: number;
   settledMs: number;
+  /** Input events each running replica consumed (its current process), in replica order. */
+  consumedByReplica: number[];
+}
+
+/** Sums `els_events_consumed_total` over its labels for every running replica. */
+async function consumedByReplica(cluster: WorkerCluster): Promise<number[]> {
+  const running = cluster.replicas.filter((replica) => replica.state === 'running');
+  return Promise.all(
+    running.map(async (replica) => {
+      const { body } = await cluster.httpGet(replica.index, '/metrics');
+      let total = 0;
+      for (const line of String(body).split('\n')) {
+        if (line.startsWith('els_events_consumed_total{'))
+          total += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
+      }
+      return total;
+    }),
+  );
 }
 
 const isClean = (check: CheckResult) =>
@@ -181,6 +199,12 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
       notes.push(error instanceof Error ? error.message : String(error));
     }
     const settledMs = Date.now() - settleStart;
+    const consumed = await consumedByReplica(cluster).catch((error: unknown) => {
+      notes.push(
+        `could not read the replicas' metrics: ${error instanceof Error ? error.message : String(error)}`,
+      );
+      return [];
+    });
     await options.afterSettle?.(cluster, { batchIds });
     return {
       check: result,
@@ -191,6 +215,7 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
       unexpectedExits: cluster.unexpectedExits(),
       startedAtMs,
       settledMs,
+      consumedByReplica: consumed,
     };
   } finally {
     await cluster.stop();
