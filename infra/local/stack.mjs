@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Local stack without Docker: PostgreSQL 15, Redis 7 and a single-node Apache Kafka (KRaft) on loopback.
 //
-//   npm run stack -- up       idempotent; reuses services that already answer, installs missing ones with apt
+//   npm run stack -- up       idempotent; reuses services that already answer, installs missing ones (and
+//                             the tools the tests use: nginx, promtool, docker-compose, chromium) with apt
 //   npm run stack -- status   exits non-zero naming every service that is down
 //   npm run stack -- down     stops only what `up` started (by PID / cluster), never a foreign process
 //
@@ -125,6 +126,33 @@ function aptInstall(pkg) {
     stdio: 'inherit',
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
   });
+}
+
+// ---------------------------------------------------------------- tools the tests use
+
+// Deployment validation (infra/tests) runs `nginx -t`, `promtool` and `docker-compose config`; the
+// distributed suite puts nginx in front of the replicas and renders its report with /usr/bin/chromium.
+const TOOLS = [
+  { package: 'nginx-light', present: () => commandExists('nginx') || fs.existsSync('/usr/sbin/nginx') },
+  { package: 'prometheus', present: () => commandExists('promtool') },
+  { package: 'docker-compose', present: () => commandExists('docker-compose') },
+  { package: 'chromium', present: () => fs.existsSync('/usr/bin/chromium') },
+];
+
+/** Installs the missing tools in one apt-get run; when that is impossible, the tests name what is missing. */
+function ensureTools() {
+  const missing = TOOLS.filter((tool) => !tool.present()).map((tool) => tool.package);
+  if (missing.length === 0) return;
+  log(`installing ${missing.join(', ')} with apt-get`);
+  try {
+    run('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+    run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+  } catch (error) {
+    log(`could not install ${missing.join(', ')} (${error.message}); the tests that need them will say so`);
+  }
 }
 
 // ---------------------------------------------------------------- PostgreSQL
@@ -370,6 +398,7 @@ export async function restartKafka() {
 
 export async function up({ quiet = false } = {}) {
   const started = Date.now();
+  ensureTools();
   const pg = await startPostgres();
   if (pg === 'started') markStarted('postgres', true);
   ensureDatabase('els');

@@ -83,7 +83,7 @@ export function createMetrics() {
     }),
     contentTransactionEvents: new Histogram({
       name: 'els_content_transaction_events',
-      help: 'Content events handled by one content database transaction.',
+      help: 'Content events handled by one committed content database transaction.',
       buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000],
       registers,
     }),
