@@ -7,7 +7,16 @@ export const dependencyConstraints = [
   {
     sourceTag: 'type:contracts',
     onlyDependOnLibsWithTags: [],
-    bannedExternalImports: ['kafkajs', 'fastify', 'ioredis', 'postgres', 'drizzle-orm', 'drizzle-orm/*', 'pino', 'prom-client'],
+    bannedExternalImports: [
+      'kafkajs',
+      'fastify',
+      'ioredis',
+      'postgres',
+      'drizzle-orm',
+      'drizzle-orm/*',
+      'pino',
+      'prom-client',
+    ],
   },
   {
     sourceTag: 'type:domain',
@@ -51,7 +60,15 @@ export default [
     },
   },
   {
-    files: ['**/main.ts', '**/config.ts', '**/*.test.ts', '**/testing.ts', '**/testing/**/*.ts', 'e2e/**/*.ts', 'apps/event-generator/**/*.ts'],
+    files: [
+      '**/main.ts',
+      '**/config.ts',
+      '**/*.test.ts',
+      '**/testing.ts',
+      '**/testing/**/*.ts',
+      'e2e/**/*.ts',
+      'apps/event-generator/**/*.ts',
+    ],
     rules: { 'no-restricted-syntax': 'off' },
   },
 ];

@@ -371,7 +371,11 @@ function kafkaBrokerPid() {
 
 export async function stopKafka() {
   await stopPid(kafkaBrokerPid(), 'Kafka');
-  await waitUntil('Kafka to stop', async () => !(await tcpAnswers(endpoints.kafka.host, endpoints.kafka.port)), STOP_TIMEOUT_MS);
+  await waitUntil(
+    'Kafka to stop',
+    async () => !(await tcpAnswers(endpoints.kafka.host, endpoints.kafka.port)),
+    STOP_TIMEOUT_MS,
+  );
 }
 
 /**
@@ -381,7 +385,10 @@ export async function stopKafka() {
 export async function restartKafka() {
   const pid = kafkaBrokerPid();
   if (!pid) throw new Error('no running Kafka broker to restart');
-  const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((arg) => arg.length > 0);
+  const argv = fs
+    .readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+    .split('\0')
+    .filter((arg) => arg.length > 0);
   const cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
   await stopKafka();
   fs.mkdirSync(path.dirname(kafkaLogFile), { recursive: true });
@@ -390,7 +397,11 @@ export async function restartKafka() {
   const child = spawn(command, args, { cwd, detached: true, stdio: ['ignore', out, out] });
   child.unref();
   fs.writeFileSync(kafkaPidFile, String(child.pid));
-  await waitUntil('Kafka port 9092', () => tcpAnswers(endpoints.kafka.host, endpoints.kafka.port), KAFKA_READY_TIMEOUT_MS);
+  await waitUntil(
+    'Kafka port 9092',
+    () => tcpAnswers(endpoints.kafka.host, endpoints.kafka.port),
+    KAFKA_READY_TIMEOUT_MS,
+  );
   await waitUntil('Kafka metadata request', kafkaProtocolReady, KAFKA_READY_TIMEOUT_MS);
 }
 

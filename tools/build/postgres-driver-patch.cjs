@@ -59,7 +59,9 @@ function patchConnectionSource(source) {
   for (const edit of EDITS) {
     if (patched.includes(edit.applied)) continue;
     if (patched.split(edit.find).length - 1 !== edit.occurrences) {
-      throw new Error('postgres driver connection.js is not the expected 3.4.x source; re-check the driver patch');
+      throw new Error(
+        'postgres driver connection.js is not the expected 3.4.x source; re-check the driver patch',
+      );
     }
     patched = patched.replace(edit.find, edit.replace);
   }
@@ -90,5 +92,7 @@ module.exports = { patchConnectionSource, patchInstalledDriver, MARKER };
 if (require.main === module) {
   const root = path.resolve(__dirname, '..', '..');
   const changed = patchInstalledDriver(root);
-  process.stderr.write(`[postinstall] postgres driver: ${changed.length ? `patched ${changed.length} file(s)` : 'already patched'}\n`);
+  process.stderr.write(
+    `[postinstall] postgres driver: ${changed.length ? `patched ${changed.length} file(s)` : 'already patched'}\n`,
+  );
 }

@@ -14,8 +14,7 @@ class ResultsReporter {
     const name = this.name ?? (path.basename(this.globalConfig.rootDir) || 'root');
     const dir = path.join(root, 'dist', 'test-results');
     fs.mkdirSync(dir, { recursive: true });
-    const { numPassedTests, numFailedTests, numTotalTests, numRuntimeErrorTestSuites, testResults } =
-      results;
+    const { numPassedTests, numFailedTests, numTotalTests, numRuntimeErrorTestSuites, testResults } = results;
     const summary = {
       project: name,
 
