@@ -71,6 +71,28 @@ describe('registration and pending content', () => {
     expect(await completionCount(db.sql, batchId)).toBe(1);
   });
 
+  it('names in each slot-assigned event the slot that holds its text, and records each failure on its slot', async () => {
+    const registration = makeRegistration({ slots: 12 });
+    const batchId = registration.data.entity_id;
+    for (let i = 0; i < 5; i++) await handleValidationFailure(db.sql, makeValidationFailure({ batchId }));
+    for (let i = 0; i < 7; i++) await handleContent(db.sql, makeContent({ batchId }));
+    await handleRegistration(db.sql, registration);
+    const slots = await db.sql<Array<{ essayId: string; text: string | null; upload: string | null }>>`
+      select essay_id as "essayId", text_storage_id as text, file_upload_id as upload
+      from essay_states where batch_id = ${batchId}`;
+    const events = await db.sql<Array<{ essayId: string; text: string }>>`
+      select payload->'data'->>'essay_id' as "essayId", payload->'data'->>'text_storage_id' as text
+      from outbox where topic = ${TOPICS.essaySlotAssigned} and payload->'data'->>'batch_id' = ${batchId}`;
+    expect(events).toHaveLength(7);
+    const textOf = new Map(slots.map((slot) => [slot.essayId, slot.text]));
+    for (const event of events) expect(textOf.get(event.essayId)).toBe(event.text);
+    const failures = await db.sql<Array<{ essayId: string | null; upload: string }>>`
+      select essay_id as "essayId", file_upload_id as upload from validation_failures where batch_id = ${batchId}`;
+    const uploadOf = new Map(slots.map((slot) => [slot.essayId, slot.upload]));
+    expect(failures).toHaveLength(5);
+    for (const failure of failures) expect(uploadOf.get(failure.essayId ?? '')).toBe(failure.upload);
+  });
+
   it('pending texts beyond the slot count become excess reports at registration', async () => {
     const registration = makeRegistration({ slots: 2 });
     const batchId = registration.data.entity_id;

@@ -126,10 +126,23 @@ export async function handleRegistration(
     );
     // Nobody else can see this batch yet, so every slot is free and unlocked: one statement fills them.
     const claimed = await essayStatesClaimFree(tx, batchId, fills, now);
+    // Pair each claimed slot with its arrival by what the slot now holds, not by the order of RETURNING
+    // (which SQL does not promise): a text by its storage id, a failure (no text) by its file upload id.
+    const keyOf = (textStorageId: string | null, fileUploadId: string) =>
+      textStorageId === null ? `failure\u0000${fileUploadId}` : `text\u0000${textStorageId}`;
+    const arrivalOf = new Map(
+      fitting.map((arrival) => [
+        arrival.kind === 'text'
+          ? keyOf(arrival.row.textStorageId, arrival.row.fileUploadId)
+          : keyOf(null, arrival.row.fileUploadId),
+        arrival,
+      ]),
+    );
     const outbound: OutboundEvent[] = [];
     let failed = 0;
-    for (const [i, slot] of claimed.entries()) {
-      const arrival = fitting[i] as Arrival;
+    for (const slot of claimed) {
+      const arrival = arrivalOf.get(keyOf(slot.textStorageId, slot.fileUploadId));
+      if (!arrival) throw new Error(`claimed slot ${slot.essayId} matches no pending arrival of ${batchId}`);
       if (arrival.kind === 'text') {
         outbound.push(buildEssaySlotAssigned({ batchId, essayId: slot.essayId, ...arrival.row, at: now }));
       } else {
