@@ -114,4 +114,74 @@ describe('Kafka round trip through the real broker', () => {
       await inspector.disconnect();
     }
   });
+
+  it('commits only resolved offsets: what the processor left unresolved reaches the next member', async () => {
+    const groupId = `resolve-${prefix}`;
+    const batchId = `batch-${randomUUID()}`;
+    const events = [0, 1, 2].map(() => makeContent({ batchId }));
+    const results = await producer.publish(
+      events.map((event) => ({
+        eventId: event.event_id,
+        topic: TOPICS.essayContentProvisioned,
+        key: batchId,
+        value: JSON.stringify(event),
+      })),
+    );
+    expect(results.every((r) => r.ok)).toBe(true);
+    const ours = (message: InboundMessage) =>
+      events.some((e) => message.value?.toString().includes(e.event_id));
+
+    // The first member resolves only the first of our records it is handed, then stops.
+    let firstResolved: InboundMessage | undefined;
+    const first = createEventConsumer(kafka, {
+      groupId,
+      topics: [topic],
+      partitionsConsumedConcurrently: 3,
+      logger: silentLogger,
+      handleBatch: async (messages, control) => {
+        const mine = messages.filter(ours);
+        if (firstResolved || mine.length === 0) return;
+        firstResolved = mine[0];
+        control.resolveOffset(mine[0]?.offset ?? '');
+      },
+    });
+    await first.start();
+    await waitFor('the first record resolved', () => firstResolved !== undefined, { timeoutMs: 30_000 });
+    await first.stop();
+
+    const admin = kafka.admin();
+    await admin.connect();
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    await admin.disconnect();
+    const resolved = firstResolved as InboundMessage;
+    const offset = committed?.partitions.find((p) => p.partition === resolved.partition)?.offset;
+    expect(Number(offset)).toBe(Number(resolved.offset) + 1);
+
+    // The next member of the group receives the two records left unresolved, and not the resolved one.
+    const redelivered: InboundMessage[] = [];
+    const second = createEventConsumer(kafka, {
+      groupId,
+      topics: [topic],
+      partitionsConsumedConcurrently: 3,
+      logger: silentLogger,
+      handleBatch: async (messages, control) => {
+        for (const message of messages) {
+          if (ours(message)) redelivered.push(message);
+          control.resolveOffset(message.offset);
+        }
+      },
+    });
+    try {
+      await second.start();
+      await waitFor('the unresolved records redelivered', () => redelivered.length >= 2, {
+        timeoutMs: 30_000,
+      });
+    } finally {
+      await second.stop();
+    }
+    expect(redelivered.map((m) => Number(m.offset))).toEqual([
+      Number(resolved.offset) + 1,
+      Number(resolved.offset) + 2,
+    ]);
+  });
 });
