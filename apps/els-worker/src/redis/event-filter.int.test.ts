@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import net from 'node:net';
 import { Redis } from 'ioredis';
 import { silentLogger } from '../logger';
 import { waitFor } from '@els/coordination/testing';
@@ -101,5 +102,52 @@ describe('Redis event filter', () => {
     const id = randomUUID();
     await filter.markSeen([id]);
     expect(await filter.filterSeen([id])).toEqual(new Set([id]));
+  });
+
+  it('falls back to the database when Redis stops answering mid-call, and never throws', async () => {
+    // A TCP relay to the real Redis whose answers can be held back: Redis hangs for this client only.
+    let holding = false;
+    const sockets: net.Socket[] = [];
+    const relay = net.createServer((client) => {
+      const upstream = net.connect(6379, '127.0.0.1');
+      sockets.push(client, upstream);
+      client.on('data', (chunk) => upstream.write(chunk));
+      upstream.on('data', (chunk) => {
+        if (!holding) client.write(chunk);
+      });
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const { port } = relay.address() as net.AddressInfo;
+    try {
+      const changes: boolean[] = [];
+      const filter = track(
+        createEventFilter({
+          url: `redis://127.0.0.1:${port}`,
+          namespace: `hang-${randomUUID()}`,
+          ttlS: 60,
+          logger: silentLogger,
+          commandTimeoutMs: 300,
+          pingIntervalMs: 60_000,
+          onDegradedChange: (d) => changes.push(d),
+        }),
+      );
+      await filter.start();
+      await waitFor('filter healthy', () => !filter.degraded(), { timeoutMs: 5000 });
+      const id = randomUUID();
+      await filter.markSeen([id]);
+      expect(await filter.filterSeen([id])).toEqual(new Set([id]));
+
+      holding = true;
+      // The lookup times out inside the call: nothing counts as seen, so the database decides.
+      await expect(filter.filterSeen([id])).resolves.toEqual(new Set());
+      expect(filter.degraded()).toBe(true);
+      expect(changes.slice(-2)).toEqual([false, true]);
+      await expect(filter.markSeen([randomUUID()])).resolves.toBeUndefined();
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => relay.close(() => resolve()));
+    }
   });
 });
