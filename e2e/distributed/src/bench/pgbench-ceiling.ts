@@ -14,11 +14,12 @@ const BATCHES = 1000;
 const SLOTS_PER_BATCH = 500;
 export const BATCH_ROWS = 100;
 
-const SINGLE = `\\set b random(1, ${BATCHES})
+/** One transaction: claim up to `slots` free slots of a random batch with SKIP LOCKED, one outbox row each. */
+const claimScript = (slots: number) => `\\set b random(1, ${BATCHES})
 with free as (
   select essay_id from essay_states
   where batch_id = 'pb-' || :b and status = 'uploaded'
-  order by slot_index limit 1 for update skip locked
+  order by slot_index limit ${slots} for update skip locked
 ), claimed as (
   update essay_states e set status = 'ready_for_processing', text_storage_id = md5(random()::text),
          file_upload_id = 'f', original_file_name = 'f', updated_at = now()
@@ -28,19 +29,8 @@ insert into outbox (event_id, topic, key, payload)
 select gen_random_uuid(), 'bench', essay_id, jsonb_build_object('essay_id', essay_id) from claimed;
 `;
 
-const BATCHED = `\\set b random(1, ${BATCHES})
-with free as (
-  select essay_id from essay_states
-  where batch_id = 'pb-' || :b and status = 'uploaded'
-  order by slot_index limit ${BATCH_ROWS} for update skip locked
-), claimed as (
-  update essay_states e set status = 'ready_for_processing', text_storage_id = md5(random()::text),
-         file_upload_id = 'f', original_file_name = 'f', updated_at = now()
-  from free where e.essay_id = free.essay_id returning e.essay_id
-)
-insert into outbox (event_id, topic, key, payload)
-select gen_random_uuid(), 'bench', essay_id, jsonb_build_object('essay_id', essay_id) from claimed;
-`;
+const SINGLE = claimScript(1);
+const BATCHED = claimScript(BATCH_ROWS);
 
 export interface PgbenchResult {
   singleTps: number;

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../harness/paths';
 import { runStackOperation } from '../harness/stack-control';
-import { measurePostgresCeiling, type PgbenchResult } from './pgbench-ceiling';
+import { BATCH_ROWS, measurePostgresCeiling, type PgbenchResult } from './pgbench-ceiling';
 import { measureWorkerRun, WARMUP_MS, type WorkerRun, type WorkerRunSpec } from './worker-throughput';
 
 const quick = process.env['BENCH_PROFILE'] === 'quick';
@@ -97,7 +97,7 @@ function markdown(report: BenchReport): string {
     '| PostgreSQL ceiling (pgbench, real schema) | value |',
     '|---|---|',
     `| one slot per transaction (claim + outbox row), ${report.pgbench.clients} clients | ${report.pgbench.singleTps} transactions/s |`,
-    `| ${100} slots per transaction | ${report.pgbench.batchedRowsPerSec} slots/s |`,
+    `| ${BATCH_ROWS} slots per transaction | ${report.pgbench.batchedRowsPerSec} slots/s |`,
     '',
     `Produce → assigned, in ms: the whole run, and "steady" = texts sent after the first ${WARMUP_MS / 1000} s.`,
     '',

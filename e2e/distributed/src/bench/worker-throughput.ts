@@ -6,11 +6,10 @@ import { promisify } from 'node:util';
 import { TOPICS, topicName } from '@els/contracts';
 import { createTestDatabase, uniqueKafkaNames, waitFor } from '@els/coordination/testing';
 import {
-  committedOffsets,
   createTestKafka,
   deleteTopicsWithPrefix,
-  endOffsets,
   readTopic,
+  uncommittedMessages,
 } from '../harness/kafka-probe';
 import { KAFKA_BROKERS, repoRoot } from '../harness/paths';
 import { createWorkerCluster, type WorkerCluster } from '../harness/process-cluster';
@@ -327,14 +326,7 @@ export async function measureWorkerRun(spec: WorkerRunSpec): Promise<WorkerRun> 
     const contentTopic = topicName(TOPICS.essayContentProvisioned, topicPrefix);
     await waitFor(
       'every content offset committed',
-      async () => {
-        const [committed, end] = await Promise.all([
-          committedOffsets(kafka, consumerGroup, contentTopic),
-          endOffsets(kafka, contentTopic),
-        ]);
-        // A partition that never received a message has nothing to commit.
-        return [...end].every(([partition, high]) => high === 0 || (committed.get(partition) ?? -1) >= high);
-      },
+      async () => (await uncommittedMessages(kafka, consumerGroup, contentTopic)) === 0,
       { timeoutMs: 120_000, intervalMs: 250 },
     );
     const committedAfterMs = Date.now() - assignedAt;

@@ -173,6 +173,21 @@ export async function endOffsets(kafka: Kafka, topic: string): Promise<Map<numbe
   }
 }
 
+/**
+ * Messages of a topic not yet covered by the group's committed offsets (a partition that never received a
+ * message, or has no committed offset yet, counts from 0).
+ */
+export async function uncommittedMessages(kafka: Kafka, groupId: string, topic: string): Promise<number> {
+  const [ends, committed] = await Promise.all([
+    endOffsets(kafka, topic),
+    committedOffsets(kafka, groupId, topic),
+  ]);
+  let behind = 0;
+  for (const [partition, end] of ends)
+    behind += Math.max(0, end - Math.max(0, committed.get(partition) ?? 0));
+  return behind;
+}
+
 /** Deletes every topic under the prefix (test clean-up; best effort). */
 export async function deleteTopicsWithPrefix(kafka: Kafka, topicPrefix: string): Promise<void> {
   const admin = kafka.admin();

@@ -21,6 +21,20 @@ export function planFullBatch(label: string, slots: number): FullBatch {
   };
 }
 
+/** Plans a batch of `slots`, registers it, sends its first `firstTexts` texts and waits for them to be assigned. */
+export async function startFullBatch(
+  fixture: WorkerFixture,
+  label: string,
+  slots: number,
+  firstTexts: number,
+): Promise<FullBatch> {
+  const batch = planFullBatch(label, slots);
+  await sendRegistration(fixture, batch);
+  await sendTexts(fixture, batch, batch.texts.slice(0, firstTexts));
+  await waitAssigned(fixture, batch.batchId, firstTexts);
+  return batch;
+}
+
 export async function sendRegistration(fixture: WorkerFixture, batch: FullBatch): Promise<void> {
   const event = makeRegistration({ batchId: batch.batchId, essayIds: batch.essayIds });
   await fixture.send(TOPICS.batchEssaysRegistered, [{ key: batch.batchId, value: toWire(event) }]);

@@ -1,5 +1,5 @@
 import { TOPICS } from '@els/contracts';
-import { committedOffsets, endOffsets } from '../harness/kafka-probe';
+import { uncommittedMessages } from '../harness/kafka-probe';
 import {
   assignedCount,
   cleanOutcome,
@@ -9,34 +9,15 @@ import {
   sendTexts,
   waitAssigned,
 } from './batch-outcome';
-import { openWorkerFixture, type WorkerFixture } from './worker-fixture';
+import { useWorkerFixture } from './worker-fixture';
 
 const SLOTS = 60;
 
-/** Messages on a topic not yet covered by the group's committed offsets. */
-async function uncommitted(fixture: WorkerFixture): Promise<number> {
-  const topic = fixture.topic(TOPICS.essayContentProvisioned);
-  const [ends, committed] = await Promise.all([
-    endOffsets(fixture.kafka, topic),
-    committedOffsets(fixture.kafka, fixture.consumerGroup, topic),
-  ]);
-  let behind = 0;
-  for (const [partition, end] of ends) behind += end - Math.max(0, committed.get(partition) ?? 0);
-  return behind;
-}
-
 describe('a worker killed with SIGKILL mid-stream', () => {
-  let fixture: WorkerFixture;
-
-  beforeAll(async () => {
-    fixture = await openWorkerFixture('sigkill');
-  }, 180_000);
-
-  afterAll(async () => {
-    await fixture?.close();
-  }, 60_000);
+  const openFixture = useWorkerFixture('sigkill');
 
   it('after a restart has assigned every text exactly once, announced each slot once and completed once', async () => {
+    const fixture = openFixture();
     const batch = planFullBatch('sigkill', SLOTS);
     await sendRegistration(fixture, batch);
     const sending = sendTexts(fixture, batch, batch.texts, 15);
@@ -45,7 +26,11 @@ describe('a worker killed with SIGKILL mid-stream', () => {
     const firstPid = fixture.cluster.replicas[0]?.pid;
     await fixture.cluster.kill(0);
     const assignedAtKill = await assignedCount(fixture, batch.batchId);
-    const uncommittedAtKill = await uncommitted(fixture);
+    const uncommittedAtKill = await uncommittedMessages(
+      fixture.kafka,
+      fixture.consumerGroup,
+      fixture.topic(TOPICS.essayContentProvisioned),
+    );
     expect(assignedAtKill).toBeLessThan(SLOTS);
 
     await sending;

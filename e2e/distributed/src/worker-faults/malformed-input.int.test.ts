@@ -3,7 +3,7 @@ import { makeContent, makeRegistration, toWire } from '@els/contracts/testing';
 import { waitFor } from '@els/coordination/testing';
 import { randomUUID } from 'node:crypto';
 import { committedOffsets, endOffsets, OUTPUT } from '../harness/kafka-probe';
-import { openWorkerFixture, type WorkerFixture } from './worker-fixture';
+import { useWorkerFixture } from './worker-fixture';
 
 const MAX_MESSAGE_BYTES = 2048;
 
@@ -53,19 +53,12 @@ function malformedMessages(batchId: string) {
 }
 
 describe('malformed input against a real worker process', () => {
-  let fixture: WorkerFixture;
-
-  beforeAll(async () => {
-    fixture = await openWorkerFixture('malformed', {
-      env: { ELS_MAX_MESSAGE_BYTES: String(MAX_MESSAGE_BYTES) },
-    });
-  }, 180_000);
-
-  afterAll(async () => {
-    await fixture?.close();
-  }, 60_000);
+  const openFixture = useWorkerFixture('malformed', {
+    env: { ELS_MAX_MESSAGE_BYTES: String(MAX_MESSAGE_BYTES) },
+  });
 
   it('dead-letters each malformed class with its error code, moves the offset past it and stays healthy', async () => {
+    const fixture = openFixture();
     const batchId = `malformed-${randomUUID().slice(0, 8)}`;
     const bad = malformedMessages(batchId);
     // Everything on partition 0 of its topic, followed by valid events: the valid ones can only be

@@ -4,33 +4,21 @@ import {
   assignedCount,
   cleanOutcome,
   collectOutcome,
-  planFullBatch,
-  sendRegistration,
   sendTexts,
+  startFullBatch,
   waitAssigned,
 } from './batch-outcome';
-import { openWorkerFixture, type WorkerFixture } from './worker-fixture';
+import { useWorkerFixture } from './worker-fixture';
 
 const SLOTS = 30;
 const OUTAGE_MS = 10_000;
 
 describe('PostgreSQL unavailable for ten seconds', () => {
-  let fixture: WorkerFixture;
-
-  beforeAll(async () => {
-    fixture = await openWorkerFixture('pg-down');
-  }, 180_000);
-
-  afterAll(async () => {
-    await stackFaults.startPostgres();
-    await fixture?.close();
-  }, 90_000);
+  const openFixture = useWorkerFixture('pg-down', { restore: () => stackFaults.startPostgres() });
 
   it('retries the messages that arrived meanwhile: none skipped, none dead-lettered', async () => {
-    const batch = planFullBatch('pg-down', SLOTS);
-    await sendRegistration(fixture, batch);
-    await sendTexts(fixture, batch, batch.texts.slice(0, 10));
-    await waitAssigned(fixture, batch.batchId, 10);
+    const fixture = openFixture();
+    const batch = await startFullBatch(fixture, 'pg-down', SLOTS, 10);
 
     let readinessDuringOutage;
     await stackFaults.stopPostgres();

@@ -1,34 +1,16 @@
 import { waitFor } from '@els/coordination/testing';
 import { stackFaults } from '../harness/stack-control';
-import {
-  cleanOutcome,
-  collectOutcome,
-  planFullBatch,
-  sendRegistration,
-  sendTexts,
-  waitAssigned,
-} from './batch-outcome';
-import { openWorkerFixture, type WorkerFixture } from './worker-fixture';
+import { cleanOutcome, collectOutcome, sendTexts, startFullBatch, waitAssigned } from './batch-outcome';
+import { useWorkerFixture } from './worker-fixture';
 
 const SLOTS = 30;
 
 describe('Redis stopped while a worker processes', () => {
-  let fixture: WorkerFixture;
-
-  beforeAll(async () => {
-    fixture = await openWorkerFixture('redis-down');
-  }, 180_000);
-
-  afterAll(async () => {
-    await stackFaults.startRedis();
-    await fixture?.close();
-  }, 90_000);
+  const openFixture = useWorkerFixture('redis-down', { restore: () => stackFaults.startRedis() });
 
   it('keeps assigning, reports Redis degraded on /readyz and recovers when Redis returns', async () => {
-    const batch = planFullBatch('redis-down', SLOTS);
-    await sendRegistration(fixture, batch);
-    await sendTexts(fixture, batch, batch.texts.slice(0, 10));
-    await waitAssigned(fixture, batch.batchId, 10);
+    const fixture = openFixture();
+    const batch = await startFullBatch(fixture, 'redis-down', SLOTS, 10);
     const before = await fixture.cluster.readiness(0);
     expect(before.body?.dependencies.redis).toEqual({ ok: true, degraded: false });
 

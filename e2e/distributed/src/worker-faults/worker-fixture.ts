@@ -89,3 +89,25 @@ export async function openWorkerFixture(
     close,
   };
 }
+
+/**
+ * Opens a fixture before the tests of the enclosing `describe` and closes it after them. `restore` runs
+ * first on the way out (a service a test may have left stopped). Returns a getter for the open fixture.
+ */
+export function useWorkerFixture(
+  label: string,
+  options: { replicas?: number; env?: Record<string, string>; restore?: () => Promise<void> } = {},
+): () => WorkerFixture {
+  let fixture: WorkerFixture | undefined;
+  beforeAll(async () => {
+    fixture = await openWorkerFixture(label, options);
+  }, 180_000);
+  afterAll(async () => {
+    await options.restore?.();
+    await fixture?.close();
+  }, 90_000);
+  return () => {
+    if (!fixture) throw new Error(`worker fixture ${label} is not open`);
+    return fixture;
+  };
+}
