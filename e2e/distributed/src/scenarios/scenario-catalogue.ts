@@ -207,12 +207,27 @@ const highConcurrency: Runner = async (env) => {
   });
 };
 
+/** Assigned slots in the run's database so far. */
+async function assignedSoFar(context: LoadContext): Promise<number> {
+  const [row] = await context.db.sql<Array<{ n: number }>>`
+    select count(*)::int as n from essay_states where status = 'ready_for_processing'`;
+  return row?.n ?? 0;
+}
+
+/** Waits until the replicas have assigned `count` more slots than `from` (load is flowing through them). */
+async function waitForAssignments(context: LoadContext, from: number, count: number, what: string) {
+  await waitFor(what, async () => (await assignedSoFar(context)) >= from + count, {
+    timeoutMs: 60_000,
+    intervalMs: 100,
+  });
+}
+
 const redisConsistency: Runner = async (env) => {
   const durationS = env.settings.durationS ?? pick(env.settings, 10, 30);
   const observations: string[] = [];
   const problems: string[] = [];
   const duringLoad = async (context: LoadContext) => {
-    await sleep(2000);
+    await waitForAssignments(context, 0, 1, 'load to reach the replicas before Redis stops');
     const replicas = context.cluster.replicas.map((r) => r.index);
     await context.fault('Redis stopped', async () => {
       await stackFaults.stopRedis();
@@ -231,7 +246,14 @@ const redisConsistency: Runner = async (env) => {
         if (seen)
           observations.push(`degraded reported by ${seen.body?.instanceId} with status ${seen.status}`);
         else problems.push('no replica reported Redis degraded within 10 s');
-        await sleep(3000);
+        // Keep Redis down for a few seconds and until the replicas have assigned more slots without it.
+        const before = await assignedSoFar(context);
+        await Promise.all([
+          sleep(3000),
+          waitForAssignments(context, before, 1, 'slots assigned while Redis is down').catch(() =>
+            problems.push('no slot was assigned while Redis was down'),
+          ),
+        ]);
       } finally {
         await stackFaults.startRedis();
       }
@@ -266,7 +288,7 @@ const faults: Runner = async (env) => {
   const duringLoad = async (context: LoadContext) => {
     const { cluster } = context;
     const last = cluster.replicas.length - 1;
-    await sleep(2000);
+    await waitForAssignments(context, 0, 1, 'load to reach the replicas before the first fault');
     await context.fault('SIGKILL r1', () => cluster.kill(0));
     await sleep(1000);
     await context.fault('restart r1', () => cluster.restart(0));
