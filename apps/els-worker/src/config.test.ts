@@ -42,6 +42,15 @@ describe('parseConfig', () => {
       retryMaxBackoffMs: 5000,
       partitionsConsumedConcurrently: 12,
       consumerMaxBatchSize: 500,
+      retryUnexpectedMax: 5,
+      readyMaxRetryMs: 60_000,
+      dbStatementTimeoutMs: 10_000,
+      dbLockTimeoutMs: 3000,
+      dbIdleInTransactionTimeoutMs: 5000,
+      relayPublishTimeoutMs: 5000,
+      outboxRetentionMs: 86_400_000,
+      outboxPruneIntervalMs: 60_000,
+      outboxPruneBatchSize: 1000,
     });
   });
 
@@ -93,9 +102,21 @@ describe('parseConfig', () => {
     expect(error.issues).toEqual([{ key: 'ELS_HTTP_PROT', reason: expect.stringContaining('not a known') }]);
   });
 
-  it('treats an empty value as unset so the default applies', () => {
-    expect(parseConfig({ ...required, ELS_HTTP_PORT: '' }, runtime).httpPort).toBe(6000);
-    expect(configError({ ...required, ELS_DATABASE_URL: '' }).issues[0]?.key).toBe('ELS_DATABASE_URL');
+  it('rejects an empty or blank value instead of reading it as 0 or the default', () => {
+    expect(configError({ ...required, ELS_HTTP_PORT: '' }).issues).toEqual([
+      { key: 'ELS_HTTP_PORT', reason: 'is empty; remove it to use the default' },
+    ]);
+    expect(configError({ ...required, ELS_HTTP_PORT: '  ' }).issues[0]?.key).toBe('ELS_HTTP_PORT');
+    expect(configError({ ...required, ELS_DATABASE_URL: '' }).issues).toEqual([
+      { key: 'ELS_DATABASE_URL', reason: 'is empty; remove it to use the default' },
+    ]);
+    expect(configError({ ...required, ELS_RETRY_UNEXPECTED_MAX: '\t' }).issues[0]?.key).toBe(
+      'ELS_RETRY_UNEXPECTED_MAX',
+    );
+  });
+
+  it('accepts an empty topic prefix, which is its default (no prefix)', () => {
+    expect(parseConfig({ ...required, ELS_TOPIC_PREFIX: '' }, runtime).topicPrefix).toBe('');
   });
 
   it('returns a deeply frozen object', () => {
@@ -112,7 +133,7 @@ describe('parseConfig', () => {
 
   it('lists every key it accepts', () => {
     expect(CONFIG_KEYS).toContain('ELS_DATABASE_URL');
-    expect(CONFIG_KEYS).toHaveLength(21);
+    expect(CONFIG_KEYS).toHaveLength(30);
     expect(CONFIG_KEYS.every((key) => key.startsWith('ELS_'))).toBe(true);
   });
 });

@@ -74,6 +74,15 @@ const configShape = {
   ELS_RETRY_MAX_BACKOFF_MS: integer(10, 600_000, 5000),
   ELS_PARTITIONS_CONSUMED_CONCURRENTLY: integer(1, 100, 12),
   ELS_CONSUMER_MAX_BATCH_SIZE: integer(1, 10_000, 500),
+  ELS_RETRY_UNEXPECTED_MAX: integer(1, 1000, 5),
+  ELS_READY_MAX_RETRY_MS: integer(0, 86_400_000, 60_000),
+  ELS_DB_STATEMENT_TIMEOUT_MS: integer(100, 600_000, 10_000),
+  ELS_DB_LOCK_TIMEOUT_MS: integer(100, 600_000, 3000),
+  ELS_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: integer(100, 600_000, 5000),
+  ELS_RELAY_PUBLISH_TIMEOUT_MS: integer(100, 600_000, 5000),
+  ELS_OUTBOX_RETENTION_MS: integer(0, 365 * 86_400_000, 86_400_000),
+  ELS_OUTBOX_PRUNE_INTERVAL_MS: integer(100, 86_400_000, 60_000),
+  ELS_OUTBOX_PRUNE_BATCH_SIZE: integer(1, 100_000, 1000),
 } as const;
 
 export type ConfigKey = keyof typeof configShape;
@@ -105,6 +114,15 @@ export interface WorkerConfig {
   readonly retryMaxBackoffMs: number;
   readonly partitionsConsumedConcurrently: number;
   readonly consumerMaxBatchSize: number;
+  readonly retryUnexpectedMax: number;
+  readonly readyMaxRetryMs: number;
+  readonly dbStatementTimeoutMs: number;
+  readonly dbLockTimeoutMs: number;
+  readonly dbIdleInTransactionTimeoutMs: number;
+  readonly relayPublishTimeoutMs: number;
+  readonly outboxRetentionMs: number;
+  readonly outboxPruneIntervalMs: number;
+  readonly outboxPruneBatchSize: number;
 }
 
 export interface ConfigIssue {
@@ -141,13 +159,20 @@ export function parseConfig(
       issues.push({ key, reason: 'is not a known setting (see docs/reference/configuration.md)' });
       continue;
     }
-    // An empty value means "unset", as Compose writes `KEY=` for a variable with no value.
-    if (value !== undefined && value !== '') input[key] = value;
+    if (value === undefined) continue;
+    // An empty or blank value is a mistake (an unset shell variable in `KEY=$VAR`), never a silent 0 or
+    // default. Only the topic prefix may be empty: the empty prefix is its default and means "none".
+    if (value.trim() === '' && !(key === 'ELS_TOPIC_PREFIX' && value === '')) {
+      issues.push({ key, reason: 'is empty; remove it to use the default' });
+      continue;
+    }
+    input[key] = value;
   }
   const parsed = envSchema.safeParse(input);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const key = String(issue.path[0] ?? '(environment)');
+      if (issues.some((known) => known.key === key)) continue;
       const reason =
         input[key] === undefined && issue.code === 'invalid_type' ? 'is required' : issue.message;
       issues.push({ key, reason });
@@ -179,6 +204,15 @@ export function parseConfig(
     retryMaxBackoffMs: env_.ELS_RETRY_MAX_BACKOFF_MS,
     partitionsConsumedConcurrently: env_.ELS_PARTITIONS_CONSUMED_CONCURRENTLY,
     consumerMaxBatchSize: env_.ELS_CONSUMER_MAX_BATCH_SIZE,
+    retryUnexpectedMax: env_.ELS_RETRY_UNEXPECTED_MAX,
+    readyMaxRetryMs: env_.ELS_READY_MAX_RETRY_MS,
+    dbStatementTimeoutMs: env_.ELS_DB_STATEMENT_TIMEOUT_MS,
+    dbLockTimeoutMs: env_.ELS_DB_LOCK_TIMEOUT_MS,
+    dbIdleInTransactionTimeoutMs: env_.ELS_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    relayPublishTimeoutMs: env_.ELS_RELAY_PUBLISH_TIMEOUT_MS,
+    outboxRetentionMs: env_.ELS_OUTBOX_RETENTION_MS,
+    outboxPruneIntervalMs: env_.ELS_OUTBOX_PRUNE_INTERVAL_MS,
+    outboxPruneBatchSize: env_.ELS_OUTBOX_PRUNE_BATCH_SIZE,
   });
 }
 
