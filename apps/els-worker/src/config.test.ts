@@ -48,7 +48,7 @@ describe('parseConfig', () => {
       dbLockTimeoutMs: 3000,
       dbIdleInTransactionTimeoutMs: 5000,
       relayPublishTimeoutMs: 5000,
-      outboxRetentionMs: 86_400_000,
+      outboxRetentionMs: 3_600_000,
       outboxPruneIntervalMs: 60_000,
       outboxPruneBatchSize: 1000,
     });

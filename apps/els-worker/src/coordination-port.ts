@@ -2,6 +2,7 @@ import type { BatchEssaysRegistered, EssayContentProvisioned, EssayValidationFai
 import {
   batchStatus,
   coerceError,
+  deploymentId,
   essayStatus,
   handleContent,
   handleContentBatch,
@@ -51,12 +52,16 @@ export interface DatabaseProbe {
 export interface ClassifiedError {
   code: string;
   retriable: boolean;
+  /** How often it may be retried: unavailability without limit, unexpected failures a few times. */
+  retry: 'unbounded' | 'bounded' | 'never';
   message: string;
 }
 
 /** Everything the worker needs from libs/coordination, bound to one pool; the only place that imports it. */
 export interface CoordinationPort extends EventHandlers, StatusQueries, DatabaseProbe {
   classifyError(error: unknown): ClassifiedError;
+  /** The identity of this database, scoping the Redis pre-filter (invariant 9). Needs a current schema. */
+  deploymentId(): Promise<string>;
 }
 
 export function createCoordinationPort(sql: Sql, context: HandlerContext): CoordinationPort {
@@ -75,9 +80,15 @@ export function createCoordinationPort(sql: Sql, context: HandlerContext): Coord
       }
     },
     schemaStatus: () => schemaStatus(sql),
+    deploymentId: () => deploymentId(sql),
     classifyError(error) {
       const coerced = coerceError(error);
-      return { code: coerced.code, retriable: coerced.retriable, message: coerced.message };
+      return {
+        code: coerced.code,
+        retriable: coerced.retriable,
+        retry: coerced.retry,
+        message: coerced.message,
+      };
     },
   };
 }

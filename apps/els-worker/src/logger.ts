@@ -8,7 +8,7 @@ import pino from 'pino';
  */
 export type { Logger };
 
-export type ComponentName = 'main' | 'consumer' | 'relay' | 'http' | 'redis' | 'kafka';
+export type ComponentName = 'main' | 'consumer' | 'relay' | 'sweeper' | 'http' | 'redis' | 'kafka';
 
 export interface RootLoggerOptions {
   level: string;

@@ -1,4 +1,4 @@
-import type { RelayEvent } from '@els/coordination';
+import type { RelayEvent, SweeperEvent } from '@els/coordination';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ProcessorEvent } from './consumer/processor-events';
 
@@ -150,6 +150,25 @@ export function createMetrics() {
   };
   const partitionLag = new Map<string, Map<number, number>>();
 
+  // Messages waiting in a retry: read from the retry tracker when scraped, so the age is current.
+  let retrying: () => readonly { messages: number; ageMs: number }[] = () => [];
+  new Gauge({
+    name: 'els_messages_in_retry',
+    help: 'Messages whose handling failed and is being retried now (a stuck partition shows here).',
+    registers,
+    collect() {
+      this.set(retrying().reduce((sum, entry) => sum + entry.messages, 0));
+    },
+  });
+  new Gauge({
+    name: 'els_retry_oldest_age_seconds',
+    help: 'How long the message waiting longest in a retry has been failing (0 when none).',
+    registers,
+    collect() {
+      this.set(retrying().reduce((oldest, entry) => Math.max(oldest, entry.ageMs), 0) / 1000);
+    },
+  });
+
   function observeProcessor(event: ProcessorEvent): void {
     switch (event.type) {
       case 'consumed':
@@ -201,6 +220,28 @@ export function createMetrics() {
     }
   }
 
+  // The outbox sweeper: table size by state (published rows are an estimate from the table statistics).
+  const outboxRows = new Gauge({
+    name: 'els_outbox_rows',
+    help: 'Outbox rows by state, after the last prune pass (published: estimated from table statistics).',
+    labelNames: ['state'],
+    registers,
+  });
+  const outboxPruned = new Counter({
+    name: 'els_outbox_pruned_total',
+    help: 'Published outbox rows deleted by this replica after their retention.',
+    registers,
+  });
+
+  function observeSweeper(event: SweeperEvent): void {
+    if (event.type === 'pruned') {
+      outboxPruned.inc(event.count);
+    } else {
+      outboxRows.set({ state: 'published' }, event.published);
+      outboxRows.set({ state: 'unpublished' }, event.unpublished);
+    }
+  }
+
   function observeRelay(event: RelayEvent): void {
     if (event.type === 'published') {
       m.outboxPublished.inc(event.count);
@@ -224,8 +265,13 @@ export function createMetrics() {
 
   return {
     registry,
+    /** Where the retry gauges read the messages waiting in a retry. */
+    observeRetrying(list: () => readonly { messages: number; ageMs: number }[]): void {
+      retrying = list;
+    },
     observeProcessor,
     observeRelay,
+    observeSweeper,
     observeConsumerLag,
     observeGroupMembership(joined: boolean): void {
       m.groupJoined.set(joined ? 1 : 0);

@@ -1,15 +1,17 @@
 import { INPUT_TOPICS, topicName } from '@els/contracts';
-import { createOutboxRelay } from '@els/coordination';
+import { createOutboxRelay, createOutboxSweeper } from '@els/coordination';
 import type { WorkerConfig } from './config';
 import { createBatchProcessor } from './consumer/batch-processor';
 import { coalesceContentBatches } from './consumer/content-coalescer';
 import { retryWhileActive } from './consumer/retry-loop';
+import { createRetryTracker } from './consumer/retry-tracker';
 import { createCoordinationPort, type Sql } from './coordination-port';
 import { buildHttpServer, createHttpServer } from './http/http-server';
 import type { KafkaTransport } from './kafka/kafka-transport';
 import { componentLogger, type Logger } from './logger';
 import { createMetrics, type WorkerMetrics } from './metrics';
-import { createEventFilter } from './redis/event-filter';
+import { createEventFilter, filterNamespace } from './redis/event-filter';
+import { runStopSequence, type StopReport } from './stop-sequence';
 
 export interface WorkerDeps {
   sql: Sql;
@@ -23,10 +25,18 @@ export interface WorkerDeps {
 export interface Worker {
   /** Waits for the database and a current schema, then starts every part in dependency order. */
   start(): Promise<void>;
-  /** Stops fetching, finishes and commits in-flight work, flushes the relay, closes what it opened. */
-  stop(): Promise<void>;
+  /**
+   * Stops fetching, finishes and commits in-flight work, flushes the relay, closes what it opened; each
+   * part within its share of `budgetMs` (default: the shutdown grace period), abandoned past it.
+   */
+  stop(options?: { budgetMs?: number }): Promise<WorkerStopReport>;
   httpPort(): number | undefined;
   readonly metrics: WorkerMetrics;
+}
+
+export interface WorkerStopReport extends StopReport {
+  /** Fetched messages were left unresolved: their offsets were not committed and they will be redelivered. */
+  workLeftUncommitted: boolean;
 }
 
 /** Builds the worker from its configuration and already-created connections; nothing starts yet. */
@@ -36,10 +46,17 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): Worker {
   const consumerLog = log('consumer');
   const metrics = createMetrics();
   const coordination = createCoordinationPort(deps.sql, { clock: deps.clock, logger: consumerLog });
+  const retrying = createRetryTracker();
+  metrics.observeRetrying(retrying.list);
 
+  // Read once the schema is current (waitForSchema); the filter starts only after that.
+  let deploymentId: string | undefined;
   const eventFilter = createEventFilter({
     url: config.redisUrl,
-    namespace: `${config.consumerGroup}/${config.topicPrefix}`,
+    namespace: () => {
+      if (deploymentId === undefined) throw new Error('the deployment id was not read before the filter');
+      return filterNamespace(deploymentId, config.consumerGroup, config.topicPrefix);
+    },
     ttlS: config.redisDedupTtlS,
     logger: log('redis'),
     onDegradedChange: metrics.observeRedisDegraded,
@@ -52,9 +69,19 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): Worker {
     batchSize: config.relayBatchSize,
     pollIntervalMs: config.relayPollIntervalMs,
     maxBackoffMs: config.relayMaxBackoffMs,
+    publishTimeoutMs: config.relayPublishTimeoutMs,
     logger: log('relay'),
     onEvent: metrics.observeRelay,
     clock: deps.clock,
+  });
+  const sweeper = createOutboxSweeper({
+    sql: deps.sql,
+    retentionMs: config.outboxRetentionMs,
+    intervalMs: config.outboxPruneIntervalMs,
+    batchSize: config.outboxPruneBatchSize,
+    logger: log('sweeper'),
+    onEvent: metrics.observeSweeper,
+    ...(deps.clock ? { clock: deps.clock } : {}),
   });
   const consumer = deps.kafka.createConsumer({
     groupId: config.consumerGroup,
@@ -70,7 +97,7 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): Worker {
         // One shared transaction for the content runs of all partitions in flight (group commit).
         handleContentBatch: coalesceContentBatches(coordination.handleContentBatch, {
           maxEvents: config.consumerMaxBatchSize,
-          isRetriable: (error) => coordination.classifyError(error).retriable,
+          isUnavailability: (error) => coordination.classifyError(error).retry === 'unbounded',
           onCall: metrics.observeContentTransaction,
         }),
       },
@@ -80,8 +107,12 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): Worker {
       maxMessageBytes: config.maxMessageBytes,
       maxContentBatch: config.consumerMaxBatchSize,
       retryMaxBackoffMs: config.retryMaxBackoffMs,
+      retryUnexpectedMax: config.retryUnexpectedMax,
       logger: consumerLog,
-      onEvent: metrics.observeProcessor,
+      onEvent: (event) => {
+        retrying.observe(event);
+        metrics.observeProcessor(event);
+      },
     }),
   });
   const httpLog = log('http');
@@ -94,6 +125,8 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): Worker {
         database: coordination,
         consumerJoined: consumer.joined,
         redisDegraded: eventFilter.degraded,
+        retrying: retrying.list,
+        maxRetryMs: config.readyMaxRetryMs,
       },
       renderMetrics: metrics.render,
       logger: httpLog,
@@ -105,7 +138,7 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): Worker {
 
   let stopRequested = false;
   let relayStarted = false;
-  let stopping: Promise<void> | undefined;
+  let stopping: Promise<WorkerStopReport> | undefined;
 
   /** The consumer must not touch tables that do not exist yet: wait for `migrate` to have run. */
   async function waitForSchema(): Promise<boolean> {
@@ -114,6 +147,7 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): Worker {
         const status = await coordination.schemaStatus();
         if (!status.current)
           throw Object.assign(new Error('schema not current; run `main.js migrate`'), { status });
+        deploymentId = await coordination.deploymentId();
       },
       (error) => ({
         code: 'ELS_ERR_SCHEMA_NOT_READY',
@@ -142,6 +176,7 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): Worker {
         relayStarted = true;
       },
     ],
+    ['outbox sweeper', () => sweeper.start()],
     ['consumer', () => consumer.start()],
     ['http', () => http.start()],
   ];
@@ -157,29 +192,42 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): Worker {
         mainLog.debug({ part: name }, 'Starting part');
         await start();
       }
-      mainLog.info({ httpPort: http.port() }, 'Worker started');
+      mainLog.info({ httpPort: http.port(), deploymentId }, 'Worker started');
     },
-    async stop() {
+    async stop(options = {}) {
       stopRequested = true;
       stopping ??= (async () => {
         mainLog.info({}, 'Worker stopping');
-        const attempt = async (name: string, work: () => Promise<void>) => {
-          try {
-            await work();
-          } catch (error) {
-            mainLog.error({ part: name, err: error }, 'Part failed to stop cleanly');
-          }
-        };
-        await attempt('consumer', consumer.stop);
-        // Publish what the last batches wrote, so the next owner of the partitions does not wait on a poll.
-        if (relayStarted) await attempt('relay flush', relay.flush);
-        await attempt('relay', relay.stop);
-        await attempt('producer', producer.stop);
-        await attempt('http', http.stop);
-        await attempt('redis filter', eventFilter.stop);
-        mainLog.info({}, 'Worker stopped');
+        // Weights: leaving the group drains the in-flight batch, the relay flush publishes what it wrote.
+        const report = await runStopSequence(
+          [
+            { name: 'consumer', weight: 4, run: (ms) => consumer.stop({ drainMs: ms / 2 }) },
+            // Publish what the last batches wrote, so the next owner of the partitions does not wait on a poll.
+            { name: 'relay flush', weight: 2, run: () => (relayStarted ? relay.flush() : Promise.resolve()) },
+            { name: 'relay', weight: 1, run: () => relay.stop() },
+            { name: 'outbox sweeper', weight: 1, run: () => sweeper.stop() },
+            { name: 'producer', weight: 1, run: () => producer.stop() },
+            { name: 'http', weight: 1, run: () => http.stop() },
+            { name: 'redis filter', weight: 1, run: () => eventFilter.stop() },
+          ],
+          {
+            budgetMs: options.budgetMs ?? config.shutdownGraceMs,
+            onStep: (outcome, timeoutMs) => {
+              if (outcome.status === 'failed')
+                mainLog.error({ part: outcome.name, err: outcome.error }, 'Part failed to stop cleanly');
+              else if (outcome.status === 'timed-out')
+                mainLog.error(
+                  { part: outcome.name, timeoutMs },
+                  'Part did not stop within its share of the grace period',
+                );
+            },
+          },
+        );
+        const workLeftUncommitted = consumer.leftWorkUncommitted();
+        mainLog.info({ clean: report.clean, workLeftUncommitted }, 'Worker stopped');
+        return { ...report, workLeftUncommitted };
       })();
-      await stopping;
+      return stopping;
     },
   };
 }

@@ -27,7 +27,8 @@ produce
   --validation-failures <n>     validation-failure events per batch    [0]
   --malformed <n>               malformed messages per batch; classes rotate:
                                 not-json, wrong-shape, wrong-types, unknown-event-type,
-                                empty-essay-ids, oversized (> 1 MiB)   [0]
+                                empty-essay-ids, oversized (> 1 MiB), control-character-id,
+                                oversized-ids, unpaired-surrogate-ids  [0]
   --rate <events/s>             offered rate; 0 = flat out             [0]
   --duration <s>                repeat waves of new batches for this long; 0 = use --waves [0]
   --waves <n>                   number of waves when --duration is 0   [1]

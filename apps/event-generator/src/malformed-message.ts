@@ -10,9 +10,15 @@ export const MALFORMED_CLASSES = [
   'unknown-event-type',
   'empty-essay-ids',
   'oversized',
+  'control-character-id',
+  'oversized-ids',
+  'unpaired-surrogate-ids',
 ] as const;
 
 export type MalformedClass = (typeof MALFORMED_CLASSES)[number];
+
+/** 512 CJK characters: within 512 characters, but 1536 bytes of UTF-8, beyond the contract's 512 bytes. */
+export const OVERSIZED_ID = '字'.repeat(512);
 
 /** Size of an oversized value: just over the contract's 1 MiB ceiling. */
 export const OVERSIZED_VALUE_BYTES = DEFAULT_MAX_MESSAGE_BYTES + 1024;
@@ -69,6 +75,28 @@ export function buildMalformedMessage(input: MalformedInput): MalformedMessage {
       const registration = makeRegistration({
         batchId,
         essayIds: [],
+        eventId,
+        correlationId: random.uuid(),
+        at,
+      });
+      return { topic: TOPICS.batchEssaysRegistered, value: toWire(registration), eventId };
+    }
+    case 'control-character-id': {
+      // A NUL in the text id: PostgreSQL text cannot hold it.
+      const data = { ...content.data, text_storage_id: `${textStorageId}\u0000` };
+      return { topic: contentTopic, value: toWire({ ...content, data }), eventId, textStorageId };
+    }
+    case 'oversized-ids': {
+      // Batch and text ids too long in UTF-8 for one index entry of the pair.
+      const data = { ...content.data, entity_id: OVERSIZED_ID, text_storage_id: OVERSIZED_ID };
+      return { topic: contentTopic, value: toWire({ ...content, data }), eventId, textStorageId };
+    }
+    case 'unpaired-surrogate-ids': {
+      // Two essay ids that differ only in unpaired surrogates (JSON `\ud800` escapes): distinct in
+      // JavaScript, one and the same string once encoded to UTF-8.
+      const registration = makeRegistration({
+        batchId,
+        essayIds: [`${batchId}-essay-\ud800`, `${batchId}-essay-\udbff`],
         eventId,
         correlationId: random.uuid(),
         at,

@@ -79,9 +79,12 @@ describe('workload plan', () => {
       'unknown-event-type': CONTRACT_ERROR_CODES.unknownEventType,
       'empty-essay-ids': CONTRACT_ERROR_CODES.invalidData,
       oversized: CONTRACT_ERROR_CODES.tooLarge,
+      'control-character-id': CONTRACT_ERROR_CODES.invalidData,
+      'oversized-ids': CONTRACT_ERROR_CODES.invalidData,
+      'unpaired-surrogate-ids': CONTRACT_ERROR_CODES.invalidData,
     };
     // One malformed message per batch: the classes rotate over the batches of the run.
-    const plan = createPlan({ batches: 3, slots: 2, malformed: 1 }, 2);
+    const plan = createPlan({ batches: 3, slots: 2, malformed: 1 }, 3);
     const malformed = plan.waves.flatMap((wave) => wave.sends).filter((send) => send.kind === 'malformed');
     expect(malformed.map((send) => send.malformedClass).sort()).toEqual([...MALFORMED_CLASSES].sort());
     for (const send of malformed) {
@@ -94,6 +97,11 @@ describe('workload plan', () => {
     expect(oversized?.value.length).toBeLessThanOrEqual(OVERSIZED_VALUE_BYTES);
     const emptyIds = malformed.find((send) => send.malformedClass === 'empty-essay-ids');
     expect(emptyIds?.topic).toBe(TOPICS.batchEssaysRegistered);
+    const surrogates = malformed.find((send) => send.malformedClass === 'unpaired-surrogate-ids');
+    expect(surrogates?.value.toString()).toContain('-essay-\\ud800"');
+    const longIds = malformed.find((send) => send.malformedClass === 'oversized-ids');
+    const longResult = longIds ? parseEnvelope(longIds.value, longIds.topic) : undefined;
+    expect(longResult?.ok === false && longResult.error.reason).toMatch(/at most 512 bytes/);
   });
 
   it('spreads the texts of one batch of 20 over at least three partitions with random keys', () => {

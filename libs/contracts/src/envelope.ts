@@ -13,8 +13,8 @@ export const timestampSchema = z.iso.datetime({ offset: true, local: true });
 /** Any RFC-4122-shaped UUID (the Python side uses uuid4; ELS output uses UUIDv5). */
 export const uuidSchema = z.guid();
 
-/** A non-empty identifier string (batch, essay, file and text ids are opaque). */
-export const idSchema = z.string().min(1).max(512);
+/** Ids are opaque non-empty strings within the storage limits of ./string-limits. */
+export { idSchema, idSchemaOf, possiblyEmptyIdSchema, storedTextSchema } from './string-limits';
 
 /** Optional in the Python models: may be absent or null. */
 export const optional = <T extends z.ZodType>(schema: T) => schema.nullish();

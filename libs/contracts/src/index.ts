@@ -8,6 +8,19 @@ export {
   timestampSchema,
   uuidSchema,
 } from './envelope';
+export {
+  ID_MAX_BYTES,
+  ID_LIMITS_DESCRIPTION,
+  ID_PATTERN,
+  TEXT_FIELD_MAX_BYTES,
+  idSchema,
+  idSchemaOf,
+  possiblyEmptyIdSchema,
+  storedTextSchema,
+  isWellFormedText,
+  utf8ByteLength,
+} from './string-limits';
+export { COMPLETION_EVENT_MAX_BYTES, completionEventMaxBytes } from './completion-size';
 export type { Envelope, RawEnvelope } from './envelope';
 export * from './events/batch-essays-registered';
 export * from './events/essay-content-provisioned';

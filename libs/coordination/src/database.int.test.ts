@@ -1,3 +1,4 @@
+import { createDatabase, type Sql } from './database';
 import { createTestDatabase, type TestDatabase } from './testing';
 
 let db: TestDatabase;
@@ -46,5 +47,105 @@ describe('database driver', () => {
       );
     }
     expect(answer).toBe(42);
+  });
+});
+
+describe('session timeouts', () => {
+  const pools: Sql[] = [];
+  const open = (options: Parameters<typeof createDatabase>[1]) => {
+    const pool = createDatabase(db.url, options);
+    pools.push(pool);
+    return pool;
+  };
+  afterAll(async () => {
+    await Promise.all(pools.map((pool) => pool.end({ timeout: 5 })));
+  });
+
+  it('applies the statement, lock and idle-in-transaction timeouts to every session of the pool', async () => {
+    const sql = open({
+      max: 2,
+      applicationName: 'els-test-timeouts',
+      statementTimeoutMs: 10_000,
+      lockTimeoutMs: 3000,
+      idleInTransactionSessionTimeoutMs: 5000,
+    });
+    const sessions = await Promise.all([sql.reserve(), sql.reserve()]);
+    try {
+      for (const session of sessions) {
+        const [row] = await session<
+          Array<{ statement: string; lock: string; idle: string }>
+        >`select current_setting('statement_timeout') as statement, current_setting('lock_timeout') as lock,
+                 current_setting('idle_in_transaction_session_timeout') as idle`;
+        expect(row).toEqual({ statement: '10s', lock: '3s', idle: '5s' });
+      }
+    } finally {
+      for (const session of sessions) session.release();
+    }
+  });
+
+  it('keeps the server defaults for the timeouts it is not given', async () => {
+    const sql = open({ max: 1, applicationName: 'els-test-defaults', lockTimeoutMs: 60_000 });
+    const [row] = await sql<Array<{ statement_timeout: string }>>`show statement_timeout`;
+    const [lock] = await sql<Array<{ lock_timeout: string }>>`show lock_timeout`;
+    expect(row?.statement_timeout).toBe('0');
+    expect(lock?.lock_timeout).toBe('1min');
+  });
+
+  it('cancels a statement that runs past the statement timeout with SQLSTATE 57014', async () => {
+    const sql = open({ max: 1, applicationName: 'els-test-statement', statementTimeoutMs: 200 });
+    await expect(sql`select pg_sleep(5)`).rejects.toMatchObject({ code: '57014' });
+  });
+
+  it('fails a lock wait past the lock timeout with SQLSTATE 55P03, advisory locks included', async () => {
+    const holder = open({ max: 1, applicationName: 'els-test-holder' });
+    const waiter = open({ max: 1, applicationName: 'els-test-waiter', lockTimeoutMs: 200 });
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let locked: () => void = () => undefined;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const holding = holder.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(91)`;
+      locked();
+      await held;
+    });
+    await isLocked;
+    const started = Date.now();
+    await expect(waiter.begin((tx) => tx`select pg_advisory_xact_lock(91)`)).rejects.toMatchObject({
+      code: '55P03',
+    });
+    expect(Date.now() - started).toBeLessThan(3000);
+    release();
+    await holding;
+  });
+
+  it('ends a session left idle in a transaction, so the locks it held are released', async () => {
+    const frozen = open({
+      max: 1,
+      applicationName: 'els-test-frozen',
+      idleInTransactionSessionTimeoutMs: 300,
+    });
+    const other = open({ max: 1, applicationName: 'els-test-other', lockTimeoutMs: 5000 });
+    // The holder takes a lock, then stops talking to the server (as a paused process would).
+    let resume: () => void = () => undefined;
+    const paused = new Promise<void>((resolve) => (resume = resolve));
+    let locked: () => void = () => undefined;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const holding = frozen
+      .begin(async (tx) => {
+        await tx`select pg_advisory_xact_lock(92)`;
+        locked();
+        await paused;
+        await tx`select 1`;
+      })
+      .then(
+        () => 'committed',
+        (error: { code?: string }) => error.code ?? 'error',
+      );
+    await isLocked;
+    const started = Date.now();
+    await other.begin((tx) => tx`select pg_advisory_xact_lock(92)`);
+    expect(Date.now() - started).toBeLessThan(4000);
+    resume();
+    expect(await holding).not.toBe('committed');
   });
 });

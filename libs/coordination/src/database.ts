@@ -9,6 +9,27 @@ export interface DatabaseOptions {
   max: number;
   applicationName: string;
   connectTimeoutS?: number;
+  /** Cancels any statement that runs longer (`statement_timeout`; unset or 0 = no limit). */
+  statementTimeoutMs?: number;
+  /** Fails any statement that waits longer for a lock, advisory locks included (`lock_timeout`). */
+  lockTimeoutMs?: number;
+  /**
+   * Ends a session that sits idle inside a transaction for longer (`idle_in_transaction_session_timeout`),
+   * so a paused or partitioned process releases its row and advisory locks (invariant 11).
+   */
+  idleInTransactionSessionTimeoutMs?: number;
+}
+
+/** Session parameters PostgreSQL applies to every connection of the pool (absent = server default). */
+export function sessionParameters(options: DatabaseOptions): Record<string, string> {
+  const parameters: Record<string, string> = { application_name: options.applicationName };
+  const put = (name: string, ms: number | undefined) => {
+    if (ms !== undefined) parameters[name] = String(Math.max(0, Math.floor(ms)));
+  };
+  put('statement_timeout', options.statementTimeoutMs);
+  put('lock_timeout', options.lockTimeoutMs);
+  put('idle_in_transaction_session_timeout', options.idleInTransactionSessionTimeoutMs);
+  return parameters;
 }
 
 /** A postgres.js pool. Nothing connects until the first query. */
@@ -20,7 +41,7 @@ export function createDatabase(url: string, options: DatabaseOptions): Sql {
     max_lifetime: 60 * 30,
     prepare: true,
     onnotice: () => undefined,
-    connection: { application_name: options.applicationName },
+    connection: sessionParameters(options),
   });
 }
 

@@ -23,5 +23,8 @@ export type {
 } from './outbox-relay';
 export { outboxBacklog } from './sql/outbox';
 export type { OutboxBacklog } from './sql/outbox';
+export { createOutboxSweeper } from './outbox-sweeper';
+export type { OutboxSweeper, OutboxSweeperOptions, SweeperEvent } from './outbox-sweeper';
+export { deploymentId } from './sql/deployment';
 export { batchStatus, essayStatus } from './status-queries';
 export type { BatchStatus, EssayStatus } from './status-queries';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Sql } from './database';
+import { createDatabase, type Sql } from './database';
 import { silentLogger } from './handler-context';
 import { createOutboxRelay, type OutboxMessage, type OutboxRelay, type PublishResult } from './outbox-relay';
 import { createTestDatabase, waitFor, type TestDatabase } from './testing';
@@ -109,5 +109,105 @@ describe('outbox relay', () => {
       select last_error as "lastError", published_at as "publishedAt" from outbox where event_id = ${poisoned}`;
     expect(row?.lastError).toContain('broker rejected');
     expect(row?.publishedAt).toBeNull();
+  });
+
+  it('ends the claim transaction of a publish that never answers within the publish timeout, so another relay publishes the rows with their stored event ids', async () => {
+    await db.sql`update outbox set published_at = coalesce(published_at, now())`;
+    const stored = await seedOutbox(db.sql, 10);
+    const handedToHungPublisher: OutboxMessage[] = [];
+    const hung = createOutboxRelay({
+      sql: db.connect(1),
+      publisher: (messages) => {
+        handedToHungPublisher.push(...messages);
+        return new Promise<PublishResult[]>(() => undefined);
+      },
+      batchSize: 50,
+      pollIntervalMs: 50,
+      maxBackoffMs: 300,
+      publishTimeoutMs: 500,
+      logger: silentLogger,
+    });
+    const started = Date.now();
+    await hung.start();
+    const published: OutboxMessage[] = [];
+    let healthy: OutboxRelay | undefined;
+    try {
+      await waitFor(
+        'the rows handed to the hung publisher released as failed',
+        async () => {
+          const [row] = await db.sql<Array<{ failed: number }>>`
+            select count(*)::int as failed from outbox
+            where event_id = any(${[...stored.values()]}::uuid[]) and attempts >= 1 and published_at is null
+              and last_error like 'publish timed out%'`;
+          return row?.failed === stored.size;
+        },
+        { timeoutMs: 5000, intervalMs: 20 },
+      );
+      expect(Date.now() - started).toBeLessThan(2500);
+      expect(handedToHungPublisher.length).toBeGreaterThanOrEqual(stored.size);
+      await hung.stop();
+      healthy = createOutboxRelay({
+        sql: db.connect(1),
+        publisher: recordingPublisher(published),
+        batchSize: 50,
+        pollIntervalMs: 50,
+        maxBackoffMs: 300,
+        logger: silentLogger,
+      });
+      await healthy.start();
+      await waitFor('every row published by the healthy relay', async () => {
+        const [row] = await db.sql<Array<{ n: number }>>`
+          select count(*)::int as n from outbox
+          where event_id = any(${[...stored.values()]}::uuid[]) and published_at is null`;
+        return row?.n === 0;
+      });
+    } finally {
+      await hung.stop();
+      await healthy?.stop();
+    }
+    expect(published).toHaveLength(stored.size);
+    for (const message of published) expect(message.eventId).toBe(stored.get(message.id));
+    for (const message of handedToHungPublisher) expect(message.eventId).toBe(stored.get(message.id));
+  });
+
+  it('lets a publish that outlasts the session idle-in-transaction timeout, but not the publish timeout, commit', async () => {
+    await db.sql`update outbox set published_at = coalesce(published_at, now())`;
+    const stored = await seedOutbox(db.sql, 5);
+    const sql = createDatabase(db.url, {
+      max: 1,
+      applicationName: 'els-test-slow-publish',
+      idleInTransactionSessionTimeoutMs: 300,
+    });
+    const relay = createOutboxRelay({
+      sql,
+      publisher: async (messages) => {
+        await new Promise((resolve) => setTimeout(resolve, 900));
+        return messages.map((): PublishResult => ({ ok: true }));
+      },
+      batchSize: 50,
+      pollIntervalMs: 50,
+      maxBackoffMs: 300,
+      publishTimeoutMs: 2000,
+      logger: silentLogger,
+    });
+    await relay.start();
+    try {
+      await waitFor(
+        'the slowly published rows marked published',
+        async () => {
+          const [row] = await db.sql<Array<{ n: number }>>`
+            select count(*)::int as n from outbox
+            where event_id = any(${[...stored.values()]}::uuid[]) and published_at is not null`;
+          return row?.n === stored.size;
+        },
+        { timeoutMs: 8000 },
+      );
+    } finally {
+      await relay.stop();
+      await sql.end({ timeout: 5 });
+    }
+    const rows = await db.sql<Array<{ attempts: number; lastError: string | null }>>`
+      select attempts, last_error as "lastError" from outbox where event_id = any(${[...stored.values()]}::uuid[])`;
+    expect(rows.every((row) => row.attempts === 1 && row.lastError === null)).toBe(true);
   });
 });

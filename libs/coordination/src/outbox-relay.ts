@@ -1,11 +1,13 @@
 import type { Sql } from './database';
 import { coerceError } from './errors';
 import type { Logger } from './handler-context';
+import { createWakeableSleep } from './wakeable-sleep';
 import {
   outboxBacklog,
   outboxClaimDue,
   outboxMarkFailed,
   outboxMarkPublished,
+  outboxRelayBoundIdleTime,
   type OutboxRow,
 } from './sql/outbox';
 
@@ -25,6 +27,11 @@ export interface OutboxRelayOptions {
   batchSize: number;
   pollIntervalMs: number;
   maxBackoffMs: number;
+  /**
+   * A publish that has not answered by then counts as failed for its rows (backoff, published again later
+   * with the same event id), so the claim transaction and its row locks are bounded in time (invariant 11).
+   */
+  publishTimeoutMs?: number;
   logger: Logger;
   onEvent?: (event: RelayEvent) => void;
   clock?: () => Date;
@@ -40,6 +47,13 @@ export interface OutboxRelay {
 }
 
 const BASE_BACKOFF_MS = 200;
+const DEFAULT_PUBLISH_TIMEOUT_MS = 5000;
+/**
+ * The claim transaction idles while Kafka answers: its session may stay idle in transaction for the
+ * publish timeout plus this margin (the session-wide default is shorter), and no longer, so a relay
+ * whose process stops mid-publish releases its row locks.
+ */
+export const RELAY_IDLE_MARGIN_MS = 2000;
 
 /**
  * Publishes the outbox. Runs in every replica: each pass claims a disjoint set of rows with SKIP LOCKED,
@@ -52,19 +66,39 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const clock = options.clock ?? (() => new Date());
   let running = false;
   let loop: Promise<void> | undefined;
-  let wake: (() => void) | undefined;
+  const pause = createWakeableSleep();
   let listener: { unlisten(): Promise<void> } | undefined;
   let lastBacklogAt = 0;
   // A NOTIFY that arrives while a pass runs must not be lost: remember it and skip the next sleep.
   let notified = false;
+  const publishTimeoutMs = options.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS;
+
+  /** The publisher's answer, or a failure for every row once the publish timeout has passed. */
+  async function publishWithin(rows: OutboxRow[]): Promise<PublishResult[]> {
+    const failAll = (error: Error) => rows.map((): PublishResult => ({ ok: false, error }));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<PublishResult[]>((resolve) => {
+      timer = setTimeout(
+        () => resolve(failAll(new Error(`publish timed out after ${publishTimeoutMs} ms`))),
+        publishTimeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([
+        publisher(rows).catch((error: unknown) => failAll(coerceError(error))),
+        timedOut,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   async function publishOnce(): Promise<number> {
     return sql.begin(async (tx) => {
       const rows = await outboxClaimDue(tx, options.batchSize, clock());
       if (rows.length === 0) return 0;
-      const results = await publisher(rows).catch((error: unknown) =>
-        rows.map((): PublishResult => ({ ok: false, error: coerceError(error) })),
-      );
+      await outboxRelayBoundIdleTime(tx, publishTimeoutMs + RELAY_IDLE_MARGIN_MS);
+      const results = await publishWithin(rows);
       const now = clock();
       const published = rows.filter((_, i) => results[i]?.ok === true);
       await outboxMarkPublished(
@@ -113,15 +147,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       notified = false;
       return Promise.resolve();
     }
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wake = undefined;
-        resolve();
-      }
-      wake = done;
-    });
+    return pause.sleep(ms);
   }
 
   async function run(): Promise<void> {
@@ -149,8 +175,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       running = true;
       try {
         listener = await sql.listen(options.channel ?? 'els_outbox', () => {
-          if (wake) wake();
-          else notified = true;
+          if (!pause.wake()) notified = true;
         });
       } catch (error) {
         logger.warn({ error: coerceError(error).message }, 'LISTEN failed; relay falls back to polling');
@@ -165,7 +190,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     async stop() {
       if (!running) return;
       running = false;
-      wake?.();
+      pause.wake();
       await loop;
       await listener?.unlisten().catch(() => undefined);
       listener = undefined;

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import {
   bigserial,
+  boolean,
   check,
   index,
   integer,
@@ -153,5 +154,23 @@ export const outbox = pgTable(
     index('outbox_unpublished')
       .on(t.nextAttemptAt, t.id)
       .where(sql`${t.publishedAt} is null`),
+    // The sweeper's range scan over published rows older than the retention (invariant 12).
+    index('outbox_published_at')
+      .on(t.publishedAt)
+      .where(sql`${t.publishedAt} is not null`),
   ],
+);
+
+/**
+ * The identity of this database (invariant 9): one row, created by migration 0002. The Redis pre-filter
+ * keys are scoped by it, so a recreated database never inherits the "seen" marks of its predecessor.
+ */
+export const elsDeployment = pgTable(
+  'els_deployment',
+  {
+    singleton: boolean('singleton').primaryKey().default(true),
+    deploymentId: uuid('deployment_id').notNull().defaultRandom(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [check('els_deployment_singleton', sql`${t.singleton}`)],
 );

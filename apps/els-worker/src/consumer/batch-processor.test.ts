@@ -1,18 +1,43 @@
 import { makeContent, makeRegistration, makeValidationFailure, toWire } from '@els/contracts/testing';
+import pino from 'pino';
 import type { ContentOutcome, EventHandlers } from '../coordination-port';
 import { silentLogger } from '../logger';
 import { createBatchProcessor, ESSAY_ID_CONFLICT_CODE } from './batch-processor';
 import type { BatchControl, DeadLetter, InboundMessage } from './message-types';
 import type { ProcessorEvent } from './processor-events';
 import type { ClassifiedFailure } from './retry-loop';
+import { createRetryTracker } from './retry-tracker';
 
 class Unavailable extends Error {}
 class BadInput extends Error {}
+/** A failure nobody anticipated (a bug, an unknown SQLSTATE): retried a bounded number of times. */
+class Unexpected extends Error {}
 
-const classifyError = (error: unknown): ClassifiedFailure =>
-  error instanceof BadInput
-    ? { code: 'ELS_ERR_INVALID_INPUT_DATA', retriable: false, message: error.message, cause: error }
-    : { code: 'ELS_ERR_DATABASE_UNAVAILABLE', retriable: true, message: String(error), cause: error };
+const RETRY_UNEXPECTED_MAX = 3;
+
+const classifyError = (error: unknown): ClassifiedFailure => {
+  if (error instanceof BadInput)
+    return { code: 'ELS_ERR_INVALID_INPUT_DATA', retriable: false, message: error.message, cause: error };
+  if (error instanceof Unexpected)
+    return {
+      code: 'ELS_ERR_INTERNAL',
+      retriable: true,
+      retry: 'bounded',
+      message: error.message,
+      cause: error,
+    };
+  return { code: 'ELS_ERR_DATABASE_UNAVAILABLE', retriable: true, message: String(error), cause: error };
+};
+
+/** A logger that keeps every line it writes, parsed. */
+function capturingLogger() {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = pino(
+    { level: 'debug' },
+    { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+  );
+  return { logger, lines };
+}
 
 function messagesOf(values: Array<Buffer | null>): InboundMessage[] {
   return values.map((value, index) => ({
@@ -32,12 +57,14 @@ const assigned = (batchId: string, textStorageId: string): ContentOutcome => ({
   completed: false,
 });
 
-function harness(overrides: Partial<EventHandlers> = {}, seen: string[] = []) {
+function harness(overrides: Partial<EventHandlers> = {}, seen: string[] = [], captureLogs = false) {
   const calls: string[] = [];
   const resolved: string[] = [];
   const letters: DeadLetter[] = [];
   const marked: string[] = [];
   const events: ProcessorEvent[] = [];
+  const tracker = createRetryTracker();
+  const log = capturingLogger();
   let active = true;
   const handlers: EventHandlers = {
     handleRegistration: async (e) => {
@@ -82,11 +109,26 @@ function harness(overrides: Partial<EventHandlers> = {}, seen: string[] = []) {
     maxMessageBytes: 10_000,
     maxContentBatch: 2,
     retryMaxBackoffMs: 10,
-    logger: silentLogger,
-    onEvent: (event) => events.push(event),
+    retryUnexpectedMax: RETRY_UNEXPECTED_MAX,
+    logger: captureLogs ? log.logger : silentLogger,
+    onEvent: (event) => {
+      tracker.observe(event);
+      events.push(event);
+    },
     sleep: async () => undefined,
   });
-  return { process, control, calls, resolved, letters, marked, events, stop: () => (active = false) };
+  return {
+    process,
+    control,
+    calls,
+    resolved,
+    letters,
+    marked,
+    events,
+    tracker,
+    lines: log.lines,
+    stop: () => (active = false),
+  };
 }
 
 describe('batch processor', () => {
@@ -226,5 +268,202 @@ describe('batch processor', () => {
     };
     await h.process(messagesOf([toWire(output)]), h.control);
     expect(h.letters.map((l) => l.code)).toEqual(['ELS_ERR_UNEXPECTED_EVENT']);
+  });
+
+  describe('unexpected failures and unavailability', () => {
+    it('retries an unexpected failure the configured number of times, then dead-letters it with ELS_ERR_INTERNAL and its bytes', async () => {
+      let attempts = 0;
+      const h = harness({
+        handleRegistration: async () => {
+          attempts += 1;
+          throw new Unexpected('essay ids collided on insert but no holder is visible');
+        },
+      });
+      const wire = toWire(registration);
+      await h.process(messagesOf([wire, toWire(c1)]), h.control);
+      expect(attempts).toBe(RETRY_UNEXPECTED_MAX);
+      expect(h.letters).toHaveLength(1);
+      expect(h.letters[0]).toMatchObject({
+        code: 'ELS_ERR_INTERNAL',
+        eventId: registration.event_id,
+        correlationId: registration.correlation_id,
+      });
+      expect(h.letters[0]?.reason).toContain(`after ${RETRY_UNEXPECTED_MAX} attempts`);
+      expect(h.letters[0]?.message.value?.equals(wire)).toBe(true);
+      expect(h.resolved).toEqual(['0', '1']);
+      expect(h.calls).toEqual(['content-batch:t1']);
+    });
+
+    it('retries unavailability a thousand times and never dead-letters the message', async () => {
+      let failures = 1000;
+      const h = harness({
+        handleValidationFailure: async (e) => {
+          if (failures-- > 0) throw new Unavailable('connection refused');
+          return { kind: 'slot-failed', batchId: e.data.entity_id, essayId: 'e', completed: false };
+        },
+      });
+      await h.process(messagesOf([toWire(failure)]), h.control);
+      expect(h.letters).toEqual([]);
+      expect(h.resolved).toEqual(['0']);
+      expect(h.events.filter((e) => e.type === 'retry')).toHaveLength(1000);
+    });
+
+    it('does not let unavailability between unexpected failures count toward the bound', async () => {
+      // Unexpected twice (one short of the bound), each followed by a long outage, then success.
+      const script = ['B', ...Array<string>(300).fill('U'), 'B', ...Array<string>(300).fill('U')];
+      const h = harness({
+        handleContentBatch: async (es) => {
+          const next = script.shift();
+          if (next === 'B') throw new Unexpected('unexpected');
+          if (next === 'U') throw new Unavailable('connection refused');
+          return es.map((e) => assigned(e.data.entity_id, e.data.text_storage_id));
+        },
+      });
+      await h.process(messagesOf([toWire(c1)]), h.control);
+      expect(h.letters).toEqual([]);
+      expect(h.resolved).toEqual(['0']);
+    });
+
+    it('dead-letters an unexpected failure on its third occurrence even with outages in between', async () => {
+      const script = ['B', 'U', 'U', 'B', 'U', 'B', 'U'];
+      let calls = 0;
+      const h = harness({
+        handleContentBatch: async () => {
+          calls += 1;
+          const next = script.shift();
+          throw next === 'B' ? new Unexpected('unexpected') : new Unavailable('connection refused');
+        },
+      });
+      await h.process(messagesOf([toWire(c1)]), h.control);
+      expect(calls).toBe(6);
+      expect(h.letters.map((l) => [l.code, l.eventId])).toEqual([['ELS_ERR_INTERNAL', c1.event_id]]);
+      expect(h.resolved).toEqual(['0']);
+    });
+
+    it('dead-letters only the guilty event of a content run that fails unexpectedly and assigns the others', async () => {
+      const attemptsOf = new Map<string, number>();
+      const poisoned = (text: string) => text === 't2';
+      const h = harness({
+        handleContentBatch: async (es) => {
+          if (es.some((e) => poisoned(e.data.text_storage_id))) throw new Unexpected('unexpected');
+          return es.map((e) => assigned(e.data.entity_id, e.data.text_storage_id));
+        },
+        handleContent: async (e) => {
+          const text = e.data.text_storage_id;
+          attemptsOf.set(text, (attemptsOf.get(text) ?? 0) + 1);
+          if (poisoned(text)) throw new Unexpected('unexpected');
+          return assigned(e.data.entity_id, text);
+        },
+      });
+      await h.process(messagesOf([toWire(c1), toWire(c2)]), h.control);
+      expect(h.letters.map((l) => [l.code, l.eventId])).toEqual([['ELS_ERR_INTERNAL', c2.event_id]]);
+      expect(attemptsOf).toEqual(
+        new Map([
+          ['t1', 1],
+          ['t2', RETRY_UNEXPECTED_MAX],
+        ]),
+      );
+      const handled = h.events.flatMap((e) => (e.type === 'content-handled' ? e.outcomes : []));
+      expect(handled.map((o) => o.kind === 'assigned' && o.textStorageId)).toEqual(['t1']);
+      expect(h.resolved).toEqual(['1']);
+    });
+
+    it('names the message in retry while it is retried and forgets it once it settled', async () => {
+      const seenWhileRetrying: unknown[] = [];
+      let failures = 2;
+      const h = harness({
+        handleRegistration: async (e) => {
+          seenWhileRetrying.push(h.tracker.list().map((m) => [m.offset, m.eventId, m.code, m.attempts]));
+          if (failures-- > 0) throw new Unexpected('unexpected');
+          return {
+            kind: 'registered',
+            batchId: e.data.entity_id,
+            slots: 3,
+            assignedFromPending: 0,
+            excessFromPending: 0,
+            failedFromPending: 0,
+            completed: false,
+          };
+        },
+      });
+      await h.process(messagesOf([toWire(registration)]), h.control);
+      expect(seenWhileRetrying).toEqual([
+        [],
+        [['0', registration.event_id, 'ELS_ERR_INTERNAL', 1]],
+        [['0', registration.event_id, 'ELS_ERR_INTERNAL', 2]],
+      ]);
+      expect(h.tracker.list()).toEqual([]);
+      expect(h.letters).toEqual([]);
+    });
+  });
+
+  describe('log lines', () => {
+    it('carry the correlation id and event id of the messages concerned, on every event-handling line', async () => {
+      let batchFailures = 1;
+      const h = harness(
+        {
+          handleContentBatch: async () => {
+            if (batchFailures-- > 0) throw new Unavailable('connection refused');
+            throw new BadInput('invalid byte sequence');
+          },
+          handleContent: async (e) => {
+            if (e.data.text_storage_id === 't2') throw new BadInput('invalid byte sequence');
+            return { ...assigned(e.data.entity_id, e.data.text_storage_id), completed: true };
+          },
+        },
+        [],
+        true,
+      );
+      const reg = makeRegistration({ batchId: 'b2', slots: 1 });
+      await h.process(messagesOf([toWire(reg), toWire(c1), toWire(c2), toWire(failure)]), h.control);
+      const byMessage = (msg: string) => h.lines.filter((line) => line['msg'] === msg);
+
+      const retrying = byMessage('Retrying after a retriable failure');
+      expect(retrying).toHaveLength(1);
+      expect(retrying[0]).toMatchObject({
+        correlationIds: [...new Set([c1.correlation_id, c2.correlation_id])],
+        eventIds: [c1.event_id, c2.event_id],
+        code: 'ELS_ERR_DATABASE_UNAVAILABLE',
+        offset: '1',
+      });
+      expect(byMessage('Content batch rejected, handling its events one by one')[0]).toMatchObject({
+        correlationIds: [...new Set([c1.correlation_id, c2.correlation_id])],
+        eventIds: [c1.event_id, c2.event_id],
+      });
+      expect(byMessage('Message dead-lettered')[0]).toMatchObject({
+        correlationId: c2.correlation_id,
+        eventId: c2.event_id,
+        code: 'ELS_ERR_INVALID_INPUT_DATA',
+      });
+      expect(byMessage('Batch registered')[0]).toMatchObject({
+        correlationId: reg.correlation_id,
+        eventId: reg.event_id,
+      });
+      expect(byMessage('Slot assigned, batch completed')[0]).toMatchObject({
+        correlationId: c1.correlation_id,
+        eventId: c1.event_id,
+      });
+      expect(byMessage('Validation failure handled')[0]).toMatchObject({
+        correlationId: failure.correlation_id,
+        eventId: failure.event_id,
+      });
+      const handling = h.lines.filter((line) => line['msg'] !== undefined);
+      expect(handling.length).toBeGreaterThanOrEqual(6);
+      for (const line of handling) {
+        const ids = line['correlationId'] ?? line['correlationIds'];
+        expect({ msg: line['msg'], hasCorrelationId: ids !== undefined }).toEqual({
+          msg: line['msg'],
+          hasCorrelationId: true,
+        });
+      }
+    });
+
+    it('carries the correlation id of a malformed message when its JSON still has one', async () => {
+      const h = harness({}, [], true);
+      const broken = { ...c1, data: { ...c1.data, file_size_bytes: 'many' } };
+      await h.process(messagesOf([toWire(broken)]), h.control);
+      const [line] = h.lines.filter((l) => l['msg'] === 'Message dead-lettered');
+      expect(line).toMatchObject({ correlationId: c1.correlation_id, eventId: c1.event_id });
+    });
   });
 });

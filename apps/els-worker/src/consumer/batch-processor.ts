@@ -4,10 +4,12 @@ import type { EventFilter } from '../redis/event-filter';
 import { planMessage, planSteps, type PlannedMessage, type Step, type UsableMessage } from './message-plan';
 import type { BatchControl, BatchHandler, DeadLetter, InboundMessage } from './message-types';
 import type { ProcessorEventListener } from './processor-events';
-import { NonRetriableFailure, retryWhileActive, type ClassifiedFailure } from './retry-loop';
+import { NonRetriableFailure, retryPolicyOf, retryWhileActive, type ClassifiedFailure } from './retry-loop';
+import type { RetrySubject } from './retry-tracker';
 
 export const ESSAY_ID_CONFLICT_CODE = 'ELS_ERR_ESSAY_ID_CONFLICT';
 export const BROKER_UNAVAILABLE_CODE = 'ELS_ERR_BROKER_UNAVAILABLE';
+const DEFAULT_RETRY_UNEXPECTED_MAX = 5;
 
 export interface BatchProcessorOptions {
   handlers: EventHandlers;
@@ -17,6 +19,11 @@ export interface BatchProcessorOptions {
   maxMessageBytes: number;
   maxContentBatch: number;
   retryMaxBackoffMs: number;
+  /**
+   * Attempts of a message whose failure is unexpected before it is dead-lettered
+   * (`ELS_RETRY_UNEXPECTED_MAX`, whose default is also the default here).
+   */
+  retryUnexpectedMax?: number;
   logger: Logger;
   onEvent?: ProcessorEventListener;
   sleep?: (ms: number) => Promise<void>;
@@ -35,6 +42,47 @@ function ageOf(message: InboundMessage, now: number): number | undefined {
   return at !== undefined && Number.isFinite(at) ? Math.max(0, now - at) : undefined;
 }
 
+/** A message a log line, a retry or a dead letter is about. */
+interface Concerned {
+  readonly message: InboundMessage;
+  readonly eventId?: string;
+  readonly correlationId?: string;
+}
+
+const concernedOf = (item: UsableMessage): Concerned => ({
+  message: item.message,
+  eventId: item.envelope.event_id,
+  correlationId: item.envelope.correlation_id,
+});
+
+/** The ids a log line carries: scalars for one message, lists for a run. */
+function idsOf(concerned: readonly Concerned[]) {
+  if (concerned.length === 1) {
+    const [one] = concerned;
+    return { correlationId: one?.correlationId, eventId: one?.eventId };
+  }
+  return {
+    correlationIds: [...new Set(concerned.flatMap((c) => (c.correlationId ? [c.correlationId] : [])))],
+    eventIds: concerned.flatMap((c) => (c.eventId ? [c.eventId] : [])),
+  };
+}
+
+/** The ids of a message that did not pass the contracts, when its value is JSON that still has them. */
+function rawIdsOf(value: Buffer | null): { eventId?: string; correlationId?: string } {
+  if (!value) return {};
+  try {
+    const parsed: unknown = JSON.parse(value.toString('utf8'));
+    if (typeof parsed !== 'object' || parsed === null) return {};
+    const { event_id: eventId, correlation_id: correlationId } = parsed as Record<string, unknown>;
+    return {
+      eventId: typeof eventId === 'string' ? eventId : undefined,
+      correlationId: typeof correlationId === 'string' ? correlationId : undefined,
+    };
+  } catch {
+    return {};
+  }
+}
+
 function ageList(items: readonly PlannedMessage[], now: number): number[] {
   const ages: number[] = [];
   for (const item of items) {
@@ -46,12 +94,14 @@ function ageList(items: readonly PlannedMessage[], now: number): number[] {
 
 /**
  * Handles one fetched batch of one partition, in offset order (invariant 6): an offset is resolved only
- * after the database transaction of its message committed or the message was dead-lettered; retriable
- * failures are waited out for as long as the consumer runs; when it stops, the rest stays unresolved and
- * is redelivered.
+ * after the database transaction of its message committed or the message was dead-lettered.
+ * Unavailability is waited out for as long as the consumer runs; an unexpected failure is retried
+ * `retryUnexpectedMax` times and then dead-lettered with the original bytes (invariant 10); when the
+ * consumer stops, the rest stays unresolved and is redelivered.
  */
 export function createBatchProcessor(options: BatchProcessorOptions): BatchHandler {
   const { handlers, logger } = options;
+  const retryUnexpectedMax = options.retryUnexpectedMax ?? DEFAULT_RETRY_UNEXPECTED_MAX;
   const emit: ProcessorEventListener = options.onEvent ?? (() => undefined);
 
   const brokerFailure = (error: unknown): ClassifiedFailure => ({
@@ -65,25 +115,56 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
     cause: error,
   });
 
-  function retry<T>(
+  async function retry<T>(
     work: () => Promise<T>,
     classify: (e: unknown) => ClassifiedFailure,
     control: BatchControl,
-    what: string,
+    step: string,
+    concerned: readonly Concerned[],
+    maxBoundedAttempts = retryUnexpectedMax,
   ) {
-    return retryWhileActive(work, classify, {
-      maxBackoffMs: options.retryMaxBackoffMs,
-      isActive: control.isActive,
-      heartbeat: control.heartbeat,
-      sleep: options.sleep,
-      onRetry(failure, attempt, delayMs) {
-        emit({ type: 'retry', reason: failure.code });
-        logger.warn(
-          { code: failure.code, err: failure.message, attempt, delayMs, step: what },
-          'Retrying after a retriable failure',
-        );
-      },
-    });
+    const first = concerned[0];
+    const subject: RetrySubject = {
+      step,
+      topic: first?.message.topic ?? '',
+      partition: first?.message.partition ?? -1,
+      offset: first?.message.offset ?? '',
+      eventId: first?.eventId,
+      correlationId: first?.correlationId,
+      messages: concerned.length,
+    };
+    let retried = false;
+    try {
+      return await retryWhileActive(work, classify, {
+        maxBackoffMs: options.retryMaxBackoffMs,
+        maxBoundedAttempts,
+        isActive: control.isActive,
+        heartbeat: control.heartbeat,
+        sleep: options.sleep,
+        onRetry(failure, attempt, delayMs) {
+          retried = true;
+          emit({ type: 'retry', reason: failure.code, subject, attempt });
+          logger.warn(
+            {
+              ...idsOf(concerned),
+              topic: subject.topic,
+              partition: subject.partition,
+              offset: subject.offset,
+              messages: subject.messages,
+              code: failure.code,
+              policy: retryPolicyOf(failure),
+              err: failure.message,
+              attempt,
+              delayMs,
+              step,
+            },
+            'Retrying after a retriable failure',
+          );
+        },
+      });
+    } finally {
+      if (retried) emit({ type: 'retry-ended', subject });
+    }
   }
 
   async function deadLetter(letters: DeadLetter[], control: BatchControl): Promise<boolean> {
@@ -92,6 +173,7 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
       brokerFailure,
       control,
       'dead-letter',
+      letters,
     );
     if (!sent.done) return false;
     for (const letter of letters) {
@@ -100,6 +182,7 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
         {
           code: letter.code,
           reason: letter.reason,
+          correlationId: letter.correlationId,
           eventId: letter.eventId,
           topic: letter.message.topic,
           partition: letter.message.partition,
@@ -111,11 +194,12 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
     return true;
   }
 
-  const letterOf = (item: UsableMessage, failure: ClassifiedFailure): DeadLetter => ({
+  const letterOf = (item: UsableMessage, { failure, attempts }: NonRetriableFailure): DeadLetter => ({
     message: item.message,
     code: failure.code,
-    reason: failure.message,
+    reason: attempts > 1 ? `${failure.message} (gave up after ${attempts} attempts)` : failure.message,
     eventId: item.envelope.event_id,
+    correlationId: item.envelope.correlation_id,
   });
 
   function logContent(items: readonly UsableMessage[], outcomes: readonly ContentOutcome[]) {
@@ -136,7 +220,16 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
         return true;
       case 'dead-letter':
         return deadLetter(
-          step.items.map(({ message, code, reason, eventId }) => ({ message, code, reason, eventId })),
+          step.items.map(({ message, code, reason, eventId }) => {
+            const raw = rawIdsOf(message.value);
+            return {
+              message,
+              code,
+              reason,
+              eventId: eventId ?? raw.eventId,
+              correlationId: raw.correlationId,
+            };
+          }),
           control,
         );
       case 'registration': {
@@ -152,6 +245,7 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
           databaseFailure,
           control,
           'registration',
+          [concernedOf(item)],
         );
         if (!result.done) return false;
         const outcome = result.value;
@@ -163,6 +257,7 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
                 message: item.message,
                 code: ESSAY_ID_CONFLICT_CODE,
                 eventId: item.envelope.event_id,
+                correlationId: item.envelope.correlation_id,
                 reason: `essay ids already registered under another batch: ${outcome.essayIds.slice(0, 20).join(', ')}`,
               },
             ],
@@ -183,6 +278,7 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
           databaseFailure,
           control,
           'validation-failure',
+          [concernedOf(item)],
         );
         if (!result.done) return false;
         emit({
@@ -206,12 +302,17 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
     control: BatchControl,
   ): Promise<boolean> {
     const started = performance.now();
+    const concerned = items.map(concernedOf);
     try {
       const result = await retry(
         () => handlers.handleContentBatch(items.map((i) => i.envelope)),
         databaseFailure,
         control,
         'content',
+        concerned,
+        // An unexpected failure of a run cannot be pinned on one event: split the run at once, so each
+        // event gets its own bounded attempts and the valid ones are not held back by the guilty one.
+        items.length > 1 ? 1 : retryUnexpectedMax,
       );
       if (!result.done) return false;
       emit({ type: 'content-handled', outcomes: result.value, durationMs: performance.now() - started });
@@ -219,9 +320,19 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
       return true;
     } catch (error) {
       if (!(error instanceof NonRetriableFailure)) throw error;
+      const [only] = items;
+      if (items.length === 1 && only) return deadLetter([letterOf(only, error)], control);
       // One event of the run is unusable; find it by handling them one by one.
       logger.warn(
-        { code: error.failure.code, count: items.length },
+        {
+          ...idsOf(concerned),
+          code: error.failure.code,
+          err: error.failure.message,
+          count: items.length,
+          topic: only?.message.topic,
+          partition: only?.message.partition,
+          offset: only?.message.offset,
+        },
         'Content batch rejected, handling its events one by one',
       );
     }
@@ -233,13 +344,14 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
           databaseFailure,
           control,
           'content',
+          [concernedOf(item)],
         );
         if (!result.done) return false;
         emit({ type: 'content-handled', outcomes: [result.value], durationMs: performance.now() - one });
         logContent([item], [result.value]);
       } catch (error) {
         if (!(error instanceof NonRetriableFailure)) throw error;
-        if (!(await deadLetter([letterOf(item, error.failure)], control))) return false;
+        if (!(await deadLetter([letterOf(item, error)], control))) return false;
       }
     }
     return true;
@@ -254,7 +366,7 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
         (step.kind !== 'registration' && step.kind !== 'validation-failure')
       )
         throw error;
-      return deadLetter([letterOf(step.items[0], error.failure)], control);
+      return deadLetter([letterOf(step.items[0], error)], control);
     }
   }
 

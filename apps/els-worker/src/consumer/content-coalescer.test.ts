@@ -39,7 +39,10 @@ function gatedHandler(fail: (events: EssayContentProvisioned[]) => Error | undef
 describe('coalesceContentBatches', () => {
   it('runs a lone caller at once, in a call of its own', async () => {
     const handler = gatedHandler();
-    const coalesced = coalesceContentBatches(handler.handle, { maxEvents: 100, isRetriable: () => false });
+    const coalesced = coalesceContentBatches(handler.handle, {
+      maxEvents: 100,
+      isUnavailability: () => false,
+    });
     const pending = coalesced(run('b1', 't1', 't2'));
     await handler.releaseAll();
     expect(texts(await pending)).toEqual(['t1', 't2']);
@@ -51,7 +54,7 @@ describe('coalesceContentBatches', () => {
     const calls: Array<{ events: number; callers: number }> = [];
     const coalesced = coalesceContentBatches(handler.handle, {
       maxEvents: 100,
-      isRetriable: () => false,
+      isUnavailability: () => false,
       onCall: ({ events, callers }) => calls.push({ events, callers }),
     });
     const first = coalesced(run('b1', 'a1'));
@@ -70,7 +73,7 @@ describe('coalesceContentBatches', () => {
 
   it('never puts more than maxEvents into one call, and never splits a run', async () => {
     const handler = gatedHandler();
-    const coalesced = coalesceContentBatches(handler.handle, { maxEvents: 3, isRetriable: () => false });
+    const coalesced = coalesceContentBatches(handler.handle, { maxEvents: 3, isUnavailability: () => false });
     const all = [
       coalesced(run('b', 'x')),
       coalesced(run('b', 'p1', 'p2')),
@@ -88,7 +91,10 @@ describe('coalesceContentBatches', () => {
     const handler = gatedHandler((events) =>
       events.some((e) => e.data.text_storage_id === 'bad') ? bad : undefined,
     );
-    const coalesced = coalesceContentBatches(handler.handle, { maxEvents: 100, isRetriable: () => false });
+    const coalesced = coalesceContentBatches(handler.handle, {
+      maxEvents: 100,
+      isUnavailability: () => false,
+    });
     const first = coalesced(run('b', 'ok0'));
     const good = coalesced(run('b', 'ok1', 'ok2'));
     const faulty = coalesced(run('b', 'bad'));
@@ -113,7 +119,7 @@ describe('coalesceContentBatches', () => {
         if (calls === 1) return gate.handle(events);
         throw down;
       },
-      { maxEvents: 100, isRetriable: (error) => error === down },
+      { maxEvents: 100, isUnavailability: (error) => error === down },
     );
     const first = coalesced(run('b', 'a1'));
     const shared = [coalesced(run('b', 'b1')), coalesced(run('b', 'c1'))];
@@ -135,7 +141,7 @@ describe('coalesceContentBatches', () => {
         calls += 1;
         return calls === 1 ? gate.handle(events) : events.slice(1).map(outcomeOf);
       },
-      { maxEvents: 100, isRetriable: () => false },
+      { maxEvents: 100, isUnavailability: () => false },
     );
     const first = coalesced(run('b', 'a1'));
     const settled = Promise.allSettled([coalesced(run('b', 'b1')), coalesced(run('b', 'c1'))]);
@@ -154,7 +160,7 @@ describe('coalesceContentBatches', () => {
         }
         return events.map(outcomeOf);
       },
-      { maxEvents: 10, isRetriable: () => true },
+      { maxEvents: 10, isUnavailability: () => true },
     );
     await expect(coalesced(run('b', 't1'))).rejects.toThrow('database unavailable');
     expect(texts(await coalesced(run('b', 't1')))).toEqual(['t1']);

@@ -7,10 +7,12 @@ export interface ContentCoalescerOptions {
   /** Most events in one database call; a single caller's run is never split. */
   maxEvents: number;
   /**
-   * True for failures that would fail any call alike (database down, deadlock): every caller gets the
-   * shared error and retries on its own schedule, instead of a round of separate calls that fail too.
+   * True for failures that would fail any call alike (database down, deadlock, a timeout: the unbounded
+   * retry policy): every caller gets the shared error and retries on its own schedule, instead of a round
+   * of separate calls that fail too. Anything else (refused input, an unexpected failure) may belong to
+   * one run only, so it must not reach, or count against, the others.
    */
-  isRetriable(error: unknown): boolean;
+  isUnavailability(error: unknown): boolean;
   /** Told about every database call made: its duration, its events and how many callers shared it. */
   onCall?: (call: { durationMs: number; events: number; callers: number; ok: boolean }) => void;
 }
@@ -28,9 +30,9 @@ interface Waiting {
  * durable commit serve many partitions. Each caller still gets exactly the outcomes of its own events, in
  * its own order, and resolves its offsets only after the shared transaction committed.
  *
- * When a shared call fails for a reason of its own content (an unusable event, a conflict), every run of
- * it is retried in a transaction of its own before anyone is told, so only the caller it belongs to
- * fails. A retriable failure (database down) is handed to every caller as it is.
+ * When a shared call fails for a reason of its own content (an unusable event, a conflict, an unexpected
+ * error), every run of it is retried in a transaction of its own before anyone is told, so only the
+ * caller it belongs to fails. Unavailability (database down) is handed to every caller as it is.
  */
 export function coalesceContentBatches(
   handle: ContentBatchHandler,
@@ -67,7 +69,7 @@ export function coalesceContentBatches(
     try {
       outcomes = await call(envelopes, group.length);
     } catch (error) {
-      if (options.isRetriable(error)) {
+      if (options.isUnavailability(error)) {
         for (const waiting of group) waiting.reject(error);
         return;
       }

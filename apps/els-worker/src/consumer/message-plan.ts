@@ -1,9 +1,20 @@
-import { parseEnvelope, type ParsedEvent } from '@els/contracts';
+import {
+  COMPLETION_EVENT_MAX_BYTES,
+  completionEventMaxBytes,
+  parseEnvelope,
+  type ParsedEvent,
+} from '@els/contracts';
 import type { BatchEssaysRegistered, EssayContentProvisioned, EssayValidationFailed } from '@els/contracts';
 import type { InboundMessage } from './message-types';
 
 /** An input event type that parses but that the worker does not consume (e.g. one of its own outputs). */
 export const UNEXPECTED_EVENT_CODE = 'ELS_ERR_UNEXPECTED_EVENT';
+
+/**
+ * A registration whose completion event could exceed COMPLETION_EVENT_MAX_BYTES (many essays, long ids):
+ * accepted, its batch could never be announced, so it is refused before anything is written.
+ */
+export const BATCH_TOO_LARGE_CODE = 'ELS_ERR_BATCH_TOO_LARGE';
 
 type Unusable = { kind: 'unusable'; message: InboundMessage; code: string; reason: string; eventId?: string };
 type Registration = { kind: 'registration'; message: InboundMessage; envelope: BatchEssaysRegistered };
@@ -37,8 +48,21 @@ export function planMessage(message: InboundMessage, maxBytes: number): PlannedM
 
 function classify(message: InboundMessage, event: ParsedEvent): PlannedMessage {
   switch (event.name) {
-    case 'BatchEssaysRegistered':
+    case 'BatchEssaysRegistered': {
+      const completionBytes = completionEventMaxBytes(event.envelope.data);
+      if (completionBytes > COMPLETION_EVENT_MAX_BYTES) {
+        return {
+          kind: 'unusable',
+          message,
+          code: BATCH_TOO_LARGE_CODE,
+          reason:
+            `$.data.essay_ids: the completion event of these ${event.envelope.data.essay_ids.length} essays ` +
+            `could reach ${completionBytes} bytes, above the limit of ${COMPLETION_EVENT_MAX_BYTES}`,
+          eventId: event.envelope.event_id,
+        };
+      }
       return { kind: 'registration', message, envelope: event.envelope };
+    }
     case 'EssayContentProvisionedV1':
       return { kind: 'content', message, envelope: event.envelope };
     case 'EssayValidationFailedV1':

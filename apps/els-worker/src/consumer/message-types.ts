@@ -30,6 +30,7 @@ export interface DeadLetter {
   readonly code: string;
   readonly reason: string;
   readonly eventId?: string;
+  readonly correlationId?: string;
 }
 
 /** A record to publish: `topic` is a base topic name (the prefix is applied by the producer). */

@@ -1,4 +1,5 @@
 import type { ContentOutcome, RegistrationOutcome, ValidationFailureOutcome } from '../coordination-port';
+import type { RetrySubject } from './retry-tracker';
 
 /** Label of an input message for metrics: its event, or `invalid` when it did not parse. */
 export type EventLabel = 'registration' | 'content' | 'validation_failure' | 'invalid';
@@ -24,6 +25,9 @@ export type ProcessorEvent =
   | { type: 'content-handled'; outcomes: readonly ContentOutcome[]; durationMs: number }
   | { type: 'validation-failure-handled'; outcome: ValidationFailureOutcome; durationMs: number }
   | { type: 'dead-lettered'; code: string }
-  | { type: 'retry'; reason: string };
+  /** An attempt failed and will be retried; `subject` is the same object for every retry of one loop. */
+  | { type: 'retry'; reason: string; subject: RetrySubject; attempt: number }
+  /** The retry loop of `subject` ended (succeeded, gave up or stopped). */
+  | { type: 'retry-ended'; subject: RetrySubject };
 
 export type ProcessorEventListener = (event: ProcessorEvent) => void;

@@ -1,4 +1,10 @@
-import { backoffDelayMs, NonRetriableFailure, retryWhileActive } from './retry-loop';
+import {
+  backoffDelayMs,
+  NonRetriableFailure,
+  retryWhileActive,
+  type ClassifiedFailure,
+  type RetryLoopOptions,
+} from './retry-loop';
 
 const retriable = (error: unknown) => ({
   code: 'ELS_ERR_X',
@@ -51,5 +57,75 @@ describe('retry loop', () => {
         },
       ),
     ).rejects.toBeInstanceOf(NonRetriableFailure);
+  });
+
+  describe('bounded and unbounded retries', () => {
+    class Unexpected extends Error {}
+    class Unavailable extends Error {}
+    const classify = (error: unknown): ClassifiedFailure =>
+      error instanceof Unexpected
+        ? { code: 'ELS_ERR_INTERNAL', retriable: true, retry: 'bounded', message: 'bug', cause: error }
+        : { code: 'ELS_ERR_DATABASE_UNAVAILABLE', retriable: true, message: 'down', cause: error };
+    const options = (maxBoundedAttempts: number): RetryLoopOptions => ({
+      maxBackoffMs: 10,
+      maxBoundedAttempts,
+      isActive: () => true,
+      heartbeat: async () => undefined,
+      onRetry: () => undefined,
+      sleep: async () => undefined,
+    });
+    /** Work that fails with the given sequence ('B' unexpected, 'U' unavailable), then succeeds. */
+    function scripted(sequence: string) {
+      let calls = 0;
+      return {
+        calls: () => calls,
+        work: async () => {
+          const next = sequence[calls++];
+          if (next === 'B') throw new Unexpected('bug');
+          if (next === 'U') throw new Unavailable('down');
+          return 'ok';
+        },
+      };
+    }
+
+    it('gives up an unexpected failure after the configured number of attempts', async () => {
+      const work = scripted('BBBBBBBBBB');
+      const outcome = retryWhileActive(work.work, classify, options(3));
+      await expect(outcome).rejects.toBeInstanceOf(NonRetriableFailure);
+      await expect(outcome).rejects.toMatchObject({ attempts: 3, failure: { code: 'ELS_ERR_INTERNAL' } });
+      expect(work.calls()).toBe(3);
+    });
+
+    it('succeeds when an unexpected failure clears before the bound', async () => {
+      const work = scripted('BB');
+      expect(await retryWhileActive(work.work, classify, options(3))).toEqual({ done: true, value: 'ok' });
+      expect(work.calls()).toBe(3);
+    });
+
+    it('retries unavailability a thousand times without ever giving up', async () => {
+      const work = scripted('U'.repeat(1000));
+      let retries = 0;
+      const outcome = await retryWhileActive(work.work, classify, {
+        ...options(1),
+        onRetry: () => void retries++,
+      });
+      expect(outcome).toEqual({ done: true, value: 'ok' });
+      expect(retries).toBe(1000);
+    });
+
+    it('does not count unavailability between unexpected failures toward the bound', async () => {
+      const work = scripted(`B${'U'.repeat(200)}B${'U'.repeat(200)}`);
+      expect(await retryWhileActive(work.work, classify, options(3))).toEqual({ done: true, value: 'ok' });
+      expect(work.calls()).toBe(403);
+    });
+
+    it('counts every unexpected failure of the loop, also when unavailability came between them', async () => {
+      const work = scripted('BUUBUUUBUU');
+      await expect(retryWhileActive(work.work, classify, options(3))).rejects.toMatchObject({
+        attempts: 8,
+        failure: { code: 'ELS_ERR_INTERNAL' },
+      });
+      expect(work.calls()).toBe(8);
+    });
   });
 });

@@ -28,6 +28,12 @@ const batch: BatchStatus = {
   ],
 };
 
+/** Contract-valid ids beyond plain ASCII that the status API must look up as they are. */
+const SPACE_ID = 'essay one of batch 7';
+const CJK_ID = '字'.repeat(170) + 'ab'; // exactly 512 bytes of UTF-8
+const SLASH_ID = 'uploads/2025/essay+1';
+const EXOTIC_IDS = new Set([SPACE_ID, CJK_ID, SLASH_ID]);
+
 interface World {
   databaseUp: boolean;
   schema: SchemaStatus;
@@ -48,8 +54,10 @@ function build(world: Partial<World> = {}) {
     instanceId: 'replica-1',
     logger: silentLogger,
     queries: {
-      batchStatus: async (id) => (id === 'batch-1' ? batch : undefined),
-      essayStatus: async (id) => (id === 'essay-1' ? essay : undefined),
+      batchStatus: async (id) =>
+        id === 'batch-1' ? batch : EXOTIC_IDS.has(id) ? { ...batch, batchId: id } : undefined,
+      essayStatus: async (id) =>
+        id === 'essay-1' ? essay : EXOTIC_IDS.has(id) ? { ...essay, essayId: id } : undefined,
     },
     readiness: {
       instanceId: 'replica-1',
@@ -89,6 +97,7 @@ describe('HTTP API', () => {
         kafka: { ok: true, joined: true },
         redis: { ok: true, degraded: false },
       },
+      retrying: { ok: true, maxRetryMs: 0, messages: [] },
     });
   });
 
@@ -170,5 +179,50 @@ describe('HTTP API', () => {
       code: 'ELS_ERR_BAD_REQUEST',
       message: expect.stringContaining('essay_id'),
     });
+  });
+
+  it.each([
+    ['with a space', SPACE_ID],
+    ['of 512 bytes of CJK characters', CJK_ID],
+    ['with a slash and a plus', SLASH_ID],
+  ])('looks up a URL-encoded id %s as the contract accepts it', async (_name, id) => {
+    const { app } = build();
+    const essayResponse = await app.inject({
+      method: 'GET',
+      url: `/v1/essays/${encodeURIComponent(id)}/status`,
+    });
+    expect(essayResponse.statusCode).toBe(200);
+    expect(essayResponse.json().essay_id).toBe(id);
+    const batchResponse = await app.inject({
+      method: 'GET',
+      url: `/v1/batches/${encodeURIComponent(id)}/status`,
+    });
+    expect(batchResponse.statusCode).toBe(200);
+    expect(batchResponse.json().batch_id).toBe(id);
+  });
+
+  it.each([
+    ['513 bytes of CJK characters (171 characters)', encodeURIComponent('字'.repeat(171))],
+    ['513 ASCII characters', 'a'.repeat(513)],
+    ['5,000 ASCII characters', 'a'.repeat(5000)],
+    ['a NUL', 'essay%001'],
+    ['a newline', 'essay%0A1'],
+    ['an unpaired surrogate (not valid UTF-8 once encoded)', '%ED%A0%80'],
+  ])('rejects an id with %s with 400 ELS_ERR_BAD_REQUEST', async (_name, encoded) => {
+    const { app } = build();
+    for (const url of [`/v1/essays/${encoded}/status`, `/v1/batches/${encoded}/status`]) {
+      const response = await app.inject({ method: 'GET', url });
+      expect({ url, status: response.statusCode }).toEqual({ url, status: 400 });
+      expect(response.json().error).toEqual({ code: 'ELS_ERR_BAD_REQUEST', message: expect.any(String) });
+    }
+  });
+
+  it('names the byte limit when an id is too long', async () => {
+    const { app } = build();
+    const response = await app.inject({
+      method: 'GET',
+      url: `/v1/batches/${encodeURIComponent('字'.repeat(171))}/status`,
+    });
+    expect(response.json().error.message).toBe('batch_id must be at most 512 bytes in UTF-8 (has 513)');
   });
 });

@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { StatusQueries } from '../coordination-port';
 import type { Logger } from '../logger';
 import { checkReadiness, type ReadinessProbes } from './readiness';
-import { registerStatusRoutes } from './status-routes';
+import { registerStatusRoutes, statusRouteServerOptions } from './status-routes';
 
 export interface HttpServerDeps {
   instanceId: string;
@@ -18,7 +18,7 @@ export interface HttpErrorBody {
 
 /** The fastify app: health, readiness, metrics and the read-only status API. Nothing listens yet. */
 export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
-  const app = Fastify({ logger: false });
+  const app = Fastify({ logger: false, ...statusRouteServerOptions });
 
   app.addHook('onResponse', async (request, reply) => {
     deps.logger.debug(

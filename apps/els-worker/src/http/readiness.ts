@@ -1,3 +1,4 @@
+import type { RetryingMessage } from '../consumer/retry-tracker';
 import type { DatabaseProbe } from '../coordination-port';
 
 export interface ReadinessReport {
@@ -9,6 +10,11 @@ export interface ReadinessReport {
     kafka: { ok: boolean; joined: boolean };
     redis: { ok: boolean; degraded: boolean };
   };
+  /**
+   * The messages waiting in a retry now, oldest first. Not ok once one has been retrying for longer than
+   * `maxRetryMs` (0: reported only): a stuck partition makes the replica unready.
+   */
+  retrying: { ok: boolean; maxRetryMs: number; messages: RetryingMessage[] };
 }
 
 export interface ReadinessProbes {
@@ -16,6 +22,10 @@ export interface ReadinessProbes {
   database: DatabaseProbe;
   consumerJoined(): boolean;
   redisDegraded(): boolean;
+  /** The messages waiting in a retry (none when not given). */
+  retrying?(): RetryingMessage[];
+  /** `ELS_READY_MAX_RETRY_MS`: longest retry that keeps the replica ready; 0 only reports (default). */
+  maxRetryMs?: number;
   /** A probe slower than this counts as failed, so /readyz answers while PostgreSQL hangs. */
   timeoutMs?: number;
 }
@@ -33,7 +43,8 @@ async function withTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
 }
 
 /**
- * Ready = database reachable, schema current, consumer in its group. A degraded Redis is reported but does
+ * Ready = database reachable, schema current, consumer in its group, no message retrying for longer than
+ * `maxRetryMs`. A degraded Redis is reported but does
  * not make the replica unready: the database guarantees alone are enough to keep working (invariant 9).
  */
 export async function checkReadiness(probes: ReadinessProbes): Promise<ReadinessReport> {
@@ -50,8 +61,11 @@ export async function checkReadiness(probes: ReadinessProbes): Promise<Readiness
     : { ok: false, applied: 0, expected: 0 };
   const joined = probes.consumerJoined();
   const degraded = probes.redisDegraded();
+  const maxRetryMs = probes.maxRetryMs ?? 0;
+  const messages = probes.retrying?.() ?? [];
+  const retryingOk = maxRetryMs === 0 || messages.every((message) => message.ageMs <= maxRetryMs);
   return {
-    ready: database && schema.ok && joined,
+    ready: database && schema.ok && joined && retryingOk,
     instanceId: probes.instanceId,
     dependencies: {
       database: { ok: database },
@@ -59,5 +73,6 @@ export async function checkReadiness(probes: ReadinessProbes): Promise<Readiness
       kafka: { ok: joined, joined },
       redis: { ok: !degraded, degraded },
     },
+    retrying: { ok: retryingOk, maxRetryMs, messages },
   };
 }

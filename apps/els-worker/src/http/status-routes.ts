@@ -1,19 +1,35 @@
-import type { FastifyInstance } from 'fastify';
+import { ID_MAX_BYTES, idSchema } from '@els/contracts';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { BatchStatus, EssayStatus, StatusQueries } from '../coordination-port';
 import type { HttpErrorBody } from './http-server';
 
-const idParam = z
-  .string()
-  .min(1, { error: 'must not be empty' })
-  .max(512, { error: 'must be at most 512 characters' })
-  .regex(/^[^\s\p{Cc}]+$/u, { error: 'must not contain whitespace or control characters' });
-
-const batchParams = z.object({ batch_id: idParam });
-const essayParams = z.object({ essay_id: idParam });
+/**
+ * Path parameters accept exactly the ids the contract accepts (URL-encoded: spaces, non-ASCII), so every
+ * stored batch and essay can be looked up, and reject what it rejects.
+ */
+const batchParams = z.object({ batch_id: idSchema });
+const essayParams = z.object({ essay_id: idSchema });
 
 const badRequest = (message: string): HttpErrorBody => ({ error: { code: 'ELS_ERR_BAD_REQUEST', message } });
 const notFound = (message: string): HttpErrorBody => ({ error: { code: 'ELS_ERR_NOT_FOUND', message } });
+
+/**
+ * Fastify options for the status routes' parameters. The router refuses a decoded parameter longer than
+ * ID_MAX_BYTES characters (an id that long has more than ID_MAX_BYTES bytes, so the contract refuses it
+ * too), and a path that is not valid percent-encoded UTF-8 (an unpaired surrogate cannot be encoded);
+ * both answer 400 ELS_ERR_BAD_REQUEST in the API's error shape, like the id schema's own refusals.
+ */
+export const statusRouteServerOptions = {
+  routerOptions: { maxParamLength: ID_MAX_BYTES },
+  frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
+    const message =
+      error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? `id must be at most ${ID_MAX_BYTES} bytes in UTF-8`
+        : 'path is not valid percent-encoded UTF-8';
+    void reply.code(400).send(badRequest(message));
+  },
+};
 
 function essayBody(essay: EssayStatus) {
   return {

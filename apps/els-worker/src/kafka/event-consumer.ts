@@ -16,14 +16,34 @@ export interface EventConsumerOptions {
   onFatal?: (error: Error) => void;
   /** Read from the earliest offset when the group has no committed offset (default true). */
   fromBeginning?: boolean;
+  /** Group session timeout (default 30 s): a member silent for longer is evicted by the coordinator. */
+  sessionTimeoutMs?: number;
+}
+
+export interface EventConsumerStopOptions {
+  /**
+   * How long the in-flight batch may go on after stop was requested: it finishes its current steps if the
+   * dependencies answer, and gives up (leaving its unresolved messages for redelivery) when they do not.
+   */
+  drainMs?: number;
 }
 
 export interface EventConsumer {
   start(): Promise<void>;
-  stop(): Promise<void>;
-  /** True while this member belongs to the group (readiness). */
+  stop(options?: EventConsumerStopOptions): Promise<void>;
+  /**
+   * True while this member belongs to the group (readiness): false from a rebalance until it has joined
+   * again, after a crash, and once it has not heartbeaten for a session timeout (the coordinator evicted it).
+   */
   joined(): boolean;
+  /** True when stopping left fetched messages unresolved: their offsets were not committed (redelivered). */
+  leftWorkUncommitted(): boolean;
 }
+
+const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
+const DEFAULT_DRAIN_MS = 5000;
+// Heartbeat answers that mean the coordinator no longer counts this member as part of the current generation.
+const MEMBERSHIP_LOST = new Set(['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION']);
 
 /**
  * The consumer-group adapter: `eachBatch` with manual offset resolution. The processor resolves an
@@ -35,21 +55,29 @@ export function createEventConsumer(kafka: Kafka, options: EventConsumerOptions)
   let consumer: Consumer | undefined;
   let isJoined = false;
   let stopping: Promise<void> | undefined;
+  let drainUntil: number | undefined;
+  let workLeft = false;
+  const sessionTimeoutMs = options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
+  // The coordinator evicts a member it has not heard from for a session timeout; a process that was paused
+  // (or cut off) that long is not in the group any more even though no event told it so.
+  let lastContactAt = 0;
 
   function setJoined(value: boolean) {
+    if (value) lastContactAt = Date.now();
     if (isJoined === value) return;
     isJoined = value;
     options.onMembership?.(value);
   }
 
   return {
-    joined: () => isJoined,
+    joined: () => isJoined && Date.now() - lastContactAt < sessionTimeoutMs,
+    leftWorkUncommitted: () => workLeft,
     async start() {
       if (consumer) return;
       const created = kafka.consumer({
         groupId: options.groupId,
         allowAutoTopicCreation: false,
-        sessionTimeout: 30_000,
+        sessionTimeout: sessionTimeoutMs,
         rebalanceTimeout: 60_000,
         heartbeatInterval: 3000,
         maxWaitTimeInMs: 100,
@@ -63,7 +91,13 @@ export function createEventConsumer(kafka: Kafka, options: EventConsumerOptions)
         );
         setJoined(true);
       });
-      created.on(created.events.REBALANCING, () => logger.info({}, 'Consumer group rebalancing'));
+      created.on(created.events.HEARTBEAT, () => {
+        lastContactAt = Date.now();
+      });
+      created.on(created.events.REBALANCING, () => {
+        logger.info({}, 'Consumer group rebalancing');
+        setJoined(false);
+      });
       created.on(created.events.STOP, () => setJoined(false));
       created.on(created.events.DISCONNECT, () => setJoined(false));
       created.on(created.events.CRASH, ({ payload }) => {
@@ -94,14 +128,30 @@ export function createEventConsumer(kafka: Kafka, options: EventConsumerOptions)
             timestampMs: Number(message.timestamp),
           }));
           let lastResolved: bigint | undefined;
-          await options.handleBatch(messages, {
-            resolveOffset(offset) {
-              resolveOffset(offset);
-              lastResolved = BigInt(offset);
-            },
-            heartbeat,
-            isActive: () => isRunning() && !isStale(),
-          });
+          const lastOffset = messages.length > 0 ? BigInt(batch.lastOffset()) : undefined;
+          const leftUnresolved = () =>
+            lastOffset !== undefined && (lastResolved === undefined || lastResolved < lastOffset);
+          try {
+            await options.handleBatch(messages, {
+              resolveOffset(offset) {
+                resolveOffset(offset);
+                lastResolved = BigInt(offset);
+              },
+              async heartbeat() {
+                try {
+                  await heartbeat();
+                } catch (error) {
+                  if (MEMBERSHIP_LOST.has((error as { type?: string }).type ?? '')) setJoined(false);
+                  throw error;
+                }
+              },
+              // On stop the batch may finish for a while (drain) but never waits on a dead dependency past it.
+              isActive: () =>
+                !isStale() && (isRunning() || (drainUntil !== undefined && Date.now() < drainUntil)),
+            });
+          } finally {
+            if (!isRunning() && leftUnresolved()) workLeft = true;
+          }
           await commitOffsetsIfNecessary();
           if (lastResolved !== undefined) {
             const lag = BigInt(batch.highWatermark) - (lastResolved + 1n);
@@ -111,9 +161,10 @@ export function createEventConsumer(kafka: Kafka, options: EventConsumerOptions)
       });
       logger.info({ groupId: options.groupId, topics: options.topics }, 'Consumer started');
     },
-    async stop() {
+    async stop(stopOptions = {}) {
       if (!consumer) return;
       stopping ??= (async () => {
+        drainUntil = Date.now() + (stopOptions.drainMs ?? DEFAULT_DRAIN_MS);
         const current = consumer;
         // disconnect() stops fetching, waits for the in-flight batch, commits resolved offsets and leaves
         // the group, so another member takes the partitions over at once.

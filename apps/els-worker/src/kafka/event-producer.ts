@@ -2,7 +2,7 @@ import { TOPICS, topicName, type BaseTopic } from '@els/contracts';
 import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { DeadLetter, OutboundRecord, RecordPublishResult } from '../consumer/message-types';
 import type { Logger } from '../logger';
-import { LARGE_EVENT_TOPICS } from './topic-admin';
+import { DEAD_LETTER_HEADROOM_BYTES, LARGE_EVENT_TOPICS } from './topic-admin';
 
 export const EVENT_ID_HEADER = 'x-els-event-id';
 export const DEAD_LETTER_HEADERS = {
@@ -14,8 +14,19 @@ export const DEAD_LETTER_HEADERS = {
   eventId: EVENT_ID_HEADER,
 } as const;
 
-/** Kafka header values are bytes; a long reason is cut so the record stays well under the size limit. */
-const MAX_HEADER_MESSAGE_CHARS = 2000;
+/**
+ * `x-els-error-message` is cut to this many bytes of UTF-8, so the headers of a dead letter (this, a
+ * topic name of at most 249 characters, partition, offset, code and event id: under 1.5 KiB) always fit
+ * the dead-letter topic's headroom over the input topics (DEAD_LETTER_HEADROOM_BYTES).
+ */
+export const DEAD_LETTER_ERROR_MESSAGE_MAX_BYTES = 1024;
+
+/**
+ * Dead letters are sent in requests of at most this many bytes (keys, values and headers), and a larger
+ * letter alone: one record batch per partition then holds either one letter, which fits because its
+ * input topic accepted it, or letters adding up to less than the headroom.
+ */
+const DEAD_LETTER_REQUEST_BYTES = DEAD_LETTER_HEADROOM_BYTES / 2;
 
 export interface EventProducer {
   start(): Promise<void>;
@@ -108,19 +119,53 @@ export function createEventProducer(kafka: Kafka, topicPrefix: string, logger: L
       return records.map((record) => (isLarge(record) ? largeResult : smallResult) ?? { ok: true });
     },
     async publishDeadLetters(letters) {
-      if (letters.length === 0) return;
-      await sendGrouped(
-        letters.map((letter) => ({
-          topic: topicName(TOPICS.deadLetter, topicPrefix),
-          message: {
-            key: letter.message.key,
-            value: letter.message.value,
-            headers: deadLetterHeaders(letter),
-          },
-        })),
-      );
+      const topic = topicName(TOPICS.deadLetter, topicPrefix);
+      for (const chunk of deadLetterRequests(letters)) {
+        await sendGrouped(
+          chunk.map(({ letter, headers }) => ({
+            topic,
+            message: { key: letter.message.key, value: letter.message.value, headers },
+          })),
+        );
+      }
     },
   };
+}
+
+/** Letters in order, grouped into requests of at most DEAD_LETTER_REQUEST_BYTES (a larger letter alone). */
+function deadLetterRequests(
+  letters: readonly DeadLetter[],
+): Array<Array<{ letter: DeadLetter; headers: Record<string, string> }>> {
+  const requests: Array<Array<{ letter: DeadLetter; headers: Record<string, string> }>> = [];
+  let open: Array<{ letter: DeadLetter; headers: Record<string, string> }> = [];
+  let openBytes = 0;
+  for (const letter of letters) {
+    const headers = deadLetterHeaders(letter);
+    const bytes =
+      (letter.message.key?.byteLength ?? 0) +
+      (letter.message.value?.byteLength ?? 0) +
+      Object.entries(headers).reduce((n, [name, value]) => n + name.length + Buffer.byteLength(value), 0);
+    if (open.length > 0 && openBytes + bytes > DEAD_LETTER_REQUEST_BYTES) {
+      requests.push(open);
+      open = [];
+      openBytes = 0;
+    }
+    open.push({ letter, headers });
+    openBytes += bytes;
+  }
+  if (open.length > 0) requests.push(open);
+  return requests;
+}
+
+/** The first `maxBytes` bytes of `text` in UTF-8, never splitting a character. */
+export function truncateUtf8(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text) <= maxBytes) return text;
+  let end = Math.min(text.length, maxBytes);
+  while (end > 0 && Buffer.byteLength(text.slice(0, end)) > maxBytes) end--;
+  // Do not leave the high half of a surrogate pair at the end.
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return text.slice(0, end);
 }
 
 export function deadLetterHeaders(letter: DeadLetter): Record<string, string> {
@@ -129,7 +174,7 @@ export function deadLetterHeaders(letter: DeadLetter): Record<string, string> {
     [DEAD_LETTER_HEADERS.sourcePartition]: String(letter.message.partition),
     [DEAD_LETTER_HEADERS.sourceOffset]: letter.message.offset,
     [DEAD_LETTER_HEADERS.errorCode]: letter.code,
-    [DEAD_LETTER_HEADERS.errorMessage]: letter.reason.slice(0, MAX_HEADER_MESSAGE_CHARS),
+    [DEAD_LETTER_HEADERS.errorMessage]: truncateUtf8(letter.reason, DEAD_LETTER_ERROR_MESSAGE_MAX_BYTES),
   };
   if (letter.eventId) headers[DEAD_LETTER_HEADERS.eventId] = letter.eventId;
   return headers;

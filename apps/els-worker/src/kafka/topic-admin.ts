@@ -1,50 +1,83 @@
-import { INPUT_TOPICS, OUTPUT_TOPICS, TOPICS, topicName } from '@els/contracts';
-import type { Kafka } from 'kafkajs';
+import {
+  COMPLETION_EVENT_MAX_BYTES,
+  INPUT_TOPICS,
+  OUTPUT_TOPICS,
+  TOPICS,
+  topicName,
+  type BaseTopic,
+} from '@els/contracts';
+import { ConfigResourceTypes, ConfigSource, type Admin, type Kafka } from 'kafkajs';
 import type { Logger } from '../logger';
 
 export interface TopicPlan {
   topic: string;
   partitions: number;
+  /** The least `max.message.bytes` the topic must have; absent: the broker default is enough. */
   maxMessageBytes?: number;
 }
 
 /**
- * Input and dead-letter topics accept messages up to 4 MiB, well above ELS_MAX_MESSAGE_BYTES (1 MiB by
- * default): an oversized message must reach the worker to be dead-lettered with its original bytes,
- * not be refused at the producer where nobody would see it. The completion topic accepts as much: a
- * completion event lists every essay of its batch (about 1.1 MB for 10,000 essays with UUID-sized ids
- * before compression), and a refused one would never be announced.
+ * Input topics accept messages up to 4 MiB, well above ELS_MAX_MESSAGE_BYTES (1 MiB by default): an
+ * oversized message must reach the worker to be dead-lettered with its original bytes, not be refused at
+ * the producer where nobody would see it.
  */
-export const OVERSIZE_TOLERANT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+export const INPUT_TOPIC_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * What a dead letter adds to the original record: the `x-els-*` headers (bounded by event-producer to
+ * about 1.4 KiB) and record framing. The dead-letter topic accepts the largest input topic's limit plus
+ * this, so every record an input topic accepted fits as a dead letter.
+ */
+export const DEAD_LETTER_HEADROOM_BYTES = 64 * 1024;
+
+/**
+ * The completion topic accepts the largest completion a registration may produce (COMPLETION_EVENT_MAX_BYTES,
+ * enforced at registration) plus record framing and gzip's worst-case growth on incompressible data
+ * (about 0.03 %, 5 KiB at 16 MiB).
+ */
+export const COMPLETION_TOPIC_MAX_MESSAGE_BYTES = COMPLETION_EVENT_MAX_BYTES + 64 * 1024;
 
 export interface EnsureTopicsResult {
   created: string[];
   grown: string[];
+  /** Existing topics whose `max.message.bytes` was raised to the plan. */
+  raised: string[];
 }
 
 const OUTPUT_TOPIC_PARTITIONS = 12;
+const MAX_MESSAGE_BYTES = 'max.message.bytes';
 
 /**
  * Output topics whose events grow with the size of a batch (a completion lists every essay): created
- * with the oversize-tolerant limit, and published compressed in a request of their own.
+ * with their own limit, and published compressed in a request of their own.
  */
 export const LARGE_EVENT_TOPICS: ReadonlySet<string> = new Set([TOPICS.batchContentProvisioningCompleted]);
 
-/** Input topics get `inputPartitions` (at least 12) partitions; outputs and dead letters 12. */
+/**
+ * Input topics get `inputPartitions` (at least 12) partitions; outputs and dead letters 12. The
+ * dead-letter limit planned here assumes input topics at their planned limit; `ensureTopics` raises it
+ * further when an input topic already accepts more.
+ */
 export function topicPlan(prefix: string, inputPartitions: number): TopicPlan[] {
+  const limitOf = (base: BaseTopic): number | undefined => {
+    if (base === TOPICS.deadLetter) return INPUT_TOPIC_MAX_MESSAGE_BYTES + DEAD_LETTER_HEADROOM_BYTES;
+    if (LARGE_EVENT_TOPICS.has(base)) return COMPLETION_TOPIC_MAX_MESSAGE_BYTES;
+    return undefined;
+  };
   return [
     ...INPUT_TOPICS.map((base) => ({
       topic: topicName(base, prefix),
       partitions: Math.max(12, inputPartitions),
-      maxMessageBytes: OVERSIZE_TOLERANT_MAX_MESSAGE_BYTES,
+      maxMessageBytes: INPUT_TOPIC_MAX_MESSAGE_BYTES,
     })),
-    ...OUTPUT_TOPICS.map((base) => ({
-      topic: topicName(base, prefix),
-      partitions: OUTPUT_TOPIC_PARTITIONS,
-      ...(base === TOPICS.deadLetter || LARGE_EVENT_TOPICS.has(base)
-        ? { maxMessageBytes: OVERSIZE_TOLERANT_MAX_MESSAGE_BYTES }
-        : {}),
-    })),
+    ...OUTPUT_TOPICS.map((base) => {
+      const maxMessageBytes = limitOf(base);
+      return {
+        topic: topicName(base, prefix),
+        partitions: OUTPUT_TOPIC_PARTITIONS,
+        ...(maxMessageBytes ? { maxMessageBytes } : {}),
+      };
+    }),
   ];
 }
 
@@ -54,9 +87,12 @@ function errorType(error: unknown): string | undefined {
 }
 
 /**
- * Creates every topic the worker reads or writes and grows input topics that have fewer partitions than
- * planned. Idempotent and safe to run from several processes at once: "already exists" and "already has
- * that many partitions" from a concurrent run count as success, and the final state is re-read.
+ * Creates every topic the worker reads or writes, grows input topics that have fewer partitions than
+ * planned, and raises `max.message.bytes` of topics that already existed with less than planned (never
+ * lowers it). The dead-letter topic ends at the largest input topic's limit, as read back from the
+ * broker, plus DEAD_LETTER_HEADROOM_BYTES. Idempotent and safe to run from several processes at once:
+ * "already exists" and "already has that many partitions" from a concurrent run count as success,
+ * concurrent raises write the same values, and the final state is re-read.
  */
 export async function ensureTopics(
   kafka: Kafka,
@@ -112,8 +148,9 @@ export async function ensureTopics(
         );
       }
     }
-    logger.info({ created, grown, topics: plan.length }, 'Topics ensured');
-    return { created, grown };
+    const raised = await raiseMessageLimits(admin, plan, prefix);
+    logger.info({ created, grown, raised, topics: plan.length }, 'Topics ensured');
+    return { created, grown, raised };
   } finally {
     await admin.disconnect();
   }
@@ -125,4 +162,116 @@ function isOnlyAlreadyExists(error: unknown): boolean {
   return (
     Array.isArray(nested) && nested.length > 0 && nested.every((e) => errorType(e) === 'TOPIC_ALREADY_EXISTS')
   );
+}
+
+type TopicConfigs = Map<
+  string,
+  { maxMessageBytes: number; overrides: Array<{ name: string; value: string }> }
+>;
+
+/** Each topic's effective `max.message.bytes` and the configs set on the topic itself (not defaults). */
+export async function describeTopicConfigs(admin: Admin, topics: readonly string[]): Promise<TopicConfigs> {
+  const response = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })),
+  });
+  const configs: TopicConfigs = new Map();
+  for (const resource of response.resources) {
+    if (resource.errorCode !== 0) {
+      throw new Error(
+        `describing the configs of topic ${resource.resourceName} failed: ${resource.errorMessage}`,
+      );
+    }
+    const limit = resource.configEntries.find((entry) => entry.configName === MAX_MESSAGE_BYTES);
+    const overrides = resource.configEntries
+      .filter((entry) => entry.configSource === ConfigSource.TOPIC_CONFIG)
+      .map((entry) => {
+        if (entry.isSensitive || entry.configValue === null) {
+          throw new Error(
+            `topic ${resource.resourceName} has a sensitive config ${entry.configName} that cannot be kept while altering it`,
+          );
+        }
+        return { name: entry.configName, value: entry.configValue };
+      });
+    configs.set(resource.resourceName, { maxMessageBytes: Number(limit?.configValue ?? 0), overrides });
+  }
+  return configs;
+}
+
+/**
+ * The least `max.message.bytes` each topic must have: the plan's, and for the dead-letter topic the
+ * largest input topic's limit (what the broker reports, or the plan's when that is more, since inputs
+ * are raised in the same request) plus the header headroom.
+ */
+function requiredLimits(
+  plan: readonly TopicPlan[],
+  prefix: string,
+  current: TopicConfigs,
+): Map<string, number> {
+  const inputs = INPUT_TOPICS.map((base) => topicName(base, prefix));
+  const deadLetter = topicName(TOPICS.deadLetter, prefix);
+  const largestInput = Math.max(
+    INPUT_TOPIC_MAX_MESSAGE_BYTES,
+    ...inputs.map((topic) => current.get(topic)?.maxMessageBytes ?? 0),
+  );
+  const required = new Map<string, number>();
+  for (const entry of plan) {
+    const limit =
+      entry.topic === deadLetter ? largestInput + DEAD_LETTER_HEADROOM_BYTES : entry.maxMessageBytes;
+    if (limit !== undefined) required.set(entry.topic, limit);
+  }
+  return required;
+}
+
+const CONFIG_PROPAGATION_TIMEOUT_MS = 30_000;
+
+/**
+ * Raises `max.message.bytes` where a topic has less than required; never lowers it. Kafka's
+ * AlterConfigs (the only config API kafkajs speaks) replaces the whole set of configs of a topic, so the
+ * request carries every config already set on the topic with only the limit changed; configs left at
+ * their defaults stay defaults. Returns the topics raised, once the broker reports the new limits.
+ */
+async function raiseMessageLimits(
+  admin: Admin,
+  plan: readonly TopicPlan[],
+  prefix: string,
+): Promise<string[]> {
+  const current = await describeTopicConfigs(
+    admin,
+    plan.map((entry) => entry.topic),
+  );
+  const required = requiredLimits(plan, prefix, current);
+  const below = [...required].filter(([topic, limit]) => (current.get(topic)?.maxMessageBytes ?? 0) < limit);
+  if (below.length === 0) return [];
+  await admin.alterConfigs({
+    validateOnly: false,
+    resources: below.map(([topic, limit]) => ({
+      type: ConfigResourceTypes.TOPIC,
+      name: topic,
+      configEntries: [
+        ...(current.get(topic)?.overrides ?? []).filter((entry) => entry.name !== MAX_MESSAGE_BYTES),
+        { name: MAX_MESSAGE_BYTES, value: String(limit) },
+      ],
+    })),
+  });
+  await waitForLimits(admin, new Map(below));
+  return below.map(([topic]) => topic);
+}
+
+/** Re-reads until the broker reports at least the limits just written (config changes apply asynchronously). */
+async function waitForLimits(admin: Admin, limits: ReadonlyMap<string, number>): Promise<void> {
+  const deadline = Date.now() + CONFIG_PROPAGATION_TIMEOUT_MS;
+  for (;;) {
+    const current = await describeTopicConfigs(admin, [...limits.keys()]);
+    const pending = [...limits].filter(
+      ([topic, limit]) => (current.get(topic)?.maxMessageBytes ?? 0) < limit,
+    );
+    if (pending.length === 0) return;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `topics ${pending.map(([topic]) => topic).join(', ')} still report a smaller max.message.bytes than written`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }

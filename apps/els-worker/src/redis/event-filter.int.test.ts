@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { Redis } from 'ioredis';
+import { deploymentId } from '@els/coordination';
+import { createTestDatabase, waitFor } from '@els/coordination/testing';
 import { silentLogger } from '../logger';
-import { waitFor } from '@els/coordination/testing';
-import { createEventFilter, seenKey, type EventFilter } from './event-filter';
+import { createEventFilter, filterNamespace, seenKey, type EventFilter } from './event-filter';
 
 const redisUrl = process.env.ELS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -47,6 +48,44 @@ describe('Redis event filter', () => {
     await first.markSeen([id]);
     expect(await first.filterSeen([id])).toEqual(new Set([id]));
     expect(await second.filterSeen([id])).toEqual(new Set());
+  });
+
+  it('never lets two databases share seen marks, even under the same consumer group and topic prefix', async () => {
+    const [first, second] = await Promise.all([
+      createTestDatabase({ max: 1 }),
+      createTestDatabase({ max: 1 }),
+    ]);
+    try {
+      const group = `group-${randomUUID()}`;
+      const prefix = 'same.prefix.';
+      const ids = [await deploymentId(first.sql), await deploymentId(second.sql)];
+      const [a, b] = ids.map((id) =>
+        track(
+          createEventFilter({
+            url: redisUrl,
+            // Resolved when the filter starts, as the worker does once the schema is current.
+            namespace: () => filterNamespace(id, group, prefix),
+            ttlS: 60,
+            logger: silentLogger,
+          }),
+        ),
+      );
+      if (!a || !b) throw new Error('two filters expected');
+      await Promise.all([a.start(), b.start()]);
+      const event = randomUUID();
+      await a.markSeen([event]);
+      expect(await a.filterSeen([event])).toEqual(new Set([event]));
+      expect(await b.filterSeen([event])).toEqual(new Set());
+      const direct = new Redis(redisUrl);
+      try {
+        expect(await direct.exists(seenKey(`${ids[0]}/${group}/${prefix}`, event))).toBe(1);
+        expect(await direct.exists(seenKey(`${ids[1]}/${group}/${prefix}`, event))).toBe(0);
+      } finally {
+        direct.disconnect();
+      }
+    } finally {
+      await Promise.all([first.drop(), second.drop()]);
+    }
   });
 
   it('never throws and reports degraded while Redis cannot be reached', async () => {

@@ -20,11 +20,13 @@ export interface EventFilter {
 export interface EventFilterOptions {
   url: string;
   /**
-   * Scope of the seen-ids: the consumer group and topic prefix of this deployment. Event ids are unique
-   * per logical event, but two deployments sharing one Redis (environments, test runs, a replayed
-   * workload) must never skip each other's events.
+   * Scope of the seen-ids: `<deployment id>/<consumer group>/<topic prefix>` (see `filterNamespace`).
+   * Event ids are unique per logical event, but two deployments sharing one Redis (environments, test
+   * runs, a replayed workload) must never skip each other's events, and a recreated database must never
+   * inherit the marks of its predecessor (invariant 9). A function is called once by start(), so the
+   * worker can read the deployment id from the database first.
    */
-  namespace: string;
+  namespace: string | (() => string);
   ttlS: number;
   logger: Logger;
   /** CLIENT SETNAME of the connection, so an operator can find it in CLIENT LIST. */
@@ -37,6 +39,11 @@ export interface EventFilterOptions {
 
 export const SEEN_KEY_PREFIX = 'els:seen:';
 
+/** The pre-filter scope of one deployment: the database's identity, then the Kafka names. */
+export function filterNamespace(deploymentId: string, consumerGroup: string, topicPrefix: string): string {
+  return `${deploymentId}/${consumerGroup}/${topicPrefix}`;
+}
+
 /** `els:seen:<namespace>:<event_id>` */
 export function seenKey(namespace: string, eventId: string): string {
   return `${SEEN_KEY_PREFIX}${namespace}:${eventId}`;
@@ -46,6 +53,7 @@ export function createEventFilter(options: EventFilterOptions): EventFilter {
   const { logger } = options;
   const pingIntervalMs = options.pingIntervalMs ?? 1000;
   let client: Redis | undefined;
+  let namespace: string | undefined;
   let pingTimer: NodeJS.Timeout | undefined;
   // Degraded until the first answer: a worker that never reached Redis must not claim it is fine.
   let isDegraded = true;
@@ -72,6 +80,7 @@ export function createEventFilter(options: EventFilterOptions): EventFilter {
     degraded: () => isDegraded,
     async start() {
       if (client) return;
+      namespace = typeof options.namespace === 'function' ? options.namespace() : options.namespace;
       options.onDegradedChange?.(true);
       const created = new Redis(options.url, {
         lazyConnect: true,
@@ -123,10 +132,11 @@ export function createEventFilter(options: EventFilterOptions): EventFilter {
     },
     async filterSeen(eventIds) {
       const seen = new Set<string>();
-      if (!client || eventIds.length === 0 || isDegraded) return seen;
+      const scope = namespace;
+      if (!client || scope === undefined || eventIds.length === 0 || isDegraded) return seen;
       const started = performance.now();
       try {
-        const values = await client.mget(eventIds.map((id) => seenKey(options.namespace, id)));
+        const values = await client.mget(eventIds.map((id) => seenKey(scope, id)));
         values.forEach((value, index) => {
           const id = eventIds[index];
           if (value !== null && id !== undefined) seen.add(id);
@@ -138,10 +148,11 @@ export function createEventFilter(options: EventFilterOptions): EventFilter {
       return seen;
     },
     async markSeen(eventIds) {
-      if (!client || eventIds.length === 0 || isDegraded) return;
+      const scope = namespace;
+      if (!client || scope === undefined || eventIds.length === 0 || isDegraded) return;
       try {
         const pipeline = client.pipeline();
-        for (const id of eventIds) pipeline.set(seenKey(options.namespace, id), '1', 'EX', options.ttlS);
+        for (const id of eventIds) pipeline.set(seenKey(scope, id), '1', 'EX', options.ttlS);
         const results = await pipeline.exec();
         const failed = results?.find(([error]) => error !== null);
         if (failed) setDegraded(true, failed[0]);

@@ -49,6 +49,12 @@ export interface ReadinessBody {
   };
 }
 
+export interface ReplicaExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  durationMs: number;
+}
+
 export interface Readiness {
   status: number;
   body: ReadinessBody | undefined;
@@ -69,6 +75,8 @@ export interface WorkerCluster {
   pause(index: number): void;
   resume(index: number): void;
   restart(index: number): Promise<void>;
+  /** SIGTERM to one replica; resolves with how it exited and how long it took (SIGKILL after `killAfterMs`). */
+  terminate(index: number, killAfterMs?: number): Promise<ReplicaExit>;
   /** SIGTERM to every replica (SIGKILL after the grace period); resolves when all have exited. */
   stop(): Promise<void>;
   /** Every PID any replica has had, in start order. */
@@ -309,6 +317,23 @@ export function createWorkerCluster(options: ClusterOptions): WorkerCluster {
       await kill(index, 'SIGKILL');
       spawnReplica(replicaAt(index));
       await waitReady(index);
+    },
+    async terminate(index, killAfterMs = STOP_GRACE_MS) {
+      const replica = replicaAt(index);
+      const child = replica.child;
+      if (!child || replica.state === 'stopped') throw new Error(`${replica.instanceId} is not running`);
+      intentional.add(child);
+      const startedAt = Date.now();
+      const exit = new Promise<ReplicaExit>((resolve) =>
+        child.once('exit', (code, signal) => resolve({ code, signal, durationMs: Date.now() - startedAt })),
+      );
+      if (replica.state === 'paused') child.kill('SIGCONT');
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+      const result = await exit;
+      clearTimeout(timer);
+      replica.state = 'stopped';
+      return result;
     },
     async stop() {
       await Promise.all(

@@ -5,7 +5,9 @@ import { randomUUID } from 'node:crypto';
 import { committedOffsets, endOffsets, OUTPUT } from '../harness/kafka-probe';
 import { useWorkerFixture } from './worker-fixture';
 
-const MAX_MESSAGE_BYTES = 2048;
+// Room for the ids of 512 CJK characters (1536 bytes each) below, so they fail the id rules, not the size.
+const MAX_MESSAGE_BYTES = 8192;
+const CJK_512 = '字'.repeat(512);
 
 /** One message of each malformed class, with the dead-letter code the worker must give it. */
 function malformedMessages(batchId: string) {
@@ -41,6 +43,24 @@ function malformedMessages(batchId: string) {
       name: 'empty essay_ids',
       topic: TOPICS.batchEssaysRegistered,
       value: toWire(makeRegistration({ batchId, essayIds: [] })),
+      code: 'ELS_ERR_CONTRACT_INVALID_DATA',
+    },
+    {
+      name: 'a NUL in the text id',
+      topic: TOPICS.essayContentProvisioned,
+      value: toWire({ ...content, data: { ...content.data, text_storage_id: `${batchId}-nul\u0000` } }),
+      code: 'ELS_ERR_CONTRACT_INVALID_DATA',
+    },
+    {
+      name: 'batch and text ids of 512 CJK characters (1536 bytes of UTF-8 each)',
+      topic: TOPICS.essayContentProvisioned,
+      value: toWire({ ...content, data: { ...content.data, entity_id: CJK_512, text_storage_id: CJK_512 } }),
+      code: 'ELS_ERR_CONTRACT_INVALID_DATA',
+    },
+    {
+      name: 'two essay ids differing only in unpaired surrogates',
+      topic: TOPICS.batchEssaysRegistered,
+      value: toWire(makeRegistration({ batchId, essayIds: [`${batchId}-e-\ud800`, `${batchId}-e-\udbff`] })),
       code: 'ELS_ERR_CONTRACT_INVALID_DATA',
     },
     {

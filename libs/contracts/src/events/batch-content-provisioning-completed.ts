@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { envelopeSchema, idSchema, timestampSchema, uuidSchema } from '../envelope';
 import { TOPICS } from '../topics';
-import { courseCodeSchema } from './batch-essays-registered';
+import { courseCodeSchema, MAX_ESSAYS_PER_BATCH } from './batch-essays-registered';
 
 /** Every slot of a batch is resolved (assigned or failed); sent exactly once per batch. Kafka key: batch_id. */
 export const batchContentProvisioningCompletedDataSchema = z.object({
   batch_id: idSchema,
-  provisioned_count: z.number().int().min(0).describe('slots holding a text'),
-  expected_count: z.number().int().min(1).describe('slots registered'),
+  provisioned_count: z.number().int().min(0).max(MAX_ESSAYS_PER_BATCH).describe('slots holding a text'),
+  expected_count: z.number().int().min(1).max(MAX_ESSAYS_PER_BATCH).describe('slots registered'),
   course_code: courseCodeSchema,
   user_id: idSchema,
   essays_for_processing: z.array(z.object({ essay_id: idSchema, text_storage_id: idSchema })),

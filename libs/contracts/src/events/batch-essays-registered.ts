@@ -1,21 +1,28 @@
 import { z } from 'zod';
-import { envelopeSchema, idSchema, optional } from '../envelope';
+import { envelopeSchema, idSchema, idSchemaOf, optional, storedTextSchema } from '../envelope';
 import { TOPICS } from '../topics';
 
 export const COURSE_CODES = ['ENG5', 'ENG6', 'ENG7', 'SV1', 'SV2', 'SV3'] as const;
 export const courseCodeSchema = z.enum(COURSE_CODES);
 export type CourseCode = z.infer<typeof courseCodeSchema>;
 
+/** The most slots one registration may hold (the completion event's size bounds it further). */
+export const MAX_ESSAYS_PER_BATCH = 100_000;
+
 /** BOS registers a batch: its essay ids are the slots that texts will be assigned to. */
 export const batchEssaysRegisteredDataSchema = z
   .object({
-    entity_id: idSchema.describe('batch id'),
-    expected_essay_count: z.number().int().min(1),
-    essay_ids: z.array(idSchema).min(1).max(100_000),
+    entity_id: idSchemaOf('Batch id'),
+    expected_essay_count: z.number().int().min(1).max(MAX_ESSAYS_PER_BATCH),
+    essay_ids: z.array(idSchema).min(1).max(MAX_ESSAYS_PER_BATCH),
     course_code: courseCodeSchema,
-    user_id: idSchema,
+    user_id: idSchemaOf('User id'),
     org_id: optional(z.string()),
-    class_id: optional(z.string()).describe('null means a GUEST batch'),
+    class_id: optional(
+      storedTextSchema.describe(
+        'Class id; null means a GUEST batch. Stored free text: well-formed, no NUL, at most 4096 bytes in UTF-8.',
+      ),
+    ),
     student_prompt_ref: optional(z.unknown()),
     metadata: z.record(z.string(), z.unknown()).default({}),
     event: z.literal('batch.essays.registered').default('batch.essays.registered'),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envelopeSchema, idSchema, timestampSchema, uuidSchema } from '../envelope';
+import { envelopeSchema, idSchema, storedTextSchema, timestampSchema, uuidSchema } from '../envelope';
 import { TOPICS } from '../topics';
 
 /** ELS bound a text to a slot. Kafka key: essay_id. */
@@ -8,7 +8,7 @@ export const essaySlotAssignedDataSchema = z.object({
   essay_id: idSchema,
   file_upload_id: idSchema,
   text_storage_id: idSchema,
-  original_file_name: z.string(),
+  original_file_name: storedTextSchema,
   correlation_id: uuidSchema,
   timestamp: timestampSchema,
 });

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { envelopeSchema, idSchema, timestampSchema, uuidSchema } from '../envelope';
+import {
+  envelopeSchema,
+  idSchema,
+  idSchemaOf,
+  possiblyEmptyIdSchema,
+  storedTextSchema,
+  timestampSchema,
+  uuidSchema,
+} from '../envelope';
 import { TOPICS } from '../topics';
 
 export const VALIDATION_ERROR_CODES = [
@@ -14,13 +22,13 @@ export const VALIDATION_ERROR_CODES = [
 
 /** File Service rejected a file; it resolves one slot of the batch as failed. */
 export const essayValidationFailedDataSchema = z.object({
-  entity_id: idSchema.describe('batch id'),
+  entity_id: idSchemaOf('Batch id'),
   file_upload_id: idSchema,
-  original_file_name: z.string(),
-  raw_file_storage_id: z.string(),
+  original_file_name: storedTextSchema,
+  raw_file_storage_id: possiblyEmptyIdSchema,
   validation_error_code: z.enum(VALIDATION_ERROR_CODES),
-  validation_error_detail: z.record(z.string(), z.unknown()),
-  file_size_bytes: z.number().int().min(0),
+  validation_error_detail: z.record(z.string(), z.unknown()).describe('not stored by ELS'),
+  file_size_bytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   correlation_id: uuidSchema,
   timestamp: timestampSchema,
 });

@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { envelopeSchema, idSchema, timestampSchema, uuidSchema } from '../envelope';
+import { envelopeSchema, idSchema, storedTextSchema, timestampSchema, uuidSchema } from '../envelope';
 import { TOPICS } from '../topics';
 
 /** A distinct text found no slot because every slot of its batch was resolved. Kafka key: batch_id. */
 export const excessContentProvisionedDataSchema = z.object({
   batch_id: idSchema,
-  original_file_name: z.string(),
+  original_file_name: storedTextSchema,
   text_storage_id: idSchema,
   reason: z.literal('NO_AVAILABLE_SLOT'),
   correlation_id: uuidSchema,

@@ -88,3 +88,59 @@ export async function outboxBacklog(sql: Sql | Tx, now: Date = new Date()): Prom
     oldestAgeMs: row?.oldest ? Math.max(0, now.getTime() - row.oldest.getTime()) : 0,
   };
 }
+
+/**
+ * Deletes up to `limit` published rows whose publication is older than `retentionMs` (invariant 12).
+ * Only published rows qualify, so an unpublished row is never deleted whatever its age (invariant 5).
+ * Locks the rows it deletes, taken with SKIP LOCKED inside a CTE with LIMIT (so the planner cannot delete
+ * more rows than selected): a row another transaction holds is left for a later pass instead of waited
+ * on, and the relay never waits on this statement either, because it claims only unpublished rows, which
+ * this never selects. A redelivered event cannot re-create a pruned row: the state tables, not the outbox
+ * key, decide whether an event is written at all. `now` pins "now" in tests.
+ */
+export async function outboxDeletePublishedBefore(
+  sql: Sql | Tx,
+  options: { retentionMs: number; limit: number; now?: Date | undefined },
+): Promise<number> {
+  const result = await sql`
+    with expired as (
+      select id from outbox
+      where published_at is not null
+        and published_at < coalesce(${options.now ?? null}::timestamptz, now())
+                           - make_interval(secs => ${options.retentionMs / 1000})
+      order by published_at
+      limit ${options.limit}
+      for update skip locked
+    )
+    delete from outbox o using expired where o.id = expired.id`;
+  return result.count;
+}
+
+/**
+ * Lets the relay's claim transaction idle for up to `idleMs` while Kafka answers (transaction-local, so it
+ * overrides the session's shorter default only here). Past that PostgreSQL ends the session and the rows
+ * claimed FOR UPDATE are unlocked for the other relays: a relay frozen mid-publish cannot hold them.
+ */
+export async function outboxRelayBoundIdleTime(tx: Tx, idleMs: number): Promise<void> {
+  await tx`select set_config('idle_in_transaction_session_timeout', ${String(Math.floor(idleMs))}, true)`;
+}
+
+export interface OutboxRowCounts {
+  /** Exact: counted on the partial index of unpublished rows, which the relay keeps small. */
+  unpublished: number;
+  /**
+   * An estimate from the table statistics (live rows minus unpublished), kept current by every commit
+   * and corrected by (auto)vacuum and analyze: counting the published rows exactly would scan them all
+   * (about 15 ms per 100,000 rows), and with a day of retention there may be many millions.
+   */
+  published: number;
+}
+
+/** Row counts of the outbox for the metrics. Locks nothing; constant cost apart from the unpublished count. */
+export async function outboxRowCounts(sql: Sql | Tx): Promise<OutboxRowCounts> {
+  const [row] = await sql<Array<{ unpublished: number; live: number | null }>>`
+    select (select count(*)::int from outbox where published_at is null) as unpublished,
+           (select n_live_tup::float8 from pg_stat_user_tables where relid = 'outbox'::regclass) as live`;
+  const unpublished = row?.unpublished ?? 0;
+  return { unpublished, published: Math.max(0, Math.round((row?.live ?? 0) - unpublished)) };
+}

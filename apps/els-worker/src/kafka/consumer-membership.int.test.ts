@@ -1,0 +1,162 @@
+import { randomUUID } from 'node:crypto';
+import { TOPICS, topicName } from '@els/contracts';
+import { TEST_KAFKA_BROKERS, uniqueKafkaNames, waitFor } from '@els/coordination/testing';
+import type { Kafka } from 'kafkajs';
+import { silentLogger } from '../logger';
+import { createEventConsumer, type EventConsumer, type EventConsumerOptions } from './event-consumer';
+import { createEventProducer, type EventProducer } from './event-producer';
+import { createKafkaClient } from './kafka-client';
+
+const names = uniqueKafkaNames('membership');
+const topic = topicName(TOPICS.essayContentProvisioned, names.topicPrefix);
+
+let kafka: Kafka;
+let producer: EventProducer;
+const consumers: EventConsumer[] = [];
+
+function consumer(groupId: string, overrides: Partial<EventConsumerOptions> = {}): EventConsumer {
+  const created = createEventConsumer(kafka, {
+    groupId,
+    topics: [topic],
+    partitionsConsumedConcurrently: 2,
+    logger: silentLogger,
+    handleBatch: async (messages, control) => {
+      for (const message of messages) control.resolveOffset(message.offset);
+    },
+    ...overrides,
+  });
+  consumers.push(created);
+  return created;
+}
+
+async function publish(count: number): Promise<void> {
+  const results = await producer.publish(
+    Array.from({ length: count }, (_, i) => ({
+      eventId: randomUUID(),
+      topic: TOPICS.essayContentProvisioned,
+      key: `key-${i}`,
+      value: JSON.stringify({ n: i }),
+    })),
+  );
+  expect(results.every((r) => r.ok)).toBe(true);
+}
+
+beforeAll(async () => {
+  kafka = createKafkaClient({
+    brokers: TEST_KAFKA_BROKERS,
+    clientId: `membership-${names.consumerGroup}`,
+    logger: silentLogger,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic, numPartitions: 4, replicationFactor: 1 }],
+    });
+  } finally {
+    await admin.disconnect();
+  }
+  producer = createEventProducer(kafka, names.topicPrefix, silentLogger);
+  await producer.start();
+});
+
+afterAll(async () => {
+  await Promise.all(consumers.map((c) => c.stop()));
+  await producer.stop();
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+  await admin.disconnect();
+});
+
+describe('consumer group membership', () => {
+  it('reports not joined while a second member joining rebalances the group, and joined again after', async () => {
+    const groupId = `${names.consumerGroup}-rebalance`;
+    const transitions: boolean[] = [];
+    const first = consumer(groupId, { onMembership: (joined) => transitions.push(joined) });
+    await first.start();
+    await waitFor('the first member joined', () => first.joined(), { timeoutMs: 30_000 });
+    expect(transitions).toEqual([true]);
+
+    const second = consumer(groupId);
+    await second.start();
+    await waitFor('the first member saw the rebalance', () => transitions.includes(false), {
+      timeoutMs: 30_000,
+    });
+    await waitFor('both members joined the new generation', () => first.joined() && second.joined(), {
+      timeoutMs: 30_000,
+    });
+    expect(transitions).toEqual([true, false, true]);
+  });
+
+  it('reports not joined once it has been silent for a session timeout (evicted), and joined after it rejoins', async () => {
+    const groupId = `${names.consumerGroup}-evicted`;
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let blocked = false;
+    // The handler holds its first batch without heartbeating, as a replica stuck on a dead call would.
+    const member = consumer(groupId, {
+      sessionTimeoutMs: 6000,
+      handleBatch: async (messages, control) => {
+        if (!blocked && messages.length > 0) {
+          blocked = true;
+          await released;
+        }
+        for (const message of messages) control.resolveOffset(message.offset);
+      },
+    });
+    await member.start();
+    await waitFor('the member joined', () => member.joined(), { timeoutMs: 30_000 });
+    await publish(4);
+    await waitFor('the handler is holding a batch', () => blocked, { timeoutMs: 30_000 });
+    const heldAt = Date.now();
+    await waitFor('the member reports itself evicted', () => !member.joined(), { timeoutMs: 15_000 });
+    expect(Date.now() - heldAt).toBeGreaterThanOrEqual(5000);
+    release();
+    await waitFor('the member rejoined', () => member.joined(), { timeoutMs: 30_000 });
+  });
+
+  it('lets the in-flight batch run for the drain time on stop, then reports its unresolved messages as uncommitted', async () => {
+    const groupId = `${names.consumerGroup}-drain`;
+    let inBatch = false;
+    let gaveUpAt: number | undefined;
+    // A batch whose dependency never answers: it retries while it is allowed to and resolves nothing.
+    const member = consumer(groupId, {
+      handleBatch: async (messages, control) => {
+        if (messages.length === 0) return;
+        inBatch = true;
+        while (control.isActive()) await new Promise((resolve) => setTimeout(resolve, 20));
+        gaveUpAt = Date.now();
+      },
+    });
+    await member.start();
+    await waitFor('the member joined', () => member.joined(), { timeoutMs: 30_000 });
+    await publish(2);
+    await waitFor('a batch is in flight', () => inBatch, { timeoutMs: 30_000 });
+    expect(member.leftWorkUncommitted()).toBe(false);
+    const stopAt = Date.now();
+    await member.stop({ drainMs: 1000 });
+    expect(gaveUpAt).toBeDefined();
+    expect((gaveUpAt ?? 0) - stopAt).toBeGreaterThanOrEqual(900);
+    expect(Date.now() - stopAt).toBeLessThan(10_000);
+    expect(member.leftWorkUncommitted()).toBe(true);
+  });
+
+  it('reports no uncommitted work when every fetched message was resolved before stop', async () => {
+    const groupId = `${names.consumerGroup}-clean`;
+    let handled = 0;
+    const member = consumer(groupId, {
+      handleBatch: async (messages, control) => {
+        for (const message of messages) {
+          control.resolveOffset(message.offset);
+          handled++;
+        }
+      },
+    });
+    await member.start();
+    await waitFor('the member consumed the topic', () => handled > 0, { timeoutMs: 30_000 });
+    await member.stop({ drainMs: 1000 });
+    expect(member.leftWorkUncommitted()).toBe(false);
+  });
+});

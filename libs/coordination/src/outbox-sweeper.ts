@@ -1,0 +1,99 @@
+import type { Sql } from './database';
+import { coerceError } from './errors';
+import type { Logger } from './handler-context';
+import { createWakeableSleep } from './wakeable-sleep';
+import { outboxDeletePublishedBefore, outboxRowCounts } from './sql/outbox';
+
+export type SweeperEvent =
+  { type: 'pruned'; count: number } | { type: 'rows'; published: number; unpublished: number };
+
+export interface OutboxSweeperOptions {
+  sql: Sql;
+  /** Published rows older than this are deleted. */
+  retentionMs: number;
+  /** Pause between passes. */
+  intervalMs: number;
+  /** Rows deleted by one statement (one short transaction) at most. */
+  batchSize: number;
+  logger: Logger;
+  onEvent?: (event: SweeperEvent) => void;
+  /** Pins "now" in tests; without it the database's clock decides. */
+  clock?: () => Date;
+}
+
+export interface OutboxSweeper {
+  /** Resolves once the sweeper runs; the first pass starts right away. */
+  start(): Promise<void>;
+  /** One pass now: deletes every expired published row, batch by batch. Returns the rows deleted. */
+  sweep(): Promise<number>;
+  /** Resolves once the pass in progress ended. Idempotent and safe before start(). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Prunes published outbox rows after their retention (invariant 12). Runs in every replica: each delete
+ * takes its rows with SKIP LOCKED, so replicas split the work and neither they nor the relay ever wait on
+ * each other. Unpublished rows are never touched (invariant 5). A pass deletes in statements of at most
+ * `batchSize` rows until a statement finds fewer, then reports the table's row counts.
+ */
+export function createOutboxSweeper(options: OutboxSweeperOptions): OutboxSweeper {
+  const { sql, logger } = options;
+  let running = false;
+  let stopRequested = false;
+  let loop: Promise<void> | undefined;
+  const pause = createWakeableSleep();
+
+  async function sweep(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const deleted = await outboxDeletePublishedBefore(sql, {
+        retentionMs: options.retentionMs,
+        limit: options.batchSize,
+        now: options.clock?.(),
+      });
+      total += deleted;
+      // A partial batch means nothing expired is left (or what is left is locked: next pass).
+      if (deleted < options.batchSize || stopRequested) break;
+    }
+    if (total > 0) {
+      options.onEvent?.({ type: 'pruned', count: total });
+      logger.info({ rows: total, retentionMs: options.retentionMs }, 'Published outbox rows pruned');
+    }
+    if (options.onEvent) options.onEvent({ type: 'rows', ...(await outboxRowCounts(sql)) });
+    return total;
+  }
+
+  async function run(): Promise<void> {
+    let failures = 0;
+    while (running) {
+      try {
+        await sweep();
+        failures = 0;
+      } catch (error) {
+        failures++;
+        const err = coerceError(error);
+        // Nothing depends on a pass: the next one, an interval later, picks up where this one failed.
+        logger.warn({ code: err.code, error: err.message, failures }, 'Outbox sweep failed; retrying');
+      }
+      if (running) await pause.sleep(options.intervalMs);
+    }
+  }
+
+  return {
+    async start() {
+      if (running) return;
+      running = true;
+      stopRequested = false;
+      loop = run();
+    },
+    sweep,
+    async stop() {
+      if (!running) return;
+      running = false;
+      stopRequested = true;
+      pause.wake();
+      await loop;
+      loop = undefined;
+    },
+  };
+}
