@@ -11,6 +11,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -304,6 +305,14 @@ export async function startKafka() {
     await waitUntil('Kafka', kafkaProtocolReady, KAFKA_READY_TIMEOUT_MS);
     return 'reused';
   }
+  // A broker that stopKafka stopped comes back as it was (same data dir, same topics), even when another
+  // checkout started it: a fault test's stop/start must not swap the broker for an empty one.
+  const stopped = readStoppedBroker();
+  if (stopped) {
+    await spawnBroker(stopped.argv, stopped.cwd);
+    fs.rmSync(stoppedBrokerFile, { force: true });
+    return 'started';
+  }
   if (!commandExists('java')) aptInstall('openjdk-17-jre-headless');
   ensureKafkaJars();
   ensureKafkaFormatted();
@@ -369,8 +378,50 @@ function kafkaBrokerPid() {
   return undefined;
 }
 
+/** Where stopKafka records the stopped broker's command line, for every checkout on this machine. */
+const stoppedBrokerFile = path.join(os.tmpdir(), 'els-stack-stopped-kafka.json');
+
+function brokerCommand(pid) {
+  const argv = fs
+    .readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+    .split('\0')
+    .filter((arg) => arg.length > 0);
+  return { argv, cwd: fs.readlinkSync(`/proc/${pid}/cwd`) };
+}
+
+function readStoppedBroker() {
+  try {
+    const recorded = JSON.parse(fs.readFileSync(stoppedBrokerFile, 'utf8'));
+    const classpath = recorded.argv?.[recorded.argv.indexOf('-cp') + 1];
+    // The checkout that started it may be gone (a deleted clone): then start our own.
+    return classpath && fs.existsSync(path.dirname(classpath)) && fs.existsSync(recorded.cwd)
+      ? recorded
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts a broker with a given command line and working directory; resolves once it answers. */
+async function spawnBroker(argv, cwd) {
+  fs.mkdirSync(path.dirname(kafkaLogFile), { recursive: true });
+  const out = fs.openSync(kafkaLogFile, 'a');
+  const [command, ...args] = argv;
+  const child = spawn(command, args, { cwd, detached: true, stdio: ['ignore', out, out] });
+  child.unref();
+  fs.writeFileSync(kafkaPidFile, String(child.pid));
+  await waitUntil(
+    'Kafka port 9092',
+    () => tcpAnswers(endpoints.kafka.host, endpoints.kafka.port),
+    KAFKA_READY_TIMEOUT_MS,
+  );
+  await waitUntil('Kafka metadata request', kafkaProtocolReady, KAFKA_READY_TIMEOUT_MS);
+}
+
 export async function stopKafka() {
-  await stopPid(kafkaBrokerPid(), 'Kafka');
+  const pid = kafkaBrokerPid();
+  if (pid) fs.writeFileSync(stoppedBrokerFile, JSON.stringify(brokerCommand(pid)));
+  await stopPid(pid, 'Kafka');
   await waitUntil(
     'Kafka to stop',
     async () => !(await tcpAnswers(endpoints.kafka.host, endpoints.kafka.port)),
@@ -385,24 +436,10 @@ export async function stopKafka() {
 export async function restartKafka() {
   const pid = kafkaBrokerPid();
   if (!pid) throw new Error('no running Kafka broker to restart');
-  const argv = fs
-    .readFileSync(`/proc/${pid}/cmdline`, 'utf8')
-    .split('\0')
-    .filter((arg) => arg.length > 0);
-  const cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
+  const { argv, cwd } = brokerCommand(pid);
   await stopKafka();
-  fs.mkdirSync(path.dirname(kafkaLogFile), { recursive: true });
-  const out = fs.openSync(kafkaLogFile, 'a');
-  const [command, ...args] = argv;
-  const child = spawn(command, args, { cwd, detached: true, stdio: ['ignore', out, out] });
-  child.unref();
-  fs.writeFileSync(kafkaPidFile, String(child.pid));
-  await waitUntil(
-    'Kafka port 9092',
-    () => tcpAnswers(endpoints.kafka.host, endpoints.kafka.port),
-    KAFKA_READY_TIMEOUT_MS,
-  );
-  await waitUntil('Kafka metadata request', kafkaProtocolReady, KAFKA_READY_TIMEOUT_MS);
+  fs.rmSync(stoppedBrokerFile, { force: true });
+  await spawnBroker(argv, cwd);
 }
 
 // ---------------------------------------------------------------- commands
@@ -439,7 +476,10 @@ export async function status() {
 
 export async function down() {
   const state = readState();
-  if (state.kafka) await stopKafka();
+  if (state.kafka) {
+    await stopKafka();
+    fs.rmSync(stoppedBrokerFile, { force: true });
+  }
   if (state.redis) await stopRedis();
   if (state.postgres) await stopPostgres();
   writeState({});

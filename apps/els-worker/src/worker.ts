@@ -1,7 +1,7 @@
 import { INPUT_TOPICS, topicName } from '@els/contracts';
 import { createOutboxRelay, createOutboxSweeper } from '@els/coordination';
 import type { WorkerConfig } from './config';
-import { createBatchProcessor } from './consumer/batch-processor';
+import { BROKER_UNAVAILABLE_CODE, createBatchProcessor } from './consumer/batch-processor';
 import { coalesceContentBatches } from './consumer/content-coalescer';
 import { retryWhileActive } from './consumer/retry-loop';
 import { createRetryTracker } from './consumer/retry-tracker';
@@ -37,6 +37,24 @@ export interface Worker {
 export interface WorkerStopReport extends StopReport {
   /** Fetched messages were left unresolved: their offsets were not committed and they will be redelivered. */
   workLeftUncommitted: boolean;
+}
+
+/**
+ * Kafka errors that mean "the broker is not there yet": kafkajs marks most as retriable; giving up its own
+ * retries, or losing the connection, is unavailability too.
+ */
+const BROKER_UNAVAILABLE_ERRORS = new Set([
+  'KafkaJSNumberOfRetriesExceeded',
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSBrokerNotFound',
+]);
+
+function isBrokerUnavailability(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { retriable, name } = error as { retriable?: unknown; name?: unknown };
+  return retriable === true || (typeof name === 'string' && BROKER_UNAVAILABLE_ERRORS.has(name));
 }
 
 /** Builds the worker from its configuration and already-created connections; nothing starts yet. */
@@ -166,9 +184,32 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): Worker {
     return outcome.done;
   }
 
+  /**
+   * A broker that is restarting refuses metadata and producer ids for a while (retriable Kafka errors):
+   * starting waits that out, as a running worker does, instead of exiting.
+   */
+  async function startKafkaPart(part: string, start: () => Promise<void>): Promise<void> {
+    await retryWhileActive(
+      start,
+      (error) => ({
+        code: BROKER_UNAVAILABLE_CODE,
+        retriable: isBrokerUnavailability(error),
+        message: error instanceof Error ? error.message : String(error),
+        cause: error,
+      }),
+      {
+        maxBackoffMs: config.retryMaxBackoffMs,
+        isActive: () => !stopRequested,
+        heartbeat: async () => undefined,
+        onRetry: (failure, attempt, delayMs) =>
+          mainLog.warn({ part, err: failure.message, attempt, delayMs }, 'Waiting for the Kafka broker'),
+      },
+    );
+  }
+
   const steps: Array<[string, () => Promise<void>]> = [
     ['redis filter', () => eventFilter.start()],
-    ['producer', () => producer.start()],
+    ['producer', () => startKafkaPart('producer', () => producer.start())],
     [
       'relay',
       async () => {
@@ -177,7 +218,7 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): Worker {
       },
     ],
     ['outbox sweeper', () => sweeper.start()],
-    ['consumer', () => consumer.start()],
+    ['consumer', () => startKafkaPart('consumer', () => consumer.start())],
     ['http', () => http.start()],
   ];
 

@@ -21,12 +21,24 @@ export interface SentLogLine {
   fileUploadId: string | null;
   eventId: string | null;
   malformedClass: MalformedClass | null;
+  /** The envelope's correlation id, logged for registrations (a completion must carry it); null otherwise. */
+  correlationId: string | null;
   /** Size of the value in bytes. */
   valueBytes: number;
   /** Wall-clock time just before the send call that carried this message. */
   sentAtMs: number;
   /** Wall-clock time the broker acknowledged it (acks = all). */
   ackedAtMs: number;
+  /**
+   * Offset the broker acknowledged for this message (its topic-partition's base offset in the
+   * acknowledgement plus its position in the request); null when it was refused (or the acknowledgement named no offset).
+   */
+  offset: string | null;
+  /**
+   * Send calls its chunk took. Above 1, an earlier call may have written the message too, at another offset,
+   * before failing (at-least-once producing).
+   */
+  attempts: number;
   /** Set when the broker refused the message (only oversized ones can be); it was not written. */
   rejected?: string;
 }

@@ -51,7 +51,7 @@ describe('workload producer against the real broker', () => {
     expect(Object.values(second.partitionCounts)).toEqual([12, 12, 12]);
   });
 
-  it('produces a plan that reads back complete, on the logged partitions, good events parsing', async () => {
+  it('produces a plan that reads back complete, at the logged partitions and offsets, good events parsing', async () => {
     const { partitionCounts } = await ensureInputTopics(admin, prefix, 12);
     const workload = resolveWorkloadOptions({
       batches: 2,
@@ -104,11 +104,19 @@ describe('workload producer against the real broker', () => {
       const line = byKey.get(message.key?.toString() ?? '');
       expect(line).toBeDefined();
       if (!line) continue;
-      expect({ topic, partition }).toEqual({ topic: line.topic, partition: line.partition });
+      expect({ topic, partition, offset: message.offset }).toEqual({
+        topic: line.topic,
+        partition: line.partition,
+        offset: line.offset,
+      });
+      expect(line.attempts).toBe(1);
       expect(message.value?.length).toBe(line.valueBytes);
       const parsed = parseEnvelope(message.value, topic);
       expect({ kind: line.kind, ok: parsed.ok }).toEqual({ kind: line.kind, ok: line.kind !== 'malformed' });
       if (parsed.ok) expect(parsed.event.envelope.event_id).toBe(line.eventId);
+      if (parsed.ok && line.kind === 'registration') {
+        expect(line.correlationId).toBe(parsed.event.envelope.correlation_id);
+      }
     }
     const contentPartitions = new Set(received.filter((r) => r.topic === topics[1]).map((r) => r.partition));
     expect(contentPartitions.size).toBeGreaterThanOrEqual(3);

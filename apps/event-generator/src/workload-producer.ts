@@ -1,4 +1,4 @@
-import type { Message, Producer } from 'kafkajs';
+import type { Message, Producer, RecordMetadata } from 'kafkajs';
 import { topicName } from '@els/contracts';
 import { systemClock, type Clock } from './clock';
 import { partitionForKey } from './key-partition';
@@ -82,6 +82,12 @@ export const DEFAULT_PRODUCE_OPTIONS: ProduceOptions = {
 /** Values above this go out alone, so a broker refusing one cannot leave a shared request half-written. */
 const LARGE_VALUE_BYTES = 512 * 1024;
 
+/** The envelope's correlation id (registrations are small, valid JSON). */
+function correlationIdOf(value: Buffer): string | null {
+  const envelope = JSON.parse(value.toString('utf8')) as { correlation_id?: unknown };
+  return typeof envelope.correlation_id === 'string' ? envelope.correlation_id : null;
+}
+
 function chunksOf(sends: readonly PlannedSend[], size: number): PlannedSend[][] {
   const chunks: PlannedSend[][] = [];
   let current: PlannedSend[] = [];
@@ -153,7 +159,14 @@ export async function produceWorkload(
     lastProgress = { atMs: now, sent };
   };
 
-  const sendChunk = async (chunk: PlannedSend[]): Promise<string | undefined> => {
+  /**
+   * Sends one chunk. Returns the broker's refusal (only an oversized message alone in its chunk can be
+   * refused) or the offset of each message, in chunk order, from the acknowledgement: each topic-partition's
+   * base offset plus the message's position among that topic-partition's messages of the chunk.
+   */
+  const sendChunk = async (
+    chunk: PlannedSend[],
+  ): Promise<{ rejection: string; attempts: number } | { offsets: (string | null)[]; attempts: number }> => {
     const byTopic = new Map<string, Message[]>();
     for (const send of chunk) {
       const topic = topicName(send.topic, options.topicPrefix);
@@ -169,16 +182,35 @@ export async function produceWorkload(
     const giveUpAt = clock.now() + options.retryForMs;
     for (let attempt = 0; ; attempt += 1) {
       try {
-        await deps.producer.sendBatch({ topicMessages, acks: -1 });
-        return undefined;
+        const acknowledged = await deps.producer.sendBatch({ topicMessages, acks: -1 });
+        return { offsets: offsetsOf(chunk, acknowledged), attempts: attempt + 1 };
       } catch (error) {
         const kind = classifySendError(error);
-        if (kind === 'too-large' && chunk.length === 1) return 'MESSAGE_TOO_LARGE';
+        if (kind === 'too-large' && chunk.length === 1) {
+          return { rejection: 'MESSAGE_TOO_LARGE', attempts: attempt + 1 };
+        }
         if (kind !== 'retriable' || clock.now() >= giveUpAt) throw error;
         deps.onRetry?.(error, attempt + 1);
         await clock.sleep(Math.min(2000, 100 * 2 ** attempt));
       }
     }
+  };
+
+  const offsetsOf = (chunk: PlannedSend[], acknowledged: RecordMetadata[]): (string | null)[] => {
+    const base = new Map<string, bigint>();
+    for (const meta of acknowledged) {
+      if (meta.baseOffset !== undefined)
+        base.set(`${meta.topicName}:${meta.partition}`, BigInt(meta.baseOffset));
+    }
+    const position = new Map<string, bigint>();
+    return chunk.map((send) => {
+      const topic = topicName(send.topic, options.topicPrefix);
+      const at = `${topic}:${partitionForKey(send.key, partitionsOf(topic))}`;
+      const first = base.get(at);
+      const index = position.get(at) ?? 0n;
+      position.set(at, index + 1n);
+      return first === undefined ? null : String(first + index);
+    });
   };
 
   const hasTime = () =>
@@ -193,9 +225,10 @@ export async function produceWorkload(
       if (deps.signal?.aborted) break;
       await bucket.take(chunk.length);
       const sentAtMs = clock.now();
-      const rejection = await sendChunk(chunk);
+      const outcome = await sendChunk(chunk);
+      const rejection = 'rejection' in outcome ? outcome.rejection : undefined;
       const ackedAtMs = clock.now();
-      const lines: SentLogLine[] = chunk.map((send) => {
+      const lines: SentLogLine[] = chunk.map((send, index) => {
         const topic = topicName(send.topic, options.topicPrefix);
         const line: SentLogLine = {
           seq: (seq += 1),
@@ -208,9 +241,12 @@ export async function produceWorkload(
           fileUploadId: send.fileUploadId ?? null,
           eventId: send.eventId ?? null,
           malformedClass: send.malformedClass ?? null,
+          correlationId: send.kind === 'registration' ? correlationIdOf(send.value) : null,
           valueBytes: send.value.length,
           sentAtMs,
           ackedAtMs,
+          offset: 'offsets' in outcome ? (outcome.offsets[index] ?? null) : null,
+          attempts: outcome.attempts,
         };
         return rejection ? { ...line, rejected: rejection } : line;
       });

@@ -105,8 +105,19 @@ export function createEventConsumer(kafka: Kafka, options: EventConsumerOptions)
         logger.error({ err: payload.error, restart: payload.restart }, 'Consumer crashed');
         if (!payload.restart) options.onFatal?.(payload.error);
       });
-      await created.connect();
-      await created.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? true });
+      try {
+        await created.connect();
+        await created.subscribe({
+          topics: [...options.topics],
+          fromBeginning: options.fromBeginning ?? true,
+        });
+      } catch (error) {
+        // A broker that is still loading its partitions refuses the subscription; leave nothing behind so
+        // that start() can be called again.
+        consumer = undefined;
+        await created.disconnect().catch(() => undefined);
+        throw error;
+      }
       await created.run({
         autoCommit: true,
         eachBatchAutoResolve: false,

@@ -95,8 +95,17 @@ export function createEventProducer(kafka: Kafka, topicPrefix: string, logger: L
         allowAutoTopicCreation: false,
         createPartitioner: Partitioners.DefaultPartitioner,
       });
-      starting = producer.connect();
-      await starting;
+      const created = producer;
+      starting = created.connect();
+      try {
+        await starting;
+      } catch (error) {
+        // Connecting again must be possible (a broker restarting refuses InitProducerId for a while).
+        producer = undefined;
+        starting = undefined;
+        await created.disconnect().catch(() => undefined);
+        throw error;
+      }
       logger.info({}, 'Producer connected');
     },
     async stop() {

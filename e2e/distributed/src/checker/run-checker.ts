@@ -4,19 +4,21 @@ import type { ObservedMessage } from '../harness/kafka-probe';
 import type { BatchExpectation, SentLogLine } from '../generator';
 import { createLatencyHistogram, type LatencySummary } from './latency-histogram';
 
+import { checkAssignments } from './assignment-check';
+import { checkCompletions } from './completion-check';
+import { checkDeadLetters } from './dead-letter-check';
+import { checkExcessRecords, checkFalseExcess } from './excess-check';
+import { checkEventIdPayloads, indexHistory, type DatabaseSnapshot } from './history-index';
+import { checkValidationFailures } from './validation-failure-check';
+
 /**
- * The checker: compares what the generator sent (its sent log and expectations) with the database and the
- * output topics, and names every difference. A correct run has empty lost, duplicated and unexpected sets,
- * exactly one completion per complete batch and none for the others, no false excess, and one dead letter
- * per malformed message.
+ * The checker: judges the history of a run — what the generator sent (its sent log and expectations) and
+ * every record the output topics carried — with the database as a second witness, and names every
+ * difference. Each family of checks lives in a module of its own; this one composes them. A correct run
+ * has every set of `violations()` empty.
  */
 
-export interface DatabaseSnapshot {
-  slots: { batch_id: string; essay_id: string; status: string; text_storage_id: string | null }[];
-  excess: { batch_id: string; text_storage_id: string }[];
-  pending: { batch_id: string; text_storage_id: string }[];
-  unpublishedOutboxRows: number;
-}
+export type { DatabaseSnapshot } from './history-index';
 
 export interface CheckInput {
   sent: readonly SentLogLine[];
@@ -48,8 +50,19 @@ export interface CheckResult {
   completionsPerBatch: Record<string, number>;
   /** Batches whose completion count is wrong (one expected for complete batches, none otherwise). */
   completionErrors: string[];
-  /** Dead letters that do not match a malformed message, or malformed messages with no dead letter. */
+  /**
+   * Dead letters matched to their inputs by source topic/partition/offset: a dead letter of valid input,
+   * of nothing sent, or with the wrong code; a malformed message with none.
+   */
   deadLetterErrors: string[];
+  /** Slot-assigned records that are not a database slot row holding a sent text, or slots without a record. */
+  assignmentErrors: string[];
+  /** Excess records that are not a database excess row of a sent text holding no slot, or rows without one. */
+  excessErrors: string[];
+  /** Validation failures recorded other than once, or resolving other than one free slot. */
+  validationFailureErrors: string[];
+  /** Records sharing an event id but not a payload. */
+  eventIdErrors: string[];
   throughputPerSec: number;
   latencyMs: LatencySummary;
   completionLatencyMs: LatencySummary;
@@ -79,6 +92,11 @@ export async function readDatabaseSnapshot(sql: Sql, batchIds: readonly string[]
   const ids = [...batchIds];
   const slots = await sql<DatabaseSnapshot['slots']>`
     select batch_id, essay_id, status, text_storage_id from essay_states where batch_id = any(${ids})`;
+  const batches = await sql<DatabaseSnapshot['batches']>`
+    select batch_id, expected_count, correlation_id::text as correlation_id from batches
+    where batch_id = any(${ids})`;
+  const validationFailures = await sql<DatabaseSnapshot['validationFailures']>`
+    select batch_id, file_upload_id, outcome, essay_id from validation_failures where batch_id = any(${ids})`;
   const excess = await sql<DatabaseSnapshot['excess']>`
     select batch_id, text_storage_id from excess_reports where batch_id = any(${ids})`;
   const pending = await sql<DatabaseSnapshot['pending']>`
@@ -90,13 +108,16 @@ export async function readDatabaseSnapshot(sql: Sql, batchIds: readonly string[]
     slots: [...slots],
     excess: [...excess],
     pending: [...pending],
+    batches: [...batches],
+    validationFailures: [...validationFailures],
     unpublishedOutboxRows: outbox?.n ?? 0,
   };
 }
 
 export function checkRun(input: CheckInput): CheckResult {
-  const { sent, expectations, outputs, db } = input;
-  const delivered = sent.filter((line) => line.rejected === undefined);
+  const { expectations, outputs, db } = input;
+  const index = indexHistory(input);
+  const { delivered } = index;
   const expectationOf = new Map(expectations.map((e) => [e.batchId, e]));
   const lost = new Set<string>();
   const duplicated = new Set<string>();
@@ -119,12 +140,8 @@ export function checkRun(input: CheckInput): CheckResult {
 
   // The database: which slot holds which text, excess reports, pending content.
   const slotsOfText = new Map<string, string[]>();
-  const freeSlots = new Map<string, number>();
-  const assignedOfBatch = new Map<string, number>();
   for (const slot of db.slots) {
-    if (slot.status === 'uploaded') freeSlots.set(slot.batch_id, (freeSlots.get(slot.batch_id) ?? 0) + 1);
     if (slot.text_storage_id === null) continue;
-    assignedOfBatch.set(slot.batch_id, (assignedOfBatch.get(slot.batch_id) ?? 0) + 1);
     const k = key(slot.batch_id, slot.text_storage_id);
     slotsOfText.set(k, [...(slotsOfText.get(k) ?? []), slot.essay_id]);
   }
@@ -135,10 +152,9 @@ export function checkRun(input: CheckInput): CheckResult {
   }
   const pendingInDb = new Set(db.pending.map((row) => key(row.batch_id, row.text_storage_id)));
 
-  // The output topics, one entry per distinct event id.
+  // The output topics, one entry per distinct event id (records sharing one carry one payload: eventIdErrors).
   const assignedEvents = distinctEvents(outputs, TOPICS.essaySlotAssigned);
   const excessEvents = distinctEvents(outputs, TOPICS.excessContentProvisioned);
-  const completionEvents = distinctEvents(outputs, TOPICS.batchContentProvisioningCompleted);
   const announced = new Map<string, ObservedMessage[]>();
   for (const event of assignedEvents) {
     const k = key(String(data(event)['batch_id']), String(data(event)['text_storage_id']));
@@ -177,62 +193,18 @@ export function checkRun(input: CheckInput): CheckResult {
     if (!firstSent.has(k)) unexpected.add(`${k} (never sent)`);
   }
 
-  // One completion per complete batch, none for the others (invariant 4), listing every assigned essay.
-  const completionsPerBatch: Record<string, number> = {};
-  const completionErrors: string[] = [];
+  // One completion per complete batch, none for the others (invariant 4), counted per Kafka record.
+  const completions = checkCompletions(index, expectations);
+  for (const entry of completions.duplicated) duplicated.add(entry);
+  for (const entry of completions.unexpected) unexpected.add(entry);
   const completionHistogram = createLatencyHistogram();
-  for (const expectation of expectations) completionsPerBatch[expectation.batchId] = 0;
-  for (const event of completionEvents) {
-    const batchId = String(data(event)['batch_id']);
-    if (!(batchId in completionsPerBatch)) unexpected.add(`${batchId} (completion of a batch never sent)`);
-    completionsPerBatch[batchId] = (completionsPerBatch[batchId] ?? 0) + 1;
-    const essays = (data(event)['essays_for_processing'] as { essay_id: string }[] | undefined) ?? [];
-    const inDb = assignedOfBatch.get(batchId) ?? 0;
-    if (essays.length !== inDb) {
-      completionErrors.push(`${batchId}: completion lists ${essays.length} essays, database holds ${inDb}`);
-    }
-    const last = lastInputOfBatch.get(batchId);
+  for (const event of completions.completions) {
+    const last = lastInputOfBatch.get(String(data(event)['batch_id']));
     if (last !== undefined) completionHistogram.record(event.timestampMs - last);
   }
-  for (const expectation of expectations) {
-    const count = completionsPerBatch[expectation.batchId] ?? 0;
-    const wanted = expectation.completionExpected ? 1 : 0;
-    if (count > 1) duplicated.add(`${expectation.batchId} (${count} completion events)`);
-    if (count !== wanted) {
-      completionErrors.push(`${expectation.batchId}: ${count} completion events, expected ${wanted}`);
-    }
-  }
 
-  // Excess while a slot is still free would be invariant 2's failure. In an over-full batch a later text
-  // may take the slot a false excess left, so the number assigned is checked against the plan too: fewer
-  // than the plan's minimum means texts were turned away while slots could have held them.
-  const falseExcess: string[] = [];
-  for (const [k] of excessInDb) {
-    const batchId = k.slice(0, k.indexOf('/'));
-    if ((freeSlots.get(batchId) ?? 0) > 0)
-      falseExcess.push(`${k} (batch has ${freeSlots.get(batchId)} free slots)`);
-  }
-  for (const expectation of expectations) {
-    const assigned = assignedOfBatch.get(expectation.batchId) ?? 0;
-    const { min, max } = expectation.assigned;
-    if (assigned < min || assigned > max) {
-      falseExcess.push(`${expectation.batchId} (${assigned} texts assigned, the plan allows ${min}–${max})`);
-    }
-  }
-
-  // Dead letters: one per malformed message, matched by event id header or position.
-  const malformed = delivered.filter((line) => line.kind === 'malformed');
-  const letters = outputs.filter((message) => message.topic === TOPICS.deadLetter);
-  const distinctLetters = new Set(
-    letters.map(
-      (l) =>
-        `${l.headers['x-els-source-topic']}:${l.headers['x-els-source-partition']}:${l.headers['x-els-source-offset']}`,
-    ),
-  );
-  const deadLetterErrors: string[] = [];
-  if (distinctLetters.size !== malformed.length) {
-    deadLetterErrors.push(`${distinctLetters.size} dead letters for ${malformed.length} malformed messages`);
-  }
+  const falseExcess = checkFalseExcess(index, expectations);
+  const deadLetters = checkDeadLetters(index);
 
   // Latency: produce → slot-assigned event (from the later of the text's and its registration's send).
   const histogram = createLatencyHistogram();
@@ -259,15 +231,19 @@ export function checkRun(input: CheckInput): CheckResult {
     sent: delivered.length,
     assigned: [...slotsOfText.values()].reduce((n, essays) => n + essays.length, 0),
     excess: excessInDb.size,
-    deadLetters: distinctLetters.size,
-    malformedSent: malformed.length,
+    deadLetters: deadLetters.deadLetters,
+    malformedSent: deadLetters.malformedSent,
     lost: [...lost].sort(),
     duplicated: [...duplicated].sort(),
     unexpected: [...unexpected].sort(),
-    falseExcess: falseExcess.sort(),
-    completionsPerBatch,
-    completionErrors,
-    deadLetterErrors,
+    falseExcess,
+    completionsPerBatch: completions.completionsPerBatch,
+    completionErrors: completions.completionErrors,
+    deadLetterErrors: deadLetters.deadLetterErrors,
+    assignmentErrors: checkAssignments(index),
+    excessErrors: checkExcessRecords(index),
+    validationFailureErrors: checkValidationFailures(index, db.validationFailures),
+    eventIdErrors: checkEventIdPayloads(index),
     throughputPerSec: Math.round((resolvedTexts / elapsedS) * 10) / 10,
     latencyMs: histogram.summary(),
     completionLatencyMs: completionHistogram.summary(),
@@ -285,7 +261,17 @@ export function violations(result: CheckResult) {
     falseExcess: result.falseExcess,
     completionErrors: result.completionErrors,
     deadLetterErrors: result.deadLetterErrors,
+    assignmentErrors: result.assignmentErrors,
+    excessErrors: result.excessErrors,
+    validationFailureErrors: result.validationFailureErrors,
+    eventIdErrors: result.eventIdErrors,
   };
+}
+
+/** The sets of `violations()` beyond Jepsen's lost, duplicated and unexpected, by name (for the report). */
+export function checkSets(result: CheckResult): Record<string, string[]> {
+  const { lost: _lost, duplicated: _duplicated, unexpected: _unexpected, ...rest } = violations(result);
+  return rest;
 }
 
 export const NO_VIOLATIONS = {
@@ -295,4 +281,8 @@ export const NO_VIOLATIONS = {
   falseExcess: [],
   completionErrors: [],
   deadLetterErrors: [],
+  assignmentErrors: [],
+  excessErrors: [],
+  validationFailureErrors: [],
+  eventIdErrors: [],
 };

@@ -5,6 +5,7 @@ import { checkRun, NO_VIOLATIONS, violations, type CheckInput } from './run-chec
 
 // One batch of two slots, two texts: the clean run every test below breaks in one way.
 const batchId = 'b1';
+const registrationCorrelation = '00000000-0000-4000-8000-000000000001';
 let seq = 0;
 
 function sentLine(kind: SentLogLine['kind'], textStorageId: string | null, atMs: number): SentLogLine {
@@ -20,9 +21,12 @@ function sentLine(kind: SentLogLine['kind'], textStorageId: string | null, atMs:
     fileUploadId: textStorageId && `u-${textStorageId}`,
     eventId: `ev-${seq}`,
     malformedClass: null,
+    correlationId: kind === 'registration' ? registrationCorrelation : null,
     valueBytes: 100,
     sentAtMs: atMs,
     ackedAtMs: atMs + 1,
+    offset: String(seq),
+    attempts: 1,
   };
 }
 
@@ -32,7 +36,7 @@ function output(
   data: Record<string, unknown>,
   atMs: number,
 ): ObservedMessage {
-  const value = { event_id: eventId, data };
+  const value = { event_id: eventId, correlation_id: registrationCorrelation, data };
   return {
     topic,
     partition: 0,
@@ -69,13 +73,26 @@ function cleanRun(): CheckInput {
     ],
     expectations: [expectation],
     outputs: [
-      output(TOPICS.essaySlotAssigned, 'a1', { batch_id: batchId, text_storage_id: 't1' }, 1100),
-      output(TOPICS.essaySlotAssigned, 'a2', { batch_id: batchId, text_storage_id: 't2' }, 1110),
+      output(
+        TOPICS.essaySlotAssigned,
+        'a1',
+        { batch_id: batchId, essay_id: 'e1', text_storage_id: 't1' },
+        1100,
+      ),
+      output(
+        TOPICS.essaySlotAssigned,
+        'a2',
+        { batch_id: batchId, essay_id: 'e2', text_storage_id: 't2' },
+        1110,
+      ),
       output(
         TOPICS.batchContentProvisioningCompleted,
         'c1',
         {
           batch_id: batchId,
+          provisioned_count: 2,
+          expected_count: 2,
+          correlation_id: registrationCorrelation,
           essays_for_processing: [
             { essay_id: 'e1', text_storage_id: 't1' },
             { essay_id: 'e2', text_storage_id: 't2' },
@@ -91,6 +108,8 @@ function cleanRun(): CheckInput {
       ],
       excess: [],
       pending: [],
+      batches: [{ batch_id: batchId, expected_count: 2, correlation_id: registrationCorrelation }],
+      validationFailures: [],
       unpublishedOutboxRows: 0,
     },
   };
@@ -165,6 +184,282 @@ describe('the distributed checker', () => {
   it('names a malformed message that was never dead-lettered (invariant 6)', () => {
     const input = cleanRun();
     input.sent = [...input.sent, { ...sentLine('malformed', null, 1030), malformedClass: 'not-json' }];
-    expect(problemsOf(input).deadLetterErrors).toEqual(['0 dead letters for 1 malformed messages']);
+    expect(problemsOf(input).deadLetterErrors).toEqual([
+      `malformed t.malformed[${seq % 3}]@${seq} (not-json, ${batchId}): no dead letter`,
+    ]);
+  });
+});
+
+const assigned = (input: CheckInput, eventId: string) =>
+  input.outputs.find((m) => m.value?.['event_id'] === eventId) as ObservedMessage;
+
+function withData(message: ObservedMessage, data: Record<string, unknown>): ObservedMessage {
+  const value = { ...message.value, data: { ...(message.value?.['data'] as object), ...data } };
+  return { ...message, value, raw: Buffer.from(JSON.stringify(value)) };
+}
+
+describe('the checker, matching output records to the database both ways', () => {
+  it('names a slot-assigned record whose essay is not the slot holding its text', () => {
+    const input = cleanRun();
+    input.outputs = input.outputs.map((m) =>
+      m.value?.['event_id'] === 'a1' ? withData(m, { essay_id: 'e2' }) : m,
+    );
+    expect(problemsOf(input).assignmentErrors).toEqual([
+      `${batchId}/e1/t1 (slot holds the text but no record announces it)`,
+      `${batchId}/e2/t1 (slot-assigned record ${TOPICS.essaySlotAssigned}[0]@0, but the database slot holds t2)`,
+    ]);
+  });
+
+  it('names a slot-assigned record for a slot the batch does not have, and for a text never sent', () => {
+    const input = cleanRun();
+    input.outputs = [
+      ...input.outputs,
+      withData(assigned(input, 'a1'), { essay_id: 'e9', text_storage_id: 't9' }),
+    ];
+    const errors = problemsOf(input).assignmentErrors;
+    expect(errors).toContain(
+      `${batchId}/e9/t9 (slot-assigned record ${TOPICS.essaySlotAssigned}[0]@0 names a slot the batch does not have)`,
+    );
+    expect(errors).toContain(
+      `${batchId}/e9/t9 (slot-assigned record ${TOPICS.essaySlotAssigned}[0]@0 for a text never sent)`,
+    );
+  });
+
+  it('names an excess record the database does not report, and one for a text holding a slot', () => {
+    const input = cleanRun();
+    input.outputs = [
+      ...input.outputs,
+      output(TOPICS.excessContentProvisioned, 'x1', { batch_id: batchId, text_storage_id: 't2' }, 1130),
+    ];
+    expect(problemsOf(input).excessErrors).toEqual([
+      `${batchId}/t2 (excess record ${TOPICS.excessContentProvisioned}[0]@0, but slot e2 holds it)`,
+      `${batchId}/t2 (excess record ${TOPICS.excessContentProvisioned}[0]@0, but the database reports no excess)`,
+    ]);
+  });
+
+  it('names an excess row without its record, and accepts one with it', () => {
+    const input = cleanRun();
+    input.sent = [...input.sent, sentLine('content', 't3', 1025)];
+    input.expectations = [
+      { ...(input.expectations[0] as BatchExpectation), textStorageIds: ['t1', 't2', 't3'] },
+    ];
+    input.db.excess.push({ batch_id: batchId, text_storage_id: 't3' });
+    expect(problemsOf(input).excessErrors).toEqual([
+      `${batchId}/t3 (excess in the database but no excess record)`,
+    ]);
+    input.outputs = [
+      ...input.outputs,
+      output(TOPICS.excessContentProvisioned, 'x3', { batch_id: batchId, text_storage_id: 't3' }, 1130),
+    ];
+    expect(problemsOf(input)).toEqual(NO_VIOLATIONS);
+  });
+});
+
+describe('the checker, counting completions per Kafka record', () => {
+  const completionOf = (input: CheckInput) =>
+    input.outputs.find((m) => m.topic === TOPICS.batchContentProvisioningCompleted) as ObservedMessage;
+
+  it('accepts a byte-identical re-publish of a completion', () => {
+    const input = cleanRun();
+    input.outputs = [...input.outputs, { ...completionOf(input), offset: '1', timestampMs: 1500 }];
+    expect(problemsOf(input)).toEqual(NO_VIOLATIONS);
+  });
+
+  it('names two completion records sharing an event id but not a payload', () => {
+    const input = cleanRun();
+    const second = withData(completionOf(input), { timestamp: 'later' });
+    input.outputs = [...input.outputs, { ...second, offset: '1' }];
+    const problems = problemsOf(input);
+    expect(problems.eventIdErrors).toEqual([
+      `${TOPICS.batchContentProvisioningCompleted} event c1: 2 records carry 2 different payloads (${TOPICS.batchContentProvisioningCompleted}[0]@0, ${TOPICS.batchContentProvisioningCompleted}[0]@1)`,
+    ]);
+    expect(problems.completionErrors).toContain(`${batchId}: 2 completion events, expected 1`);
+  });
+
+  it('names a completion that pairs essays with the wrong texts', () => {
+    const input = cleanRun();
+    input.outputs = input.outputs.map((m) =>
+      m.topic === TOPICS.batchContentProvisioningCompleted
+        ? withData(m, {
+            essays_for_processing: [
+              { essay_id: 'e1', text_storage_id: 't2' },
+              { essay_id: 'e2', text_storage_id: 't1' },
+            ],
+          })
+        : m,
+    );
+    const at = `${batchId}: completion ${TOPICS.batchContentProvisioningCompleted}[0]@0`;
+    expect(problemsOf(input).completionErrors).toEqual([
+      `${at} lists e1=t2, e2=t1, which the database does not hold`,
+      `${at} omits e1=t1, e2=t2, which the database holds`,
+    ]);
+  });
+
+  it('names wrong counts and a correlation id that is not the registration’s', () => {
+    const input = cleanRun();
+    input.outputs = input.outputs.map((m) =>
+      m.topic === TOPICS.batchContentProvisioningCompleted
+        ? withData(m, { provisioned_count: 1, expected_count: 3, correlation_id: 'other' })
+        : m,
+    );
+    const at = `${batchId}: completion ${TOPICS.batchContentProvisioningCompleted}[0]@0`;
+    expect(problemsOf(input).completionErrors).toEqual([
+      `${at} has provisioned_count 1, the database holds 2 texts`,
+      `${at} has expected_count 3, the database has 2 slots`,
+      `${at} carries correlation id ${registrationCorrelation} / other, the registration's is ${registrationCorrelation}`,
+    ]);
+  });
+});
+
+describe('the checker, judging validation failures', () => {
+  // The second slot resolved by a validation failure instead of text t2.
+  function withFailure(): CheckInput {
+    const input = cleanRun();
+    input.sent = [
+      ...input.sent.filter((line) => line.textStorageId !== 't2'),
+      { ...sentLine('validation-failure', null, 1030), fileUploadId: 'vf1' },
+    ];
+    input.expectations = [
+      {
+        ...(input.expectations[0] as BatchExpectation),
+        textStorageIds: ['t1'],
+        validationFailureFileIds: ['vf1'],
+        assigned: { min: 1, max: 1 },
+      },
+    ];
+    input.outputs = input.outputs
+      .filter((m) => m.value?.['event_id'] !== 'a2')
+      .map((m) =>
+        m.topic === TOPICS.batchContentProvisioningCompleted
+          ? withData(m, {
+              provisioned_count: 1,
+              essays_for_processing: [{ essay_id: 'e1', text_storage_id: 't1' }],
+            })
+          : m,
+      );
+    input.db.slots[1] = {
+      batch_id: batchId,
+      essay_id: 'e2',
+      status: 'validation_failed',
+      text_storage_id: null,
+    };
+    input.db.validationFailures = [
+      { batch_id: batchId, file_upload_id: 'vf1', outcome: 'slot_failed', essay_id: 'e2' },
+    ];
+    return input;
+  }
+
+  it('accepts a failure that resolved one free slot', () => {
+    expect(problemsOf(withFailure())).toEqual(NO_VIOLATIONS);
+  });
+
+  it('names a failure never recorded, and the failed slot nobody resolved', () => {
+    const input = withFailure();
+    input.db.validationFailures = [];
+    expect(problemsOf(input).validationFailureErrors).toEqual([
+      `${batchId}/e2 (failed slot resolved by 0 recorded failures)`,
+      `${batchId}/vf1 (validation failure recorded 0 times)`,
+    ]);
+  });
+
+  it('names a failure recorded twice, each resolving the same slot', () => {
+    const input = withFailure();
+    input.db.validationFailures.push({
+      batch_id: batchId,
+      file_upload_id: 'vf1',
+      outcome: 'slot_failed',
+      essay_id: 'e2',
+    });
+    expect(problemsOf(input).validationFailureErrors).toEqual([
+      `${batchId}/e2 (failed slot resolved by 2 recorded failures: ${batchId}/vf1, ${batchId}/vf1)`,
+      `${batchId}/vf1 (validation failure recorded 2 times)`,
+    ]);
+  });
+
+  it('names a failure that took no slot while one was free, or one naming a slot that holds a text', () => {
+    const input = withFailure();
+    input.db.slots[1] = { batch_id: batchId, essay_id: 'e2', status: 'uploaded', text_storage_id: null };
+    input.db.validationFailures = [
+      { batch_id: batchId, file_upload_id: 'vf1', outcome: 'no_free_slot', essay_id: null },
+    ];
+    expect(problemsOf(input).validationFailureErrors).toEqual([
+      `${batchId}/vf1 (no_free_slot, but the batch has 1 free slots)`,
+    ]);
+    input.db.validationFailures = [
+      { batch_id: batchId, file_upload_id: 'vf1', outcome: 'slot_failed', essay_id: 'e1' },
+    ];
+    expect(problemsOf(input).validationFailureErrors).toEqual([
+      `${batchId}/vf1 (resolved slot e1, which is ready_for_processing in ${batchId})`,
+    ]);
+  });
+
+  it('names a failure left pending after its batch registered', () => {
+    const input = withFailure();
+    input.db.validationFailures = [
+      { batch_id: batchId, file_upload_id: 'vf1', outcome: 'pending', essay_id: null },
+    ];
+    expect(problemsOf(input).validationFailureErrors).toContain(
+      `${batchId}/vf1 (pending after its batch registered)`,
+    );
+  });
+});
+
+describe('the checker, matching dead letters to their inputs', () => {
+  function deadLetter(line: SentLogLine, code: string): ObservedMessage {
+    return {
+      topic: TOPICS.deadLetter,
+      partition: 0,
+      offset: String(line.seq),
+      key: null,
+      value: undefined,
+      raw: Buffer.from('x'),
+      headers: {
+        'x-els-source-topic': line.topic,
+        'x-els-source-partition': String(line.partition),
+        'x-els-source-offset': String(line.offset),
+        'x-els-error-code': code,
+      },
+      timestampMs: 1200,
+      receivedAtMs: 1200,
+    };
+  }
+  const malformedLine = () => ({ ...sentLine('malformed', null, 1030), malformedClass: 'not-json' as const });
+
+  it('accepts one dead letter per malformed input with its class’s code, re-publishes counted once', () => {
+    const input = cleanRun();
+    const line = malformedLine();
+    input.sent = [...input.sent, line];
+    const letter = deadLetter(line, 'ELS_ERR_CONTRACT_NOT_JSON');
+    input.outputs = [...input.outputs, letter, { ...letter, offset: '99' }];
+    expect(problemsOf(input)).toEqual(NO_VIOLATIONS);
+    expect(checkRun(input).deadLetters).toBe(1);
+  });
+
+  it('names a dead letter with the wrong code', () => {
+    const input = cleanRun();
+    const line = malformedLine();
+    input.sent = [...input.sent, line];
+    input.outputs = [...input.outputs, deadLetter(line, 'ELS_ERR_CONTRACT_INVALID_DATA')];
+    expect(problemsOf(input).deadLetterErrors).toEqual([
+      `dead letter of ${line.topic}[${line.partition}]@${line.offset} (ELS_ERR_CONTRACT_INVALID_DATA): not-json expects ELS_ERR_CONTRACT_NOT_JSON`,
+    ]);
+  });
+
+  it('names a dead letter of valid input, and one of an offset nothing was sent to', () => {
+    const input = cleanRun();
+    const registration = input.sent[0] as SentLogLine;
+    const stray = { ...registration, offset: '500', attempts: 1 };
+    input.outputs = [
+      ...input.outputs,
+      deadLetter(registration, 'ELS_ERR_DATABASE_REJECTED'),
+      deadLetter(stray, 'ELS_ERR_CONTRACT_NOT_JSON'),
+    ];
+    expect(problemsOf(input).deadLetterErrors).toEqual([
+      `dead letter of ${registration.topic}[${registration.partition}]@500 (ELS_ERR_CONTRACT_NOT_JSON): the generator sent nothing there`,
+      `dead letter of ${registration.topic}[${registration.partition}]@${registration.offset} (ELS_ERR_DATABASE_REJECTED): a valid registration of ${batchId}`,
+    ]);
+    // A retried send may have written a malformed copy at an offset the acknowledgement never named.
+    input.sent = [{ ...registration, attempts: 2 }, ...input.sent.slice(1)];
+    expect(problemsOf(input).deadLetterErrors).toHaveLength(1);
   });
 });

@@ -60,11 +60,14 @@ function headerStrings(headers: Record<string, unknown> | undefined): Record<str
  */
 export async function createOutputCollector(kafka: Kafka, topicPrefix: string): Promise<OutputCollector> {
   const messages: ObservedMessage[] = [];
+  let stopped = false;
   const consumer: Consumer = kafka.consumer({
     groupId: `${topicPrefix}checker`,
     sessionTimeout: 30_000,
     heartbeatInterval: 3000,
-    retry: { retries: 30, initialRetryTime: 300, maxRetryTime: 5000 },
+    // A crash during a broker outage restarts the consumer, but never once the collector is stopped: a
+    // restart left running would outlive its test.
+    retry: { retries: 30, initialRetryTime: 300, maxRetryTime: 5000, restartOnFailure: async () => !stopped },
   });
   let joined = false;
   consumer.on(consumer.events.GROUP_JOIN, () => {
@@ -98,7 +101,10 @@ export async function createOutputCollector(kafka: Kafka, topicPrefix: string): 
     ready: async () => {
       await waitFor('the output collector to join its group', () => joined, { timeoutMs: 60_000 });
     },
-    stop: () => consumer.disconnect(),
+    stop: async () => {
+      stopped = true;
+      await consumer.disconnect();
+    },
   };
 }
 

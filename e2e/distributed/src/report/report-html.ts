@@ -134,6 +134,9 @@ ${s.completionLatencyMs ? `<tr><th>latency last input → completion (ms)</th><t
 <tr><th>lost</th><td>${list(s.lost)}</td></tr>
 <tr><th>duplicated</th><td>${list(s.duplicated)}</td></tr>
 <tr><th>unexpected</th><td>${list(s.unexpected)}</td></tr>
+${Object.entries(s.checks ?? {})
+  .map(([name, entries]) => `<tr><th>${escapeHtml(name)}</th><td>${list(entries)}</td></tr>`)
+  .join('\n')}
 <tr><th>notes</th><td>${list(s.notes).replace('class="bad"', '').replace('<span class="ok">none</span>', '—')}</td></tr>
 </table>
 <h3>Latency over time${(s.faults ?? []).length > 0 ? ' (fault windows shaded)' : ''}</h3>

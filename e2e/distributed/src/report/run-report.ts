@@ -24,6 +24,11 @@ export interface ScenarioReport {
   notes: string[];
   completionLatencyMs?: { p50: number; p95: number; p99: number; max: number };
   falseExcess?: string[];
+  /**
+   * The checker's other sets by name (false excess, completion, dead-letter, assignment, excess,
+   * validation-failure and event-id errors); each is empty in a correct run.
+   */
+  checks?: Record<string, string[]>;
   faults?: FaultWindow[];
   latencySeries?: LatencyPoint[];
   /** Scenario 3 only: autocannon against the status API through nginx in front of the replicas. */

@@ -1,7 +1,7 @@
 import { waitFor } from '@els/coordination/testing';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { violations } from '../checker/run-checker';
+import { checkSets, violations } from '../checker/run-checker';
 import { stackFaults } from '../harness/stack-control';
 import { measureStatusApiLoad, statusApiLoadProblems, type StatusApiLoad } from '../harness/status-api-load';
 import type { WorkerCluster } from '../harness/process-cluster';
@@ -79,6 +79,7 @@ function toReport(id: number, run: WorkloadRunResult, extraNotes: string[] = [])
       max: check.completionLatencyMs.max,
     },
     falseExcess: check.falseExcess,
+    checks: checkSets(check),
     faults: run.faults,
     latencySeries: check.latencySeries,
     notes: [...run.notes, ...extraNotes],

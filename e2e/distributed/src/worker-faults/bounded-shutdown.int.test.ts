@@ -4,6 +4,8 @@ import { stackFaults } from '../harness/stack-control';
 import {
   cleanOutcome,
   collectOutcome,
+  planFullBatch,
+  sendRegistration,
   sendTexts,
   startFullBatch,
   waitAssigned,
@@ -62,6 +64,33 @@ describe('SIGTERM while the Kafka broker is stopped', () => {
     expect(exit.code).toBe(EXIT_STOPPED_INCOMPLETE);
     expect(exit.durationMs).toBeLessThanOrEqual(GRACE_MS + 500);
     await expectEverythingAssigned(fixture, batch);
+    expect(fixture.cluster.unexpectedExits()).toEqual([]);
+  }, 240_000);
+
+  it('a worker started while the broker is down waits for it instead of exiting, and works once it is back', async () => {
+    const fixture = openFixture();
+    expect((await fixture.cluster.terminate(0, GRACE_MS * 3)).code).toBe(0);
+    const batch = planFullBatch('start-no-kafka', SLOTS);
+    const offset = logSize(fixture);
+    let started: Promise<void> | undefined;
+    await stackFaults.stopKafka();
+    try {
+      started = fixture.cluster.start();
+      started.catch(() => undefined);
+      await waitFor(
+        'the starting worker to wait for the broker',
+        () => logSince(fixture, offset).includes('Waiting for the Kafka broker'),
+        { timeoutMs: 90_000, intervalMs: 250 },
+      );
+      expect(fixture.cluster.replicas[0]?.state).toBe('running');
+    } finally {
+      await stackFaults.startKafka();
+    }
+    await started;
+    await sendRegistration(fixture, batch);
+    await sendTexts(fixture, batch, batch.texts);
+    await waitAssigned(fixture, batch.batchId, SLOTS, 90_000);
+    expect(await collectOutcome(fixture, batch)).toEqual(cleanOutcome(SLOTS));
     expect(fixture.cluster.unexpectedExits()).toEqual([]);
   }, 240_000);
 });
