@@ -3,7 +3,12 @@ export type { SeededRandom } from './seeded-random';
 export { partitionForKey } from './key-partition';
 export { workloadOptionsSchema, resolveWorkloadOptions } from './workload-options';
 export type { WorkloadOptions, WorkloadOptionsInput } from './workload-options';
-export { MALFORMED_CLASSES, OVERSIZED_VALUE_BYTES, buildMalformedMessage } from './malformed-message';
+export {
+  MALFORMED_CLASSES,
+  MALFORMED_CLASS_CODES,
+  OVERSIZED_VALUE_BYTES,
+  buildMalformedMessage,
+} from './malformed-message';
 export type { MalformedClass, MalformedMessage, MalformedInput } from './malformed-message';
 export { planWave, createPlan } from './workload-plan';
 export type { PlannedSend, SendKind, BatchExpectation, WavePlan, WorkloadPlan } from './workload-plan';

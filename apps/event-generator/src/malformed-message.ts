@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_MESSAGE_BYTES, TOPICS, type BaseTopic } from '@els/contracts';
+import { CONTRACT_ERROR_CODES, DEFAULT_MAX_MESSAGE_BYTES, TOPICS, type BaseTopic } from '@els/contracts';
 import { makeContent, makeRegistration, toWire } from '@els/contracts/testing';
 import type { SeededRandom } from './seeded-random';
 
@@ -16,6 +16,19 @@ export const MALFORMED_CLASSES = [
 ] as const;
 
 export type MalformedClass = (typeof MALFORMED_CLASSES)[number];
+
+/** The dead-letter code the contract gives each malformed class (the checker expects it on the wire). */
+export const MALFORMED_CLASS_CODES: Readonly<Record<MalformedClass, string>> = {
+  'not-json': CONTRACT_ERROR_CODES.notJson,
+  'wrong-shape': CONTRACT_ERROR_CODES.invalidEnvelope,
+  'wrong-types': CONTRACT_ERROR_CODES.invalidData,
+  'unknown-event-type': CONTRACT_ERROR_CODES.unknownEventType,
+  'empty-essay-ids': CONTRACT_ERROR_CODES.invalidData,
+  oversized: CONTRACT_ERROR_CODES.tooLarge,
+  'control-character-id': CONTRACT_ERROR_CODES.invalidData,
+  'oversized-ids': CONTRACT_ERROR_CODES.invalidData,
+  'unpaired-surrogate-ids': CONTRACT_ERROR_CODES.invalidData,
+};
 
 /** 512 CJK characters: within 512 characters, but 1536 bytes of UTF-8, beyond the contract's 512 bytes. */
 export const OVERSIZED_ID = '字'.repeat(512);

@@ -1,6 +1,11 @@
-import { CONTRACT_ERROR_CODES, TOPICS, parseEnvelope } from '@els/contracts';
+import { TOPICS, parseEnvelope } from '@els/contracts';
 import { partitionForKey } from './key-partition';
-import { MALFORMED_CLASSES, OVERSIZED_VALUE_BYTES, type MalformedClass } from './malformed-message';
+import {
+  MALFORMED_CLASSES,
+  MALFORMED_CLASS_CODES,
+  OVERSIZED_VALUE_BYTES,
+  type MalformedClass,
+} from './malformed-message';
 import { createPlan, planWave, type PlannedSend } from './workload-plan';
 import { resolveWorkloadOptions } from './workload-options';
 
@@ -72,17 +77,7 @@ describe('workload plan', () => {
   });
 
   it('makes every malformed class present and rejected by the contract for its own reason', () => {
-    const expectedCodes: Record<MalformedClass, string> = {
-      'not-json': CONTRACT_ERROR_CODES.notJson,
-      'wrong-shape': CONTRACT_ERROR_CODES.invalidEnvelope,
-      'wrong-types': CONTRACT_ERROR_CODES.invalidData,
-      'unknown-event-type': CONTRACT_ERROR_CODES.unknownEventType,
-      'empty-essay-ids': CONTRACT_ERROR_CODES.invalidData,
-      oversized: CONTRACT_ERROR_CODES.tooLarge,
-      'control-character-id': CONTRACT_ERROR_CODES.invalidData,
-      'oversized-ids': CONTRACT_ERROR_CODES.invalidData,
-      'unpaired-surrogate-ids': CONTRACT_ERROR_CODES.invalidData,
-    };
+    const expectedCodes = MALFORMED_CLASS_CODES;
     // One malformed message per batch: the classes rotate over the batches of the run.
     const plan = createPlan({ batches: 3, slots: 2, malformed: 1 }, 3);
     const malformed = plan.waves.flatMap((wave) => wave.sends).filter((send) => send.kind === 'malformed');

@@ -4,18 +4,7 @@ import {
   completionEventMaxBytes,
   ID_MAX_BYTES,
 } from './index';
-
-/** The value as the relay publishes it: PostgreSQL's jsonb text form, a space after every `:` and `,`. */
-function jsonbText(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(jsonbText).join(', ')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).map(
-      ([key, entry]) => `${JSON.stringify(key)}: ${jsonbText(entry)}`,
-    );
-    return `{${entries.join(', ')}}`;
-  }
-  return JSON.stringify(value);
-}
+import { jsonbText } from './testing';
 
 const bytes = (text: string) => Buffer.byteLength(text, 'utf8');
 

@@ -120,3 +120,15 @@ export function makeValidationFailure(options: ValidationFailureOptions): EssayV
 export function toWire(event: object): Buffer {
   return Buffer.from(JSON.stringify(event));
 }
+
+/** An event as the relay publishes it (the outbox stores payloads as jsonb): PostgreSQL's jsonb text form, a space after every `:` and `,`. */
+export function jsonbText(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(jsonbText).join(', ')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).map(
+      ([key, entry]) => `${JSON.stringify(key)}: ${jsonbText(entry)}`,
+    );
+    return `{${entries.join(', ')}}`;
+  }
+  return JSON.stringify(value);
+}

@@ -5,7 +5,7 @@ import {
   completionEventMaxBytes,
   ID_MAX_BYTES,
 } from '@els/contracts';
-import { makeContent, makeRegistration, toWire } from '@els/contracts/testing';
+import { jsonbText, makeContent, makeRegistration, toWire } from '@els/contracts/testing';
 import { BATCH_TOO_LARGE_CODE, planMessage, planSteps } from './message-plan';
 import type { InboundMessage } from './message-types';
 
@@ -44,18 +44,6 @@ function largestFittingEssayCount(): number {
     else high = mid - 1;
   }
   return low;
-}
-
-/** The value the relay would publish: PostgreSQL's jsonb text form, a space after every `:` and `,`. */
-function jsonbText(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(jsonbText).join(', ')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).map(
-      ([key, entry]) => `${JSON.stringify(key)}: ${jsonbText(entry)}`,
-    );
-    return `{${entries.join(', ')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 describe('planMessage for registrations whose completion could not be published', () => {

@@ -1,19 +1,6 @@
 import { CONTRACT_ERROR_CODES, TOPICS } from '@els/contracts';
-import type { MalformedClass, SentLogLine } from '../generator';
+import { MALFORMED_CLASS_CODES, type SentLogLine } from '../generator';
 import type { HistoryIndex } from './history-index';
-
-/** The dead-letter code the contract gives each malformed class. */
-export const EXPECTED_DEAD_LETTER_CODE: Record<MalformedClass, string> = {
-  'not-json': CONTRACT_ERROR_CODES.notJson,
-  'wrong-shape': CONTRACT_ERROR_CODES.invalidEnvelope,
-  'wrong-types': CONTRACT_ERROR_CODES.invalidData,
-  'unknown-event-type': CONTRACT_ERROR_CODES.unknownEventType,
-  'empty-essay-ids': CONTRACT_ERROR_CODES.invalidData,
-  oversized: CONTRACT_ERROR_CODES.tooLarge,
-  'control-character-id': CONTRACT_ERROR_CODES.invalidData,
-  'oversized-ids': CONTRACT_ERROR_CODES.invalidData,
-  'unpaired-surrogate-ids': CONTRACT_ERROR_CODES.invalidData,
-};
 
 export interface DeadLetterCheck {
   /** Distinct inputs dead-lettered. */
@@ -61,9 +48,9 @@ export function checkDeadLetters(index: HistoryIndex): DeadLetterCheck {
     lettered.add(source);
     if (line.kind !== 'malformed') {
       errors.push(`dead letter of ${source} (${code}): a valid ${line.kind} of ${line.batchId}`);
-    } else if (line.malformedClass && code !== EXPECTED_DEAD_LETTER_CODE[line.malformedClass]) {
+    } else if (line.malformedClass && code !== MALFORMED_CLASS_CODES[line.malformedClass]) {
       errors.push(
-        `dead letter of ${source} (${code}): ${line.malformedClass} expects ${EXPECTED_DEAD_LETTER_CODE[line.malformedClass]}`,
+        `dead letter of ${source} (${code}): ${line.malformedClass} expects ${MALFORMED_CLASS_CODES[line.malformedClass]}`,
       );
     }
   }

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { waitFor } from '@els/coordination/testing';
+import type { ReplicaExit } from '../harness/process-cluster';
 import { stackFaults } from '../harness/stack-control';
 import {
   cleanOutcome,
@@ -41,6 +42,19 @@ async function expectEverythingAssigned(fixture: WorkerFixture, batch: FullBatch
   expect(await collectOutcome(fixture, batch)).toEqual(cleanOutcome(SLOTS));
 }
 
+/** The stop ended within the grace period with exit 3, and a new worker processed what it left. */
+async function expectStoppedIncompleteThenRecovered(
+  fixture: WorkerFixture,
+  batch: FullBatch,
+  exit: ReplicaExit | undefined,
+): Promise<void> {
+  expect(exit?.signal).toBeNull();
+  expect(exit?.code).toBe(EXIT_STOPPED_INCOMPLETE);
+  expect(exit?.durationMs).toBeLessThanOrEqual(GRACE_MS + 500);
+  await expectEverythingAssigned(fixture, batch);
+  expect(fixture.cluster.unexpectedExits()).toEqual([]);
+}
+
 describe('SIGTERM while the Kafka broker is stopped', () => {
   const openFixture = useWorkerFixture('stop-no-kafka', {
     env: { ELS_SHUTDOWN_GRACE_MS: String(GRACE_MS) },
@@ -53,18 +67,14 @@ describe('SIGTERM while the Kafka broker is stopped', () => {
     // The rest arrives and is handled, but the broker is gone before the offsets and outbox get out.
     await sendTexts(fixture, batch, batch.texts.slice(FIRST));
     await waitAssigned(fixture, batch.batchId, FIRST + 1, 30_000);
-    let exit;
+    let exit: ReplicaExit | undefined;
     await stackFaults.stopKafka();
     try {
       exit = await fixture.cluster.terminate(0, GRACE_MS * 3);
     } finally {
       await stackFaults.startKafka();
     }
-    expect(exit.signal).toBeNull();
-    expect(exit.code).toBe(EXIT_STOPPED_INCOMPLETE);
-    expect(exit.durationMs).toBeLessThanOrEqual(GRACE_MS + 500);
-    await expectEverythingAssigned(fixture, batch);
-    expect(fixture.cluster.unexpectedExits()).toEqual([]);
+    await expectStoppedIncompleteThenRecovered(fixture, batch, exit);
   }, 240_000);
 
   it('a worker started while the broker is down waits for it instead of exiting, and works once it is back', async () => {
@@ -104,7 +114,7 @@ describe('SIGTERM while PostgreSQL is stopped', () => {
   it('exits within the grace period with code 3, leaving the texts it was retrying for the next worker', async () => {
     const fixture = openFixture();
     const batch = await startFullBatch(fixture, 'stop-no-pg', SLOTS, FIRST);
-    let exit;
+    let exit: ReplicaExit | undefined;
     await stackFaults.stopPostgres();
     try {
       const offset = logSize(fixture);
@@ -118,11 +128,7 @@ describe('SIGTERM while PostgreSQL is stopped', () => {
     } finally {
       await stackFaults.startPostgres();
     }
-    expect(exit.signal).toBeNull();
-    expect(exit.code).toBe(EXIT_STOPPED_INCOMPLETE);
-    expect(exit.durationMs).toBeLessThanOrEqual(GRACE_MS + 500);
-    await expectEverythingAssigned(fixture, batch);
-    expect(fixture.cluster.unexpectedExits()).toEqual([]);
+    await expectStoppedIncompleteThenRecovered(fixture, batch, exit);
   }, 240_000);
 });
 
