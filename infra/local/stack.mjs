@@ -363,6 +363,83 @@ export async function startKafka() {
  * The PID of the running broker: ours (pid file) or, for fault injection against a broker another
  * checkout started, the JVM whose command line runs `kafka.Kafka`.
  */
+/** The postmaster's PID: Debian's external PID file, else the first line of the data directory's. */
+function postmasterPid() {
+  const version = postgresClusterVersion();
+  if (!version) return undefined;
+  const external = readPid(`/run/postgresql/${version}-main.pid`);
+  if (pidAlive(external)) return external;
+  try {
+    const first = fs
+      .readFileSync(`/var/lib/postgresql/${version}/main/postmaster.pid`, 'utf8')
+      .split('\n')[0];
+    const pid = Number(first);
+    return pidAlive(pid) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Direct children of a process, from /proc. */
+function childPids(parent) {
+  const children = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // The command name in parentheses may hold spaces; the parent PID is the second field after it.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === parent) children.push(Number(entry));
+    } catch {
+      // the process went away while we looked
+    }
+  }
+  return children;
+}
+
+function killHard(pids) {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/**
+ * Fault injection: a hard crash of PostgreSQL. SIGKILL to the postmaster and every backend at once (no
+ * checkpoint, no clean shutdown), then a start that runs crash recovery from the WAL. Resolves once it
+ * answers again.
+ */
+export async function crashPostgres() {
+  const pid = postmasterPid();
+  if (!pid) throw new Error('no running PostgreSQL postmaster to crash');
+  const victims = [pid, ...childPids(pid)];
+  killHard(victims);
+  await waitUntil(
+    'PostgreSQL processes to die',
+    async () => victims.every((p) => !pidAlive(p)),
+    STOP_TIMEOUT_MS,
+  );
+  await startPostgres();
+}
+
+/**
+ * Fault injection: a hard crash of the Kafka broker (SIGKILL, no controlled shutdown), then the same
+ * command line started again; the broker recovers its logs. Resolves once it answers again.
+ */
+export async function crashKafka() {
+  const pid = kafkaBrokerPid();
+  if (!pid) throw new Error('no running Kafka broker to crash');
+  const { argv, cwd } = brokerCommand(pid);
+  fs.writeFileSync(stoppedBrokerFile, JSON.stringify({ argv, cwd }));
+  killHard([pid]);
+  await waitUntil('Kafka to die', async () => !pidAlive(pid), STOP_TIMEOUT_MS);
+  fs.rmSync(stoppedBrokerFile, { force: true });
+  await spawnBroker(argv, cwd);
+}
+
 function kafkaBrokerPid() {
   const own = readPid(kafkaPidFile);
   if (pidAlive(own)) return own;

@@ -14,47 +14,74 @@ const FLAGS = {
   '--instances': 'E2E_INSTANCES',
   '--duration': 'E2E_DURATION_S',
   '--profile': 'E2E_PROFILE',
+  '--seed': 'E2E_SEED',
+  '--faults': 'E2E_FAULTS',
 };
 
-const USAGE = `usage: npm run distributed -- [--scenario <id|name>[,…]] [--instances <n>] [--duration <s>] [--profile ci|full]
+const USAGE = `usage: npm run distributed -- [--scenario <id|name>[,…]] [--instances <n>] [--duration <s>] [--profile ci|full] [--seed <n>] [--faults <kind>[,…]]
+       npm run distributed -- trace <batch-or-correlation-id> [--dir <report dir>]
 
   --scenario   1 race, 2 cross-instance, 3 completion, 4 high-concurrency, 5 redis-consistency,
                6 horizontal-scaling, 7 faults, 8 ordering, 9 bad-input (default: all)
   --instances  worker replicas per scenario (default 3)
   --duration   seconds of load for the time-based scenarios
-  --profile    ci: every scenario at small sizes; full (default)`;
+  --profile    ci: every scenario at small sizes; full (default)
+  --seed       E2E_SEED: fixes the workloads and the fault schedule (default: drawn and printed)
+  --faults     E2E_FAULTS: the fault kinds scenario 7 draws from (default: all)
+  trace        prints every log line of every replica of the last run that names the id, in time order`;
 
 const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true' };
 const args = process.argv.slice(2);
-const bad = [];
-for (let i = 0; i < args.length; i += 1) {
-  const [flag, inline] = args[i].split('=', 2);
-  if (flag === '--help' || flag === '-h') {
-    process.stdout.write(`${USAGE}\n`);
-    process.exit(0);
-  }
-  const name = FLAGS[flag];
-  const value = inline ?? args[i + 1];
-  if (!name || value === undefined || value.startsWith('--')) {
-    bad.push(args[i]);
-    continue;
-  }
-  if (inline === undefined) i += 1;
-  env[name] = value;
-}
-if (env.E2E_INSTANCES !== undefined && !/^\d+$/.test(env.E2E_INSTANCES))
-  bad.push(`--instances ${env.E2E_INSTANCES}`);
-if (env.E2E_DURATION_S !== undefined && !(Number(env.E2E_DURATION_S) > 0))
-  bad.push(`--duration ${env.E2E_DURATION_S}`);
-if (bad.length > 0) {
-  process.stderr.write(`unknown or invalid argument(s): ${bad.join(', ')}\n${USAGE}\n`);
-  process.exit(2);
+
+// `trace <id>`: follow one batch or correlation id through the merged replica logs of the last run.
+if (args[0] === 'trace') {
+  const child = spawn(
+    'npx',
+    [
+      'tsx',
+      '--tsconfig',
+      'e2e/distributed/tsconfig.json',
+      'e2e/distributed/src/report/trace-command.ts',
+      ...args.slice(1),
+    ],
+    { cwd: repoRoot, env, stdio: 'inherit' },
+  );
+  child.on('close', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+} else {
+  runSuite();
 }
 
-const child = spawn('npx', ['nx', 'e2e', 'distributed', '--outputStyle=static'], {
-  cwd: repoRoot,
-  env,
-  stdio: 'inherit',
-});
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
-child.on('close', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+function runSuite() {
+  const bad = [];
+  for (let i = 0; i < args.length; i += 1) {
+    const [flag, inline] = args[i].split('=', 2);
+    if (flag === '--help' || flag === '-h') {
+      process.stdout.write(`${USAGE}\n`);
+      process.exit(0);
+    }
+    const name = FLAGS[flag];
+    const value = inline ?? args[i + 1];
+    if (!name || value === undefined || value.startsWith('--')) {
+      bad.push(args[i]);
+      continue;
+    }
+    if (inline === undefined) i += 1;
+    env[name] = value;
+  }
+  if (env.E2E_INSTANCES !== undefined && !/^\d+$/.test(env.E2E_INSTANCES))
+    bad.push(`--instances ${env.E2E_INSTANCES}`);
+  if (env.E2E_DURATION_S !== undefined && !(Number(env.E2E_DURATION_S) > 0))
+    bad.push(`--duration ${env.E2E_DURATION_S}`);
+  if (bad.length > 0) {
+    process.stderr.write(`unknown or invalid argument(s): ${bad.join(', ')}\n${USAGE}\n`);
+    process.exit(2);
+  }
+
+  const child = spawn('npx', ['nx', 'e2e', 'distributed', '--outputStyle=static'], {
+    cwd: repoRoot,
+    env,
+    stdio: 'inherit',
+  });
+  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+  child.on('close', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+}

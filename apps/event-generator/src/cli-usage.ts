@@ -24,6 +24,8 @@ produce
   --excess-ratio <x>            extra distinct texts, as a share of slots [0]
   --before-registration <0..1>  share of texts sent before the batch's registration [0]
   --without-registration <0..1> share of batches never registered      [0]
+  --registration-redeliveries <n> extra copies of each registration, sent after it;
+                                odd copies repeat its event id, even ones are new [0]
   --validation-failures <n>     validation-failure events per batch    [0]
   --malformed <n>               malformed messages per batch; classes rotate:
                                 not-json, wrong-shape, wrong-types, unknown-event-type,

@@ -27,6 +27,11 @@ export const workloadOptionsSchema = z
     beforeRegistration: ratio.default(0),
     /** Share of batches whose registration is never sent (their texts stay pending). */
     withoutRegistration: ratio.default(0),
+    /**
+     * Extra copies of each registered batch's registration, sent after it: odd copies repeat its event id,
+     * even ones carry a new event id. The worker must acknowledge both kinds without a second set of slots.
+     */
+    registrationRedeliveries: z.number().int().min(0).max(100).default(0),
     /** Validation-failure events per batch (distinct file upload ids). */
     validationFailures: count.default(0),
     /** Malformed messages per batch; classes rotate over the whole run. */

@@ -151,6 +151,36 @@ describe('workload plan', () => {
     expect(new Set(firstBatchOf).size).toBeGreaterThan(1);
   });
 
+  it('redelivers each registration after it, alternating its own event id and a new one', () => {
+    const plan = createPlan({ batches: 2, slots: 6, registrationRedeliveries: 3, beforeRegistration: 0.5 });
+    const wave = plan.waves[0];
+    for (const expectation of wave?.expectations ?? []) {
+      const sends = sendsOf(expectation.batchId, wave?.sends ?? []);
+      const registrations = sends.filter((s) => s.topic === TOPICS.batchEssaysRegistered);
+      expect(registrations.map((s) => s.kind)).toEqual([
+        'registration',
+        'registration-redelivery',
+        'registration-redelivery',
+        'registration-redelivery',
+      ]);
+      const [first, ...copies] = registrations;
+      const same = copies.filter((copy) => copy.eventId === first?.eventId);
+      const fresh = copies.filter((copy) => copy.eventId !== first?.eventId);
+      expect([same.length, fresh.length]).toEqual([2, 1]);
+      for (const copy of same) expect(copy.value.equals(first?.value ?? Buffer.alloc(0))).toBe(true);
+      const parsed = parseEnvelope(fresh[0]?.value, TOPICS.batchEssaysRegistered);
+      expect(parsed.ok && parsed.event.envelope.event_id).toBe(fresh[0]?.eventId);
+      const original = JSON.parse(first?.value.toString() ?? '{}') as Record<string, unknown>;
+      const copy = JSON.parse(fresh[0]?.value.toString() ?? '{}') as Record<string, unknown>;
+      expect({ ...copy, event_id: original['event_id'] }).toEqual(original);
+      // The texts sent before the registration stay before it; no copy precedes the registration.
+      expect(sends.findIndex((s) => s.kind === 'registration-redelivery')).toBeGreaterThan(
+        sends.findIndex((s) => s.kind === 'registration'),
+      );
+      expect(expectation.assigned).toEqual({ min: 6, max: 6 });
+    }
+  });
+
   it('leaves the chosen share of batches unregistered and expects nothing assigned for them', () => {
     const plan = createPlan({ batches: 4, slots: 3, withoutRegistration: 0.5 });
     const wave = plan.waves[0];

@@ -5,7 +5,8 @@ import { MALFORMED_CLASSES, buildMalformedMessage, type MalformedClass } from '.
 import { createSeededRandom, type SeededRandom } from './seeded-random';
 import { resolveWorkloadOptions, type WorkloadOptions, type WorkloadOptionsInput } from './workload-options';
 
-export type SendKind = 'registration' | 'content' | 'duplicate' | 'validation-failure' | 'malformed';
+export type SendKind =
+  'registration' | 'registration-redelivery' | 'content' | 'duplicate' | 'validation-failure' | 'malformed';
 
 /** One message the generator will produce. `topic` is the base topic; the producer adds the prefix. */
 export interface PlannedSend {
@@ -174,6 +175,24 @@ function planBatch(
         eventId,
       },
     ]);
+    // Redeliveries come later in the batch's order: odd copies repeat the event byte for byte (a consumer
+    // redelivery), even ones are the same registration under a new event id (a re-send by its producer).
+    for (let copy = 1; copy <= options.registrationRedeliveries; copy += 1) {
+      const copyEventId = copy % 2 === 1 ? eventId : random.uuid();
+      const value =
+        copy % 2 === 1 ? toWire(registration) : toWire({ ...registration, event_id: copyEventId });
+      const at = position + 1 + random.int(units.length - position);
+      units.splice(at, 0, [
+        {
+          topic: TOPICS.batchEssaysRegistered,
+          key: batchId,
+          value,
+          kind: 'registration-redelivery',
+          batchId,
+          eventId: copyEventId,
+        },
+      ]);
+    }
   }
 
   const expectation: BatchExpectation = {

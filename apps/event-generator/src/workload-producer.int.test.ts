@@ -146,4 +146,44 @@ describe('workload producer against the real broker', () => {
     );
     expect(again.summary).toMatchObject({ planned: 15, sent: 15, rejected: 0 });
   });
+
+  it("with a registration lead, sends each wave's registrations first and its texts after the pause", async () => {
+    const { partitionCounts } = await ensureInputTopics(admin, prefix, 12);
+    const workload = resolveWorkloadOptions({
+      batches: 3,
+      slots: 4,
+      registrationRedeliveries: 1,
+      runId: `lead-${suffix}`,
+    });
+    const output = await openRunOutput(join(dir, 'lead'));
+    const result = await produceWorkload(
+      workload,
+      { ...DEFAULT_PRODUCE_OPTIONS, topicPrefix: prefix, waves: 2, registrationLeadMs: 300 },
+      { producer, partitionCounts, sentLog: output.sentLog },
+    );
+    await output.finish(result);
+    const sent = await readSentLog(output.sentLogPath);
+    expect(result.summary.byKind).toMatchObject({
+      registration: 6,
+      'registration-redelivery': 6,
+      content: 24,
+    });
+    for (const wave of [0, 1]) {
+      const ofWave = sent.filter((line) => line.batchId.includes(`-w${wave}-`));
+      const firstOther = ofWave.findIndex((line) => line.kind !== 'registration');
+      expect(ofWave.slice(0, firstOther).map((line) => line.kind)).toEqual(new Array(3).fill('registration'));
+      expect(ofWave.slice(firstOther).some((line) => line.kind === 'registration')).toBe(false);
+      const lastRegistration = ofWave[firstOther - 1];
+      expect((ofWave[firstOther]?.sentAtMs ?? 0) - (lastRegistration?.ackedAtMs ?? 0)).toBeGreaterThanOrEqual(
+        290,
+      );
+    }
+    await expect(
+      produceWorkload(
+        resolveWorkloadOptions({ beforeRegistration: 0.5, runId: `lead-bad-${suffix}` }),
+        { ...DEFAULT_PRODUCE_OPTIONS, topicPrefix: prefix, registrationLeadMs: 300 },
+        { producer, partitionCounts },
+      ),
+    ).rejects.toThrow(/cannot be combined with beforeRegistration/);
+  });
 });

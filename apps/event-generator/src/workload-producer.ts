@@ -21,6 +21,12 @@ export interface ProduceOptions {
   progressIntervalMs: number;
   /** How long one chunk is retried through broker outages before the run fails. */
   retryForMs: number;
+  /**
+   * When above 0: each wave's registrations go out first, then this long a pause, then the rest of the
+   * wave, so its texts reach batches already registered and the replicas race for their slots (rather than
+   * one replica draining them from pending content). Needs a workload without texts before registration.
+   */
+  registrationLeadMs?: number;
 }
 
 export interface ProduceProgress {
@@ -117,6 +123,11 @@ export async function produceWorkload(
   options: ProduceOptions,
   deps: ProduceDeps,
 ): Promise<ProduceResult> {
+  if ((options.registrationLeadMs ?? 0) > 0 && workload.beforeRegistration > 0) {
+    throw new Error(
+      'registrationLeadMs sends registrations first, so it cannot be combined with beforeRegistration > 0',
+    );
+  }
   const clock = deps.clock ?? systemClock;
   const chunkSize =
     options.ratePerSec > 0
@@ -135,6 +146,7 @@ export async function produceWorkload(
   };
   const byKind: Record<SendKind, number> = {
     registration: 0,
+    'registration-redelivery': 0,
     content: 0,
     duplicate: 0,
     'validation-failure': 0,
@@ -213,15 +225,9 @@ export async function produceWorkload(
     });
   };
 
-  const hasTime = () =>
-    options.durationMs > 0 ? clock.now() - startMs < options.durationMs : wave < options.waves;
-
-  for (; hasTime() && !deps.signal?.aborted; wave += 1) {
-    const plan = planWave(workload, wave);
-    wavesStarted += 1;
-    expectations.push(...plan.expectations);
-    planned += plan.sends.length;
-    for (const chunk of chunksOf(plan.sends, chunkSize)) {
+  /** Sends planned messages in chunks at the offered rate, logging each as the broker acknowledges it. */
+  const sendAll = async (sends: PlannedSend[]): Promise<void> => {
+    for (const chunk of chunksOf(sends, chunkSize)) {
       if (deps.signal?.aborted) break;
       await bucket.take(chunk.length);
       const sentAtMs = clock.now();
@@ -241,7 +247,10 @@ export async function produceWorkload(
           fileUploadId: send.fileUploadId ?? null,
           eventId: send.eventId ?? null,
           malformedClass: send.malformedClass ?? null,
-          correlationId: send.kind === 'registration' ? correlationIdOf(send.value) : null,
+          correlationId:
+            send.kind === 'registration' || send.kind === 'registration-redelivery'
+              ? correlationIdOf(send.value)
+              : null,
           valueBytes: send.value.length,
           sentAtMs,
           ackedAtMs,
@@ -257,6 +266,25 @@ export async function produceWorkload(
       }
       await deps.sentLog?.write(lines);
       report(false);
+    }
+  };
+
+  const hasTime = () =>
+    options.durationMs > 0 ? clock.now() - startMs < options.durationMs : wave < options.waves;
+
+  for (; hasTime() && !deps.signal?.aborted; wave += 1) {
+    const plan = planWave(workload, wave);
+    wavesStarted += 1;
+    expectations.push(...plan.expectations);
+    planned += plan.sends.length;
+    const leadMs = options.registrationLeadMs ?? 0;
+    if (leadMs > 0) {
+      const first = plan.sends.filter((send) => send.kind === 'registration');
+      await sendAll(first);
+      await clock.sleep(leadMs);
+      await sendAll(plan.sends.filter((send) => send.kind !== 'registration'));
+    } else {
+      await sendAll(plan.sends);
     }
   }
   report(true);

@@ -74,6 +74,28 @@ describe('outbox relay', () => {
     }
   });
 
+  it("hands the publisher each row's origin: the application_name of the session that wrote it", async () => {
+    await db.sql`update outbox set published_at = coalesce(published_at, now())`;
+    const writer = createDatabase(db.url, { applicationName: 'els-worker-origin-r9', max: 1 });
+    const stored = await seedOutbox(writer, 5).finally(() => writer.end());
+    const published: OutboxMessage[] = [];
+    const relay = createOutboxRelay({
+      sql: db.connect(2),
+      publisher: recordingPublisher(published),
+      batchSize: 10,
+      pollIntervalMs: 50,
+      maxBackoffMs: 1000,
+      logger: silentLogger,
+    });
+    await relay.start();
+    try {
+      await waitFor('the rows published', () => published.length >= stored.size);
+    } finally {
+      await relay.stop();
+    }
+    expect(published.map((m) => m.origin)).toEqual(new Array(stored.size).fill('els-worker-origin-r9'));
+  });
+
   it('retries a row that keeps failing with backoff without blocking the rows behind it', async () => {
     await db.sql`update outbox set published_at = coalesce(published_at, now())`;
     const stored = await seedOutbox(db.sql, 20);

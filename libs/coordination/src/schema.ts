@@ -148,6 +148,12 @@ export const outbox = pgTable(
     attempts: integer('attempts').notNull().default(0),
     lastError: text('last_error'),
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    /**
+     * The `application_name` of the session that wrote the row (`els-worker-<instance id>`): which replica
+     * made the state change the event announces. Published as the `x-els-origin` header. Null on rows
+     * written before migration 0003.
+     */
+    origin: text('origin').default(sql`current_setting('application_name', true)`),
   },
   (t) => [
     uniqueIndex('outbox_event_id_unique').on(t.eventId),

@@ -39,6 +39,8 @@ export interface OutboundRecord {
   readonly topic: string;
   readonly key: string;
   readonly value: string;
+  /** The replica whose transaction wrote the event (its session's application_name), when known. */
+  readonly origin?: string | null;
 }
 
 export type RecordPublishResult = { ok: true } | { ok: false; error: Error };

@@ -5,6 +5,8 @@ import type { Logger } from '../logger';
 import { DEAD_LETTER_HEADROOM_BYTES, LARGE_EVENT_TOPICS } from './topic-admin';
 
 export const EVENT_ID_HEADER = 'x-els-event-id';
+/** On published events: the application_name of the session that wrote the outbox row (its replica). */
+export const ORIGIN_HEADER = 'x-els-origin';
 export const DEAD_LETTER_HEADERS = {
   sourceTopic: 'x-els-source-topic',
   sourcePartition: 'x-els-source-partition',
@@ -76,7 +78,14 @@ export function createEventProducer(kafka: Kafka, topicPrefix: string, logger: L
       await sendGrouped(
         records.map((record) => ({
           topic: topicName(record.topic as BaseTopic, topicPrefix),
-          message: { key: record.key, value: record.value, headers: { [EVENT_ID_HEADER]: record.eventId } },
+          message: {
+            key: record.key,
+            value: record.value,
+            headers: {
+              [EVENT_ID_HEADER]: record.eventId,
+              ...(record.origin ? { [ORIGIN_HEADER]: record.origin } : {}),
+            },
+          },
         })),
         compression,
       );

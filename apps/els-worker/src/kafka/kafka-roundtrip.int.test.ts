@@ -6,7 +6,7 @@ import type { InboundMessage } from '../consumer/message-types';
 import { silentLogger } from '../logger';
 import { waitFor } from '@els/coordination/testing';
 import { createEventConsumer, type EventConsumer } from './event-consumer';
-import { createEventProducer, EVENT_ID_HEADER, type EventProducer } from './event-producer';
+import { createEventProducer, EVENT_ID_HEADER, ORIGIN_HEADER, type EventProducer } from './event-producer';
 import { createKafkaClient } from './kafka-client';
 
 const brokers = [process.env.ELS_TEST_KAFKA_BROKERS ?? '127.0.0.1:9092'];
@@ -82,9 +82,10 @@ describe('Kafka round trip through the real broker', () => {
     expect(parsed).toEqual({ ok: true, event: { name: 'EssayContentProvisionedV1', envelope: event } });
   });
 
-  it('stamps every published record with its stored event id header', async () => {
-    const event = makeContent({ batchId: `batch-${randomUUID()}` });
-    const seen: Array<{ eventId: string | undefined; value: string }> = [];
+  it('stamps every published record with its stored event id and, when known, its origin', async () => {
+    const withOrigin = makeContent({ batchId: `batch-${randomUUID()}` });
+    const withoutOrigin = makeContent({ batchId: `batch-${randomUUID()}` });
+    const seen: Array<{ eventId: string | undefined; origin: string | undefined }> = [];
     const inspector = kafka.consumer({ groupId: `inspect-${prefix}` });
     await inspector.connect();
     try {
@@ -93,23 +94,33 @@ describe('Kafka round trip through the real broker', () => {
         eachMessage: async ({ message }) => {
           seen.push({
             eventId: message.headers?.[EVENT_ID_HEADER]?.toString(),
-            value: message.value?.toString() ?? '',
+            origin: message.headers?.[ORIGIN_HEADER]?.toString(),
           });
         },
       });
       await producer.publish([
         {
-          eventId: event.event_id,
+          eventId: withOrigin.event_id,
           topic: TOPICS.essayContentProvisioned,
           key: 'k',
-          value: JSON.stringify(event),
+          value: JSON.stringify(withOrigin),
+          origin: 'els-worker-replica-7',
+        },
+        {
+          eventId: withoutOrigin.event_id,
+          topic: TOPICS.essayContentProvisioned,
+          key: 'k',
+          value: JSON.stringify(withoutOrigin),
+          origin: null,
         },
       ]);
       await waitFor(
-        'the record with the header arrived',
-        () => seen.some((s) => s.eventId === event.event_id),
+        'both records with their headers arrived',
+        () => [withOrigin, withoutOrigin].every((e) => seen.some((s) => s.eventId === e.event_id)),
         { timeoutMs: 30_000 },
       );
+      expect(seen.find((s) => s.eventId === withOrigin.event_id)?.origin).toBe('els-worker-replica-7');
+      expect(seen.find((s) => s.eventId === withoutOrigin.event_id)?.origin).toBeUndefined();
     } finally {
       await inspector.disconnect();
     }

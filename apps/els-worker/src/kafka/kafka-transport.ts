@@ -22,5 +22,5 @@ export function createKafkaTransport(options: KafkaClientOptions): KafkaTranspor
 
 export type { EventConsumer, EventConsumerOptions } from './event-consumer';
 export type { EventProducer } from './event-producer';
-export { DEAD_LETTER_HEADERS, EVENT_ID_HEADER } from './event-producer';
+export { DEAD_LETTER_HEADERS, EVENT_ID_HEADER, ORIGIN_HEADER } from './event-producer';
 export type { EnsureTopicsResult } from './topic-admin';

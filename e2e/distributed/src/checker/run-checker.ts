@@ -5,6 +5,7 @@ import type { BatchExpectation, SentLogLine } from '../generator';
 import { createLatencyHistogram, type LatencySummary } from './latency-histogram';
 
 import { checkAssignments } from './assignment-check';
+import { attributeAssignments, originOf, type Attribution } from './attribution';
 import { checkCompletions } from './completion-check';
 import { checkDeadLetters } from './dead-letter-check';
 import { checkExcessRecords, checkFalseExcess } from './excess-check';
@@ -31,6 +32,8 @@ export interface LatencyPoint {
   /** Send time of the text, ms since epoch. */
   atMs: number;
   latencyMs: number;
+  /** The replica that assigned the slot (the record's origin header), when known. */
+  replica?: string;
 }
 
 export interface CheckResult {
@@ -63,6 +66,13 @@ export interface CheckResult {
   validationFailureErrors: string[];
   /** Records sharing an event id but not a payload. */
   eventIdErrors: string[];
+  /**
+   * Not a violation: texts whose send took more than one attempt (an earlier attempt failed or timed out,
+   * so its outcome was indeterminate) and that took effect all the same, once.
+   */
+  recovered: string[];
+  /** Which replica assigned what (from the records' origin headers). */
+  attribution: Attribution;
   throughputPerSec: number;
   latencyMs: LatencySummary;
   completionLatencyMs: LatencySummary;
@@ -217,9 +227,18 @@ export function checkRun(input: CheckInput): CheckResult {
     const from = Math.max(sentAt, registeredAt.get(batchId) ?? sentAt);
     const latencyMs = event.timestampMs - from;
     histogram.record(latencyMs);
-    latencySeries.push({ atMs: from, latencyMs });
+    const replica = originOf(event);
+    latencySeries.push({ atMs: from, latencyMs, ...(replica ? { replica } : {}) });
   }
   latencySeries.sort((a, b) => a.atMs - b.atMs);
+
+  // Sends retried after an indeterminate failure whose text took effect (assigned or excess).
+  const recovered = new Set<string>();
+  for (const line of delivered) {
+    if (line.attempts <= 1 || line.textStorageId === null) continue;
+    const k = key(line.batchId, line.textStorageId);
+    if (slotsOfText.has(k) || excessInDb.has(k)) recovered.add(`${k} (sent in ${line.attempts} attempts)`);
+  }
 
   const resolvedTimes = [...assignedEvents, ...excessEvents].map((event) => event.timestampMs);
   const firstSend = delivered.length > 0 ? Math.min(...delivered.map((line) => line.sentAtMs)) : 0;
@@ -244,6 +263,8 @@ export function checkRun(input: CheckInput): CheckResult {
     excessErrors: checkExcessRecords(index),
     validationFailureErrors: checkValidationFailures(index, db.validationFailures),
     eventIdErrors: checkEventIdPayloads(index),
+    recovered: [...recovered].sort(),
+    attribution: attributeAssignments(assignedEvents),
     throughputPerSec: Math.round((resolvedTexts / elapsedS) * 10) / 10,
     latencyMs: histogram.summary(),
     completionLatencyMs: completionHistogram.summary(),

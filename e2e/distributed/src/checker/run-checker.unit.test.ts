@@ -1,6 +1,7 @@
 import { TOPICS, type BaseTopic } from '@els/contracts';
 import type { BatchExpectation, SentLogLine } from '../generator';
 import type { ObservedMessage } from '../harness/kafka-probe';
+import { batchesFilledByFewReplicas } from './attribution';
 import { checkRun, NO_VIOLATIONS, violations, type CheckInput } from './run-checker';
 
 // One batch of two slots, two texts: the clean run every test below breaks in one way.
@@ -461,5 +462,36 @@ describe('the checker, matching dead letters to their inputs', () => {
     // A retried send may have written a malformed copy at an offset the acknowledgement never named.
     input.sent = [{ ...registration, attempts: 2 }, ...input.sent.slice(1)];
     expect(problemsOf(input).deadLetterErrors).toHaveLength(1);
+  });
+});
+
+describe('the checker, attributing and recovering', () => {
+  it('attributes each slot to the replica named by its record’s origin header', () => {
+    const input = cleanRun();
+    const [first, second] = input.outputs;
+    if (first) first.headers = { 'x-els-origin': 'els-worker-run-r1' };
+    if (second) second.headers = { 'x-els-origin': 'els-worker-run-r2' };
+    const result = checkRun(input);
+    expect(result.attribution.assignedByReplica).toEqual({ 'run-r1': 1, 'run-r2': 1 });
+    expect(result.attribution.replicasPerBatch).toEqual({ [batchId]: ['run-r1', 'run-r2'] });
+    expect(batchesFilledByFewReplicas(result.attribution, 2)).toEqual([]);
+    expect(result.latencySeries.map((point) => point.replica)).toEqual(['run-r1', 'run-r2']);
+  });
+
+  it('names a batch filled by one replica where contention was required', () => {
+    const input = cleanRun();
+    for (const message of input.outputs) message.headers = { 'x-els-origin': 'els-worker-run-r3' };
+    expect(batchesFilledByFewReplicas(checkRun(input).attribution, 2)).toEqual([
+      `${batchId} filled by 1 replica(s): run-r3`,
+    ]);
+  });
+
+  it('lists a text sent in several attempts that took effect once as recovered, not as a violation', () => {
+    const input = cleanRun();
+    const text = input.sent[1] as SentLogLine;
+    input.sent = [input.sent[0] as SentLogLine, { ...text, attempts: 3 }, ...input.sent.slice(2)];
+    const result = checkRun(input);
+    expect(result.recovered).toEqual([`${batchId}/t1 (sent in 3 attempts)`]);
+    expect(violations(result)).toEqual(NO_VIOLATIONS);
   });
 });

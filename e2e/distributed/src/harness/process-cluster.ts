@@ -24,6 +24,11 @@ export interface ClusterOptions {
   readyTimeoutMs?: number;
   /** Told about every process the cluster spawns (for a leak guard). */
   onSpawn?: (child: ChildProcess) => void;
+  /**
+   * Where replica `index` reaches PostgreSQL and Redis, when not directly (the nemesis routes each replica
+   * through fault proxies of its own). Asked at every spawn of that replica.
+   */
+  endpointsFor?: (index: number) => { databaseUrl?: string; redisUrl?: string };
 }
 
 export type ReplicaState = 'running' | 'paused' | 'stopped';
@@ -75,6 +80,8 @@ export interface WorkerCluster {
   pause(index: number): void;
   resume(index: number): void;
   restart(index: number): Promise<void>;
+  /** Starts a replica that has stopped (after `terminate`) and waits for it to be ready. */
+  startReplica(index: number): Promise<void>;
   /** SIGTERM to one replica; resolves with how it exited and how long it took (SIGKILL after `killAfterMs`). */
   terminate(index: number, killAfterMs?: number): Promise<ReplicaExit>;
   /** SIGTERM to every replica (SIGKILL after the grace period); resolves when all have exited. */
@@ -142,6 +149,7 @@ export function createWorkerCluster(options: ClusterOptions): WorkerCluster {
     ...baseEnvironment(),
     ELS_DATABASE_URL: options.databaseUrl,
     ELS_REDIS_URL: REDIS_URL,
+    ...(replica.index >= 0 ? routedEndpoints(replica.index) : {}),
     ELS_KAFKA_BROKERS: KAFKA_BROKERS.join(','),
     ELS_HTTP_PORT: '0',
     ELS_HTTP_HOST: '127.0.0.1',
@@ -153,6 +161,14 @@ export function createWorkerCluster(options: ClusterOptions): WorkerCluster {
     ELS_RETRY_MAX_BACKOFF_MS: '1000',
     ...options.env,
   });
+
+  const routedEndpoints = (index: number): NodeJS.ProcessEnv => {
+    const routed = options.endpointsFor?.(index) ?? {};
+    return {
+      ...(routed.databaseUrl ? { ELS_DATABASE_URL: routed.databaseUrl } : {}),
+      ...(routed.redisUrl ? { ELS_REDIS_URL: routed.redisUrl } : {}),
+    };
+  };
 
   const spawnReplica = (replica: Replica): void => {
     logOffsets.set(replica.index, fileSize(replica.logFile));
@@ -316,6 +332,12 @@ export function createWorkerCluster(options: ClusterOptions): WorkerCluster {
     async restart(index) {
       await kill(index, 'SIGKILL');
       spawnReplica(replicaAt(index));
+      await waitReady(index);
+    },
+    async startReplica(index) {
+      const replica = replicaAt(index);
+      if (replica.state !== 'stopped') throw new Error(`${replica.instanceId} is ${replica.state}`);
+      spawnReplica(replica);
       await waitReady(index);
     },
     async terminate(index, killAfterMs = STOP_GRACE_MS) {

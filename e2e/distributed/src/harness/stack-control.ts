@@ -10,6 +10,8 @@ export type StackOperation =
   | 'startKafka'
   | 'stopKafka'
   | 'restartKafka'
+  | 'crashPostgres'
+  | 'crashKafka'
   | 'up';
 
 const OPERATION_TIMEOUT_MS = 150_000;
@@ -51,4 +53,8 @@ export const stackFaults = {
   },
   /** Restarts the running broker with its own command line (same data dir), whoever started it. */
   restartKafka: () => runStackOperation('restartKafka'),
+  /** SIGKILL of the postmaster and every backend, then crash recovery; returns once it answers again. */
+  crashPostgres: () => runStackOperation('crashPostgres'),
+  /** SIGKILL of the broker, then the same broker started again; returns once it answers again. */
+  crashKafka: () => runStackOperation('crashKafka'),
 };

@@ -1,14 +1,24 @@
+import type { MutantsReport } from '../mutants/mutants-report';
+import { mutantsTableHtml } from '../mutants/mutants-report';
+import type { FaultWindow } from '../scenarios/workload-run';
+import { escapeHtml } from './html-escape';
 import type { RunReport, ScenarioReport } from './run-report';
 
 /** report.html: a summary table and inline SVG plots (no scripts, no external resources). */
 
 const WIDTH = 720;
+const REPLICA_COLOURS = [
+  '#1f5fa8',
+  '#d9730d',
+  '#2a7a3f',
+  '#8e44ad',
+  '#b3261e',
+  '#0f8b8d',
+  '#6d6d00',
+  '#c2185b',
+];
 const HEIGHT = 220;
 const MARGIN = { left: 56, right: 16, top: 16, bottom: 32 };
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 function axisTicks(max: number): number[] {
   if (max <= 0) return [0];
@@ -17,6 +27,93 @@ function axisTicks(max: number): number[] {
   const ticks: number[] = [];
   for (let v = 0; v <= max * 1.0001; v += unit) ticks.push(Math.round(v * 1000) / 1000);
   return ticks;
+}
+
+/** Horizontal grid lines with their values along the y axis. */
+function yAxis(max: number, y: (v: number) => number): string {
+  return axisTicks(max)
+    .map(
+      (v) =>
+        `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#eee"/>` +
+        `<text x="${MARGIN.left - 6}" y="${(y(v) + 3).toFixed(1)}" font-size="10" text-anchor="end">${v}</text>`,
+    )
+    .join('');
+}
+
+/** Seconds along the x axis, from `t0`. */
+function secondsAxis(t0: number, t1: number, x: (t: number) => number): string {
+  return axisTicks((t1 - t0) / 1000)
+    .map(
+      (s) =>
+        `<text x="${x(t0 + s * 1000).toFixed(1)}" y="${HEIGHT - 12}" font-size="10" text-anchor="middle">${s}</text>`,
+    )
+    .join('');
+}
+
+/** Fault windows as shaded bands with their labels (three label lines, in turn, so neighbours don't collide). */
+function faultBands(faults: readonly FaultWindow[], x: (t: number) => number): string {
+  const innerH = HEIGHT - MARGIN.top - MARGIN.bottom;
+  return faults
+    .map(
+      (f, i) =>
+        `<rect x="${x(f.startMs).toFixed(1)}" y="${MARGIN.top}" width="${Math.max(2, x(f.endMs) - x(f.startMs)).toFixed(1)}" height="${innerH}" fill="#f4c7c3" opacity="0.7"><title>${escapeHtml(f.label)}</title></rect>` +
+        `<text x="${(x(f.startMs) + 2).toFixed(1)}" y="${MARGIN.top + 12 + (i % 3) * 12}" font-size="10" fill="#a33">${escapeHtml(f.label)}</text>`,
+    )
+    .join('');
+}
+
+/** Slots assigned per second (from each text's send time plus its latency), fault windows shaded. */
+function throughputOverTimePlot(scenario: ScenarioReport): string {
+  const points = scenario.latencySeries ?? [];
+  if (points.length === 0) return '<p class="muted">No assignments recorded.</p>';
+  const faults = scenario.faults ?? [];
+  const assignedAt = points.map((p) => p.atMs + p.latencyMs);
+  const t0 = Math.min(...assignedAt, ...faults.map((f) => f.startMs));
+  const t1 = Math.max(...assignedAt, ...faults.map((f) => f.endMs), t0 + 1000);
+  const seconds = Math.ceil((t1 - t0) / 1000);
+  const bins = new Array<number>(seconds + 1).fill(0);
+  for (const at of assignedAt) {
+    const bin = Math.floor((at - t0) / 1000);
+    bins[bin] = (bins[bin] ?? 0) + 1;
+  }
+  // The report keeps a thinned series; scale the bins back to the real number of assignments.
+  const scale =
+    scenario.assigned > 0 && points.length < scenario.assigned ? scenario.assigned / points.length : 1;
+  const rates = bins.map((n) => Math.round(n * scale));
+  const maxRate = Math.max(1, ...rates);
+  const innerW = WIDTH - MARGIN.left - MARGIN.right;
+  const innerH = HEIGHT - MARGIN.top - MARGIN.bottom;
+  const x = (t: number) => MARGIN.left + ((t - t0) / (t1 - t0)) * innerW;
+  const y = (v: number) => MARGIN.top + innerH - (v / maxRate) * innerH;
+  const path = rates
+    .map((rate, i) => `${i === 0 ? 'M' : 'L'}${x(t0 + i * 1000 + 500).toFixed(1)},${y(rate).toFixed(1)}`)
+    .join(' ');
+  const yTicks = yAxis(maxRate, y);
+  const xTicks = secondsAxis(t0, t1, x);
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" role="img" aria-label="throughput over time">
+<rect width="100%" height="100%" fill="#fff"/>${yTicks}${faultBands(faults, x)}<path d="${path}" fill="none" stroke="#3a8a5c" stroke-width="1.5"/>${xTicks}
+<text x="12" y="${MARGIN.top + innerH / 2}" font-size="10" transform="rotate(-90 12 ${MARGIN.top + innerH / 2})" text-anchor="middle">assigned / s</text>
+<text x="${MARGIN.left + innerW / 2}" y="${HEIGHT - 1}" font-size="10" text-anchor="middle">seconds since the first assignment</text>
+</svg>`;
+}
+
+/** The fault schedule drawn from the seed, beside the windows the faults really took. */
+function scheduleTable(s: ScenarioReport): string {
+  const schedule = s.schedule ?? [];
+  if (schedule.length === 0) return '';
+  const windows = s.faults ?? [];
+  const t0 = Math.min(...windows.map((w) => w.startMs));
+  const rows = schedule
+    .map((fault) => {
+      const window = windows.find((w) => w.label === fault.label);
+      const real = window
+        ? `+${((window.startMs - t0) / 1000).toFixed(1)} s for ${((window.endMs - window.startMs) / 1000).toFixed(1)} s`
+        : '<span class="bad">not run</span>';
+      return `<tr><td>+${(fault.atMs / 1000).toFixed(1)} s</td><td>${escapeHtml(fault.kind)}</td><td>${escapeHtml(fault.label)}</td><td>${real}</td></tr>`;
+    })
+    .join('');
+  return `<h3>Fault schedule</h3>
+<table class="schedule"><tr><th>planned start</th><th>kind</th><th>fault</th><th>ran (from the first fault)</th></tr>${rows}</table>`;
 }
 
 /** Latency of each slot-assigned event against its send time, fault windows shaded. */
@@ -31,36 +128,29 @@ function latencyPlot(scenario: ScenarioReport): string {
   const innerH = HEIGHT - MARGIN.top - MARGIN.bottom;
   const x = (t: number) => MARGIN.left + ((t - t0) / (t1 - t0)) * innerW;
   const y = (v: number) => MARGIN.top + innerH - (v / maxLatency) * innerH;
-  // Labels of neighbouring windows would overlap on one line: three lines, in turn.
-  const shaded = faults
-    .map(
-      (f, i) =>
-        `<rect x="${x(f.startMs).toFixed(1)}" y="${MARGIN.top}" width="${Math.max(2, x(f.endMs) - x(f.startMs)).toFixed(1)}" height="${innerH}" fill="#f4c7c3" opacity="0.7"><title>${escapeHtml(f.label)}</title></rect>` +
-        `<text x="${(x(f.startMs) + 2).toFixed(1)}" y="${MARGIN.top + 12 + (i % 3) * 12}" font-size="10" fill="#a33">${escapeHtml(f.label)}</text>`,
-    )
-    .join('');
+  const shaded = faultBands(faults, x);
+  // One colour per replica (from each record's origin header), with a legend: a replica that stalls
+  // during a fault shows as its own colour missing or climbing.
+  const replicas = [...new Set(points.map((p) => p.replica ?? 'unknown'))].sort();
+  const colour = (replica: string | undefined) =>
+    REPLICA_COLOURS[replicas.indexOf(replica ?? 'unknown') % REPLICA_COLOURS.length] ?? '#1f5fa8';
   const dots = points
     .map(
       (p) =>
-        `<circle cx="${x(p.atMs).toFixed(1)}" cy="${y(p.latencyMs).toFixed(1)}" r="1.6" fill="#1f5fa8"/>`,
+        `<circle cx="${x(p.atMs).toFixed(1)}" cy="${y(p.latencyMs).toFixed(1)}" r="1.6" fill="${colour(p.replica)}"/>`,
     )
     .join('');
-  const yTicks = axisTicks(maxLatency)
+  const legend = replicas
     .map(
-      (v) =>
-        `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#eee"/>` +
-        `<text x="${MARGIN.left - 6}" y="${(y(v) + 3).toFixed(1)}" font-size="10" text-anchor="end">${v}</text>`,
+      (replica, i) =>
+        `<g class="replica-lane"><rect x="${WIDTH - MARGIN.right - 150}" y="${MARGIN.top + i * 12}" width="8" height="8" fill="${colour(replica)}"/>` +
+        `<text x="${WIDTH - MARGIN.right - 138}" y="${MARGIN.top + 8 + i * 12}" font-size="10">${escapeHtml(replica)}</text></g>`,
     )
     .join('');
-  const seconds = (t1 - t0) / 1000;
-  const xTicks = axisTicks(seconds)
-    .map(
-      (s) =>
-        `<text x="${x(t0 + s * 1000).toFixed(1)}" y="${HEIGHT - 12}" font-size="10" text-anchor="middle">${s}</text>`,
-    )
-    .join('');
+  const yTicks = yAxis(maxLatency, y);
+  const xTicks = secondsAxis(t0, t1, x);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" role="img" aria-label="latency over time">
-<rect width="100%" height="100%" fill="#fff"/>${yTicks}${shaded}${dots}${xTicks}
+<rect width="100%" height="100%" fill="#fff"/>${yTicks}${shaded}${dots}${legend}${xTicks}
 <text x="12" y="${MARGIN.top + innerH / 2}" font-size="10" transform="rotate(-90 12 ${MARGIN.top + innerH / 2})" text-anchor="middle">latency ms</text>
 <text x="${MARGIN.left + innerW / 2}" y="${HEIGHT - 1}" font-size="10" text-anchor="middle">seconds since the first send</text>
 </svg>`;
@@ -109,6 +199,36 @@ ${load.requestsPerSec} requests/s (${load.requests} in all) · latency ms p50 ${
 <span class="${load.non2xx === 0 ? 'ok' : 'bad'}">non-2xx ${load.non2xx}</span> · errors ${load.errors} · timeouts ${load.timeouts} · ${escapeHtml(answered)}</td></tr>`;
 }
 
+/** Batch ids named in a failed scenario's problems (entries look like `batch/text` or name the batch). */
+function failingBatchIds(s: ScenarioReport): string[] {
+  const ids = new Set<string>();
+  const lists = [
+    s.lost,
+    s.duplicated,
+    s.unexpected,
+    ...Object.values(s.checks ?? {}),
+    ...Object.values(s.problems ?? {}),
+  ];
+  for (const entry of lists.flat()) {
+    const match = /\bs\d[\w.-]*-w\d+-b\d+/.exec(entry);
+    if (match) ids.add(match[0]);
+  }
+  return [...ids].slice(0, 5);
+}
+
+/** Links to the merged replica logs and, when the scenario failed, the trace command for its batches. */
+function logsRow(s: ScenarioReport): string {
+  const logs = s.logs ?? [];
+  if (logs.length === 0) return '';
+  const links = logs.map((log) => `<a href="${escapeHtml(log)}">${escapeHtml(log)}</a>`).join('<br>');
+  const traces = s.passed
+    ? ''
+    : failingBatchIds(s)
+        .map((id) => `<br><code>npm run distributed -- trace ${escapeHtml(id)}</code>`)
+        .join('');
+  return `<tr><th>merged replica logs</th><td>${links}${traces}</td></tr>`;
+}
+
 function scenarioSection(s: ScenarioReport): string {
   const completions = Object.values(s.completionsPerBatch);
   const extra =
@@ -134,18 +254,32 @@ ${s.completionLatencyMs ? `<tr><th>latency last input → completion (ms)</th><t
 <tr><th>lost</th><td>${list(s.lost)}</td></tr>
 <tr><th>duplicated</th><td>${list(s.duplicated)}</td></tr>
 <tr><th>unexpected</th><td>${list(s.unexpected)}</td></tr>
+<tr><th>recovered (not a violation)</th><td>${list(s.recovered ?? []).replace('class="bad"', '')}</td></tr>
+${
+  s.assignedByReplica
+    ? `<tr><th>slots assigned by replica</th><td>${escapeHtml(
+        Object.entries(s.assignedByReplica)
+          .map(([replica, n]) => `${replica}: ${n}`)
+          .join(', ') || '—',
+      )}</td></tr>`
+    : ''
+}
 ${Object.entries(s.checks ?? {})
   .map(([name, entries]) => `<tr><th>${escapeHtml(name)}</th><td>${list(entries)}</td></tr>`)
   .join('\n')}
+${logsRow(s)}
 <tr><th>notes</th><td>${list(s.notes).replace('class="bad"', '').replace('<span class="ok">none</span>', '—')}</td></tr>
 </table>
+${scheduleTable(s)}
+<h3>Throughput over time${(s.faults ?? []).length > 0 ? ' (fault windows shaded)' : ''}</h3>
+${throughputOverTimePlot(s)}
 <h3>Latency over time${(s.faults ?? []).length > 0 ? ' (fault windows shaded)' : ''}</h3>
 ${latencyPlot(s)}
 ${extra}
 </section>`;
 }
 
-export function renderReportHtml(report: RunReport): string {
+export function renderReportHtml(report: RunReport, mutants?: MutantsReport): string {
   const rows = report.scenarios
     .map(
       (s) =>
@@ -162,9 +296,10 @@ th, td { border: 1px solid #ddd; padding: 4px 8px; text-align: left; vertical-al
 svg { border: 1px solid #eee; display: block; margin: 8px 0; }
 </style></head><body>
 <h1>ELS distributed run</h1>
-<p>Started ${escapeHtml(report.startedAt)} · ${(report.durationMs / 1000).toFixed(1)} s · ${report.instances} replicas · profile ${escapeHtml(report.profile)}</p>
+<p>Started ${escapeHtml(report.startedAt)} · ${(report.durationMs / 1000).toFixed(1)} s · ${report.instances} replicas · profile ${escapeHtml(report.profile)}${report.seed === undefined ? '' : ` · seed <code>${report.seed}</code> (replay with <code>E2E_SEED=${report.seed}</code>)`}</p>
 <table><tr><th>scenario</th><th>result</th><th>PIDs</th><th>sent</th><th>assigned</th><th>lost/dup/unexp</th><th>texts/s</th><th>p99 ms</th></tr>${rows}</table>
 ${report.scenarios.map(scenarioSection).join('\n')}
+${mutants ? `<section id="mutants"><h2>Mutation self-test</h2>\n${mutantsTableHtml(mutants)}</section>` : ''}
 </body></html>
 `;
 }

@@ -34,6 +34,8 @@ export interface RenderedReport {
   plots: string[];
   /** Row headers of the scenario tables (e.g. "status API through nginx"). */
   rowHeaders: string[];
+  /** The page's visible text. */
+  text: string;
 }
 
 export async function screenshotReport(
@@ -69,8 +71,9 @@ export async function screenshotReport(
       const rowHeaders = await page
         .locator('section th')
         .evaluateAll((nodes) => nodes.map((node) => node.textContent ?? ''));
+      const text = await page.locator('body').innerText();
       await page.screenshot({ path: pngPath, fullPage: true });
-      return { pngPath, pngBytes: fs.statSync(pngPath).size, title, headings, plots, rowHeaders };
+      return { pngPath, pngBytes: fs.statSync(pngPath).size, title, headings, plots, rowHeaders, text };
     } finally {
       await context.close();
     }

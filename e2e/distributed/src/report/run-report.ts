@@ -2,7 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { LatencyPoint } from '../checker/run-checker';
 import type { StatusApiLoad } from '../harness/status-api-load';
+import type { ScheduledFault } from '../nemesis/fault-schedule';
 import type { FaultWindow } from '../scenarios/workload-run';
+import { mutantsReportDir } from '../harness/paths';
+import { readMutantsReport } from '../mutants/mutants-report';
 import { renderReportHtml } from './report-html';
 
 /** One scenario in dist/reports/distributed/report.json. */
@@ -24,12 +27,22 @@ export interface ScenarioReport {
   notes: string[];
   completionLatencyMs?: { p50: number; p95: number; p99: number; max: number };
   falseExcess?: string[];
+  /** Texts sent in more than one attempt (an indeterminate failure first) that took effect once. */
+  recovered?: string[];
+  /** Slots assigned per replica, from each slot-assigned record's origin header. */
+  assignedByReplica?: Record<string, number>;
   /**
    * The checker's other sets by name (false excess, completion, dead-letter, assignment, excess,
    * validation-failure and event-id errors); each is empty in a correct run.
    */
   checks?: Record<string, string[]>;
+  /** The merged, time-ordered replica logs of the scenario's runs, relative to the report directory. */
+  logs?: string[];
+  /** What made the scenario fail, by name (only the non-empty lists); absent or empty when it passed. */
+  problems?: Record<string, string[]>;
   faults?: FaultWindow[];
+  /** Scenario 7: the fault schedule drawn from the seed. */
+  schedule?: ScheduledFault[];
   latencySeries?: LatencyPoint[];
   /** Scenario 3 only: autocannon against the status API through nginx in front of the replicas. */
   statusApiLoad?: StatusApiLoad;
@@ -42,6 +55,8 @@ export interface ScenarioReport {
 
 export interface RunReport {
   startedAt: string;
+  /** E2E_SEED of the run: the same seed replays the same workloads and fault schedule. */
+  seed?: number;
   durationMs: number;
   instances: number;
   profile: string;
@@ -49,13 +64,14 @@ export interface RunReport {
 }
 
 /** Keeps the report of a run and rewrites report.json and report.html after every scenario. */
-export function createRunReport(options: { dir: string; instances: number; profile: string }) {
+export function createRunReport(options: { dir: string; instances: number; profile: string; seed: number }) {
   const startedAtMs = Date.now();
   const scenarios: ScenarioReport[] = [];
   const jsonPath = path.join(options.dir, 'report.json');
   const htmlPath = path.join(options.dir, 'report.html');
   const snapshot = (): RunReport => ({
     startedAt: new Date(startedAtMs).toISOString(),
+    seed: options.seed,
     durationMs: Date.now() - startedAtMs,
     instances: options.instances,
     profile: options.profile,
@@ -70,7 +86,7 @@ export function createRunReport(options: { dir: string; instances: number; profi
       scenarios: report.scenarios.map((s) => ({ ...s, latencySeries: thin(s.latencySeries ?? [], 2000) })),
     };
     fs.writeFileSync(jsonPath, JSON.stringify(compact, null, 2) + '\n');
-    fs.writeFileSync(htmlPath, renderReportHtml(compact));
+    fs.writeFileSync(htmlPath, renderReportHtml(compact, readMutantsReport(mutantsReportDir)));
   };
   return {
     jsonPath,
@@ -90,4 +106,18 @@ function thin<T>(points: readonly T[], most: number): T[] {
   if (points.length <= most) return [...points];
   const step = points.length / most;
   return Array.from({ length: most }, (_, i) => points[Math.floor(i * step)] as T);
+}
+
+/** Renders a run's report.html again from its report.json (after the mutation self-test has written its table). */
+export function rerenderRunReport(dir: string): boolean {
+  try {
+    const report = JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')) as RunReport;
+    fs.writeFileSync(
+      path.join(dir, 'report.html'),
+      renderReportHtml(report, readMutantsReport(mutantsReportDir)),
+    );
+    return true;
+  } catch {
+    return false;
+  }
 }

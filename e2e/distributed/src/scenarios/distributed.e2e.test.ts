@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { createLeakGuard } from '@els/coordination/testing';
-import { reportDir } from '../harness/paths';
+import { mutantsReportDir, reportDir } from '../harness/paths';
+import { readMutantsReport } from '../mutants/mutants-report';
 import { screenshotReport } from '../report/report-screenshot';
 import { createRunReport } from '../report/run-report';
 import { parseRunSettings, SCENARIO_NAMES } from './run-settings';
@@ -8,7 +9,16 @@ import { SCENARIO_ORDER, SCENARIO_RUNNERS } from './scenario-catalogue';
 
 const settings = parseRunSettings(process.env);
 const guard = createLeakGuard();
-const report = createRunReport({ dir: reportDir, instances: settings.instances, profile: settings.profile });
+const report = createRunReport({
+  dir: reportDir,
+  instances: settings.instances,
+  profile: settings.profile,
+  seed: settings.seed,
+});
+// The seed first, so that a failing run can be replayed whatever else it printed.
+process.stdout.write(
+  `[distributed] E2E_SEED=${settings.seed}${settings.seedGiven ? '' : ' (drawn at random; set E2E_SEED to replay)'}\n`,
+);
 
 describe(`distributed suite (${settings.instances} replicas, profile ${settings.profile})`, () => {
   afterAll(async () => {
@@ -27,7 +37,8 @@ describe(`distributed suite (${settings.instances} replicas, profile ${settings.
         reportDir,
         onSpawn: (child) => guard.trackChild(child),
       });
-      report.add(entry);
+      const failing = Object.entries(problems).filter(([, list]) => list.length > 0);
+      report.add({ ...entry, problems: Object.fromEntries(failing) });
       expect({ scenario: name, ...problems }).toEqual({
         scenario: name,
         ...Object.fromEntries(Object.keys(problems).map((key) => [key, []])),
@@ -46,13 +57,21 @@ describe('distributed report', () => {
     expect(rendered.title).toMatch(/^ELS distributed run /);
     expect(rendered.headings).toContainEqual({ level: 1, text: 'ELS distributed run' });
     const sections = rendered.headings.filter((h) => h.level === 2).map((h) => h.text);
-    expect(sections.map((text) => text.split(' — ')[0])).toEqual(scenarios.map((s) => `${s.id}. ${s.name}`));
+    const mutants = readMutantsReport(mutantsReportDir);
+    expect(sections.map((text) => text.split(' — ')[0])).toEqual([
+      ...scenarios.map((s) => `${s.id}. ${s.name}`),
+      ...(mutants ? ['Mutation self-test'] : []),
+    ]);
 
     const withLatencies = scenarios.filter((s) => (s.latencySeries ?? []).length > 0).length;
     const withThroughput = scenarios.filter(
       (s) => Object.keys(s.throughputByReplicas ?? {}).length > 0,
     ).length;
     expect(rendered.plots.filter((label) => label === 'latency over time')).toHaveLength(withLatencies);
+    expect(rendered.plots.filter((label) => label === 'throughput over time')).toHaveLength(withLatencies);
+    const withSchedule = scenarios.filter((s) => (s.schedule ?? []).length > 0).length;
+    expect(rendered.rowHeaders.filter((th) => th === 'planned start')).toHaveLength(withSchedule);
+    expect(rendered.text).toContain(`E2E_SEED=${settings.seed}`);
     expect(rendered.plots.filter((label) => label === 'throughput per replica count')).toHaveLength(
       withThroughput,
     );

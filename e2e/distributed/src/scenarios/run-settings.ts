@@ -1,15 +1,27 @@
+import { randomInt } from 'node:crypto';
+import { parseFaultKinds, type FaultKind } from '../nemesis/fault-schedule';
+
 /**
  * What to run, from the environment:
  *   E2E_SCENARIO    scenario ids or names, comma-separated (default: all nine)
  *   E2E_INSTANCES   replicas per scenario (default 3; scenario 6 always compares 1, 3 and 5)
  *   E2E_DURATION_S  load duration of the time-based scenarios (5, 7) and of scenario 6's runs
  *   E2E_PROFILE     `ci` (every scenario at small sizes) or `full` (default)
+ *   E2E_FAULTS      fault kinds scenario 7 draws from, comma-separated (default: every kind; the CI
+ *                   profile leaves out the pause longer than the session timeout)
+ *   E2E_SEED        an integer 0-4294967295 that fixes every workload and the fault schedule (default:
+ *                   drawn at random and printed, so a failing run can be replayed)
  */
 export interface RunSettings {
   selected: Set<number>;
   instances: number;
   durationS: number | undefined;
   profile: 'ci' | 'full';
+  seed: number;
+  /** True when the seed came from E2E_SEED. */
+  seedGiven: boolean;
+  /** E2E_FAULTS, when given. */
+  faults: FaultKind[] | undefined;
 }
 
 export const SCENARIO_NAMES: Record<number, string> = {
@@ -53,5 +65,12 @@ export function parseRunSettings(env: Readonly<Record<string, string | undefined
     throw new Error('E2E_DURATION_S must be a positive number of seconds');
   }
   const profile = env['E2E_PROFILE'] === 'ci' ? 'ci' : 'full';
-  return { selected, instances, durationS, profile };
+  const seedRaw = (env['E2E_SEED'] ?? '').trim();
+  const seed = seedRaw === '' ? randomInt(0, 0x1_0000_0000) : Number(seedRaw);
+  if (!/^\d+$/.test(seedRaw === '' ? '0' : seedRaw) || !Number.isSafeInteger(seed) || seed > 0xffffffff) {
+    throw new Error('E2E_SEED must be an integer from 0 to 4294967295');
+  }
+  const faultsRaw = (env['E2E_FAULTS'] ?? '').trim();
+  const faults = faultsRaw === '' ? undefined : parseFaultKinds(faultsRaw);
+  return { selected, instances, durationS, profile, seed, seedGiven: seedRaw !== '', faults };
 }

@@ -20,8 +20,10 @@ import {
   deleteTopicsWithPrefix,
   type OutputCollector,
 } from '../harness/kafka-probe';
-import { KAFKA_BROKERS } from '../harness/paths';
+import { KAFKA_BROKERS, REDIS_URL } from '../harness/paths';
 import { createWorkerCluster, type WorkerCluster } from '../harness/process-cluster';
+import { createNetworkFaults, type NetworkFaults } from '../nemesis/network-faults';
+import { MERGED_LOG, writeMergedLog } from '../report/merged-log';
 
 /**
  * One workload against one cluster: a fresh database, topic prefix and consumer group; N replicas; the
@@ -39,6 +41,8 @@ export interface LoadContext {
   cluster: WorkerCluster;
   db: TestDatabase;
   topicPrefix: string;
+  /** The replicas' fault proxies, when the run routes them through proxies (`networkFaults`). */
+  network: NetworkFaults | undefined;
   /** Resolves when the generator has sent everything. */
   produced: Promise<unknown>;
   /** Runs a fault and records its window for the report. */
@@ -49,10 +53,16 @@ export interface LoadContext {
 export interface WorkloadRunOptions {
   label: string;
   replicas: number;
+  /** The run's seed: the workload's random choices (and the scenario's fault schedule) derive from it. */
+  seed: number;
   workload: WorkloadOptionsInput;
+  /** Routes every replica's PostgreSQL and Redis connections through fault proxies of its own. */
+  networkFaults?: boolean;
   ratePerSec: number;
   /** 0 = `waves` waves. */
   durationMs: number;
+  /** Registrations of each wave first, then this pause, then the texts (see the generator's option). */
+  registrationLeadMs?: number;
   waves: number;
   env?: Record<string, string>;
   logDir: string;
@@ -75,6 +85,10 @@ export interface WorkloadRunResult {
   notes: string[];
   unexpectedExits: string[];
   startedAtMs: number;
+  /** When the generator started and finished producing. */
+  load: { startMs: number; endMs: number };
+  /** Every replica's log of this run merged in time order, relative to the report directory. */
+  mergedLog: string;
   settledMs: number;
   /** Input events each running replica consumed (its current process), in replica order. */
   consumedByReplica: number[];
@@ -104,6 +118,19 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
   const db = await createTestDatabase({ max: 3 });
   const { topicPrefix, consumerGroup } = uniqueKafkaNames(options.label);
   const kafka = createTestKafka(`e2e-${options.label}`);
+  let network: NetworkFaults | undefined;
+  if (options.networkFaults) {
+    network = await createNetworkFaults({
+      replicas: options.replicas,
+      databaseUrl: db.url,
+      redisUrl: REDIS_URL,
+      label: options.label,
+    }).catch(async (error: unknown) => {
+      await db.drop().catch(() => undefined);
+      throw error;
+    });
+  }
+  const proxies = network;
   const cluster = createWorkerCluster({
     label: options.label,
     replicas: options.replicas,
@@ -113,6 +140,7 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
     logDir: options.logDir,
     env: options.env ?? {},
     onSpawn: options.onSpawn,
+    ...(proxies ? { endpointsFor: (index: number) => proxies.endpointsFor(index) } : {}),
   });
   const generatorKafka = createGeneratorKafka({ brokers: KAFKA_BROKERS, clientId: `gen-${options.label}` });
   const producer = createGeneratorProducer(generatorKafka);
@@ -137,6 +165,7 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
       partitions: 12,
       runId: options.label,
       baseTimeMs: Date.now(),
+      seed: options.seed,
       ...options.workload,
     });
     const producing = produceWorkload(
@@ -148,13 +177,21 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
         durationMs: options.durationMs,
         waves: options.waves,
         progressIntervalMs: 5000,
+        ...(options.registrationLeadMs ? { registrationLeadMs: options.registrationLeadMs } : {}),
       },
       { producer, partitionCounts, sentLog: output.sentLog },
+    );
+    const loadStartedAtMs = Date.now();
+    let loadEndedAtMs = 0;
+    void producing.then(
+      () => (loadEndedAtMs = Date.now()),
+      () => (loadEndedAtMs = Date.now()),
     );
     const context: LoadContext = {
       cluster,
       db,
       topicPrefix,
+      network,
       produced: producing.catch(() => undefined),
       async fault(label, action) {
         const startMs = Date.now();
@@ -214,13 +251,21 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
       notes,
       unexpectedExits: cluster.unexpectedExits(),
       startedAtMs,
+      load: { startMs: loadStartedAtMs, endMs: loadEndedAtMs || Date.now() },
+      mergedLog: path.join('logs', path.basename(options.logDir), MERGED_LOG),
       settledMs,
       consumedByReplica: consumed,
     };
   } finally {
     await cluster.stop();
+    try {
+      writeMergedLog(options.logDir, faults);
+    } catch (error) {
+      notes.push(`merged log not written: ${error instanceof Error ? error.message : String(error)}`);
+    }
     await collector?.stop().catch(() => undefined);
     await producer.disconnect().catch(() => undefined);
+    await network?.close();
     await deleteTopicsWithPrefix(kafka, topicPrefix);
     await db.drop().catch(() => undefined);
   }

@@ -30,6 +30,8 @@ export interface OutboxRow {
   value: string;
   createdAt: Date;
   attempts: number;
+  /** The writer's application_name (migration 0003); null on older rows. */
+  origin: string | null;
 }
 
 /**
@@ -48,7 +50,7 @@ export async function outboxClaimDue(tx: Tx, limit: number, now: Date): Promise<
       for update skip locked
     )
     select o.id::text as id, o.event_id::text as "eventId", o.topic, o.key, o.payload::text as value,
-           o.created_at as "createdAt", o.attempts
+           o.created_at as "createdAt", o.attempts, o.origin
     from outbox o join due using (id)
     order by o.id`;
 }

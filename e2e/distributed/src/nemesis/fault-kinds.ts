@@ -1,0 +1,225 @@
+import { waitFor } from '@els/coordination/testing';
+import type { Sql } from '@els/coordination';
+import type { WorkerCluster } from '../harness/process-cluster';
+import { stackFaults } from '../harness/stack-control';
+import type { ScheduledFault } from './fault-schedule';
+import type { NetworkFaults } from './network-faults';
+
+/**
+ * What each fault kind does to the running system. Every action returns once its fault has been undone
+ * (the replica is back and ready, the service answers, the proxy forwards again), except `scale-down`,
+ * whose replica stays gone.
+ */
+
+export interface FaultTargets {
+  cluster: WorkerCluster;
+  network: NetworkFaults | undefined;
+  /** The run's database, for faults that watch the outbox. */
+  sql: Sql;
+  note(text: string): void;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const READY_AFTER_FAULT_MS = 120_000;
+/** Never scale below this many running replicas. */
+const MIN_RUNNING = 2;
+
+const running = (targets: FaultTargets) =>
+  targets.cluster.replicas.filter((replica) => replica.state === 'running').map((replica) => replica.index);
+
+/**
+ * The replica a fault was drawn for, if it is running; another running one otherwise (it may have been
+ * scaled down or be down for another fault). Undefined when none is running.
+ */
+function targetReplica(targets: FaultTargets, fault: ScheduledFault): number | undefined {
+  const wanted = fault.replica ?? 0;
+  const live = running(targets);
+  if (live.includes(wanted)) return wanted;
+  const other = live.find((index) => index !== wanted);
+  if (other !== undefined) targets.note(`${fault.label}: r${wanted + 1} was not running; used r${other + 1}`);
+  return other;
+}
+
+/** The sum of one counter over its labels in a replica's /metrics. */
+async function counter(targets: FaultTargets, index: number, name: string): Promise<number> {
+  const { body } = await targets.cluster.httpGet(index, '/metrics');
+  let total = 0;
+  for (const line of String(body).split('\n')) {
+    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) {
+      total += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
+    }
+  }
+  return total;
+}
+
+/**
+ * Waits until replica `index`'s relay is publishing — its published counter moved since the last look
+ * while rows still wait in the outbox — and SIGKILLs it at once: the rows of the publish in flight are on
+ * the broker or not, and marked or not, at random. Gives up (and kills anyway) after 15 s.
+ */
+async function killDuringPublish(targets: FaultTargets, index: number): Promise<boolean> {
+  const deadline = Date.now() + 15_000;
+  let last = await counter(targets, index, 'els_outbox_published_total').catch(() => 0);
+  while (Date.now() < deadline) {
+    await sleep(20);
+    const now = await counter(targets, index, 'els_outbox_published_total').catch(() => last);
+    if (now > last) {
+      const [row] = await targets.sql<Array<{ n: number }>>`
+        select count(*)::int as n from outbox where published_at is null`;
+      if ((row?.n ?? 0) > 0) {
+        await targets.cluster.kill(index);
+        return true;
+      }
+    }
+    last = now;
+  }
+  await targets.cluster.kill(index);
+  return false;
+}
+
+async function restartAndWait(targets: FaultTargets, index: number): Promise<void> {
+  await targets.cluster.startReplica(index);
+  await targets.cluster.waitReady(index, READY_AFTER_FAULT_MS);
+}
+
+/** Runs one fault to its end. */
+export async function applyFault(targets: FaultTargets, fault: ScheduledFault): Promise<void> {
+  const { cluster } = targets;
+  switch (fault.kind) {
+    case 'replica-kill': {
+      const index = targetReplica(targets, fault);
+      if (index === undefined) return;
+      await cluster.kill(index);
+      await sleep(fault.holdMs);
+      await restartAndWait(targets, index);
+      return;
+    }
+    case 'relay-kill': {
+      const index = targetReplica(targets, fault);
+      if (index === undefined) return;
+      const caught = await killDuringPublish(targets, index);
+      if (!caught) targets.note(`${fault.label}: no publish seen within 15 s; killed r${index + 1} anyway`);
+      await restartAndWait(targets, index);
+      return;
+    }
+    case 'replica-pause':
+    case 'replica-long-pause': {
+      const index = targetReplica(targets, fault);
+      if (index === undefined) return;
+      cluster.pause(index);
+      try {
+        await sleep(fault.holdMs);
+      } finally {
+        cluster.resume(index);
+      }
+      return;
+    }
+    case 'rolling-restart': {
+      for (const index of running(targets)) {
+        const exit = await cluster.terminate(index);
+        if (exit.code !== 0) {
+          targets.note(`rolling restart: r${index + 1} exited with ${exit.signal ?? exit.code}`);
+        }
+        await restartAndWait(targets, index);
+      }
+      return;
+    }
+    case 'scale-up':
+      await cluster.addReplica();
+      return;
+    case 'scale-down': {
+      const live = running(targets);
+      const index = live.at(-1);
+      if (index === undefined || live.length <= MIN_RUNNING) {
+        targets.note(`scale-down skipped: ${live.length} replicas running`);
+        return;
+      }
+      await cluster.terminate(index);
+      return;
+    }
+    case 'postgres-crash':
+      await stackFaults.crashPostgres();
+      return;
+    case 'postgres-restart':
+      await stackFaults.restartPostgres();
+      return;
+    case 'kafka-crash':
+      await stackFaults.crashKafka();
+      return;
+    case 'kafka-restart':
+      await stackFaults.restartKafka();
+      return;
+    case 'redis-restart':
+      await stackFaults.stopRedis();
+      try {
+        await sleep(fault.holdMs);
+      } finally {
+        await stackFaults.startRedis();
+      }
+      return;
+    case 'net-latency':
+    case 'net-blackhole':
+    case 'net-reset': {
+      const { network } = targets;
+      const index = fault.replica ?? 0;
+      const dependency = fault.dependency ?? 'postgres';
+      if (!network?.proxy(index, dependency)) {
+        targets.note(`${fault.label}: r${index + 1} has no ${dependency} proxy; skipped`);
+        return;
+      }
+      network.setMode(
+        index,
+        dependency,
+        fault.kind === 'net-latency'
+          ? {
+              kind: 'latency',
+              ms: fault.latencyMs ?? 200,
+              jitterMs: Math.round((fault.latencyMs ?? 200) / 4),
+            }
+          : { kind: fault.kind === 'net-blackhole' ? 'blackhole' : 'reset' },
+      );
+      try {
+        await sleep(fault.holdMs);
+      } finally {
+        network.setMode(index, dependency, { kind: 'pass' });
+      }
+      return;
+    }
+  }
+}
+
+/** Undoes whatever a failed fault action may have left behind: services up, replicas resumed, proxies open. */
+export async function healEverything(targets: FaultTargets): Promise<void> {
+  targets.network?.healAll();
+  await stackFaults
+    .startPostgres()
+    .catch((error: Error) => targets.note(`heal PostgreSQL: ${error.message}`));
+  await stackFaults.startRedis().catch((error: Error) => targets.note(`heal Redis: ${error.message}`));
+  await stackFaults.startKafka().catch((error: Error) => targets.note(`heal Kafka: ${error.message}`));
+  for (const replica of targets.cluster.replicas) {
+    if (replica.state === 'paused') targets.cluster.resume(replica.index);
+  }
+  const unready = async () => {
+    const found: string[] = [];
+    for (const index of running(targets)) {
+      const readiness = await targets.cluster.httpGet(index, '/readyz').catch((error: Error) => ({
+        status: 0,
+        body: error.message,
+      }));
+      if (readiness.status !== 200) {
+        found.push(`r${index + 1} ${readiness.status} ${JSON.stringify(readiness.body).slice(0, 600)}`);
+      }
+    }
+    return found;
+  };
+  await waitFor(
+    'every running replica to be ready after the faults',
+    async () => (await unready()).length === 0,
+    {
+      timeoutMs: READY_AFTER_FAULT_MS,
+      intervalMs: 500,
+    },
+  ).catch(async (error: Error) => {
+    targets.note(`${error.message}: ${(await unready()).join('; ')}`);
+  });
+}

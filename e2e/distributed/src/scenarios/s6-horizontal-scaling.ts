@@ -1,0 +1,73 @@
+import path from 'node:path';
+import { baseOptions, commonProblems, outcome, pick, withRedeliveries, type Runner } from './scenario-kit';
+import { runWorkload, type WorkloadRunResult } from './workload-run';
+
+/** Scenario 6: throughput with 1, 3 and 5 replicas, and memory against batch size. */
+export const scaling: Runner = async (env) => {
+  const durationS = env.settings.durationS;
+  const workload = withRedeliveries({ batches: 4, slots: 50 });
+  const waves = pick(env.settings, 5, 25);
+  const throughput: Record<string, number> = {};
+  const runs: WorkloadRunResult[] = [];
+  for (const replicas of [1, 3, 5]) {
+    const run = await runWorkload({
+      ...baseOptions(env, 6, replicas),
+      workload,
+      waves,
+      durationMs: durationS ? durationS * 1000 : 0,
+      ratePerSec: 0,
+    });
+    throughput[String(replicas)] = run.check.throughputPerSec;
+    runs.push(run);
+  }
+  // Memory against batch size: the same number of texts each time (as many batches as fit), so that
+  // only the batch size changes and not the amount of work a fresh replica has done.
+  const rssByBatchSize: Record<string, number> = {};
+  const batchSizes = pick(env.settings, [10, 1000], [10, 100, 1000, 10_000]);
+  const textsPerRun = Math.max(...batchSizes);
+  for (const size of batchSizes) {
+    await runWorkload({
+      ...baseOptions(env, 6, 1),
+      label: `s6-rss-${size}`,
+      logDir: path.join(env.reportDir, 'logs', `s6-rss-${size}`),
+      workload: withRedeliveries({ batches: Math.ceil(textsPerRun / size), slots: size }),
+      waves: 1,
+      afterSettle: (cluster) => {
+        const rss = cluster.rssBytes(0);
+        if (rss !== undefined) rssByBatchSize[String(size)] = rss;
+      },
+    });
+  }
+  const base = throughput['1'] ?? 0;
+  const ratio = (n: number) => (base > 0 ? Math.round((n / base) * 100) / 100 : 0);
+  const main = runs[1] ?? runs[0];
+  if (!main) throw new Error('scenario 6 produced no run');
+  const merged: WorkloadRunResult = {
+    ...main,
+    pids: runs.flatMap((r) => r.pids),
+    notes: runs.flatMap((r) => r.notes),
+    unexpectedExits: runs.flatMap((r) => r.unexpectedExits),
+  };
+  const sizes = Object.keys(rssByBatchSize);
+  const smallest = rssByBatchSize[sizes[0] ?? ''] ?? 0;
+  const largest = rssByBatchSize[sizes.at(-1) ?? ''] ?? 0;
+  const growth = smallest > 0 ? Math.round(((largest - smallest) / smallest) * 1000) / 10 : 0;
+  const notes = [
+    `throughput texts/s by replicas: ${JSON.stringify(throughput)}; the replicas share 2 cores with PostgreSQL, Kafka and the generator`,
+    `RSS growth from ${sizes[0]} to ${sizes.at(-1)} essays per batch, ${textsPerRun} texts each run: ${growth} %`,
+  ];
+  const result = outcome(6, merged, {}, notes);
+  // Every run of the comparison must be clean, not only the one shown.
+  for (const run of runs) {
+    for (const [name, list] of Object.entries(commonProblems(run, 1))) {
+      result.problems[`${name}@${new Set(run.pids).size}r`] = list;
+    }
+  }
+  result.report.passed = Object.values(result.problems).every((list) => list.length === 0);
+  result.report.throughputByReplicas = throughput;
+  result.report.logs = runs.map((run) => run.mergedLog);
+  result.report.scale3 = ratio(throughput['3'] ?? 0);
+  result.report.scale5 = ratio(throughput['5'] ?? 0);
+  result.report.rssByBatchSize = rssByBatchSize;
+  return result;
+};
