@@ -359,10 +359,6 @@ export async function startKafka() {
   return 'started';
 }
 
-/**
- * The PID of the running broker: ours (pid file) or, for fault injection against a broker another
- * checkout started, the JVM whose command line runs `kafka.Kafka`.
- */
 /** The postmaster's PID: Debian's external PID file, else the first line of the data directory's. */
 function postmasterPid() {
   const version = postgresClusterVersion();
@@ -440,6 +436,10 @@ export async function crashKafka() {
   await spawnBroker(argv, cwd);
 }
 
+/**
+ * The PID of the running broker: ours (pid file) or, for fault injection against a broker another
+ * checkout started, the JVM whose command line runs `kafka.Kafka`.
+ */
 function kafkaBrokerPid() {
   const own = readPid(kafkaPidFile);
   if (pidAlive(own)) return own;

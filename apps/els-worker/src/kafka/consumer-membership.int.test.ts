@@ -117,6 +117,44 @@ describe('consumer group membership', () => {
     await waitFor('the member rejoined', () => member.joined(), { timeoutMs: 30_000 });
   });
 
+  it('replaces a consumer that stays out of its group past the rejoin timeout, and the new one consumes', async () => {
+    const groupId = `${names.consumerGroup}-replaced`;
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let stuck = false;
+    const handled = new Set<string>();
+    // The first batch never returns (as a consumer that stopped fetching after a broker restart never
+    // comes back): without a replacement the member would stay out of the group for good.
+    const member = consumer(groupId, {
+      sessionTimeoutMs: 6000,
+      rejoinTimeoutMs: 4000,
+      handleBatch: async (messages, control) => {
+        if (!stuck && messages.length > 0) {
+          stuck = true;
+          await released;
+          return;
+        }
+        for (const message of messages) {
+          handled.add(`${message.partition}@${message.offset}`);
+          control.resolveOffset(message.offset);
+        }
+      },
+    });
+    try {
+      await member.start();
+      await waitFor('the member joined', () => member.joined(), { timeoutMs: 30_000 });
+      await publish(4);
+      await waitFor('the first consumer is stuck in a batch', () => stuck, { timeoutMs: 30_000 });
+      await waitFor('the member reports itself evicted', () => !member.joined(), { timeoutMs: 15_000 });
+      await waitFor('a replacement consumer joined', () => member.joined(), { timeoutMs: 40_000 });
+      await waitFor('the replacement consumed what the stuck one held', () => handled.size >= 4, {
+        timeoutMs: 30_000,
+      });
+    } finally {
+      release();
+    }
+  });
+
   it('lets the in-flight batch run for the drain time on stop, then reports its unresolved messages as uncommitted', async () => {
     const groupId = `${names.consumerGroup}-drain`;
     let inBatch = false;

@@ -18,6 +18,12 @@ export interface EventConsumerOptions {
   fromBeginning?: boolean;
   /** Group session timeout (default 30 s): a member silent for longer is evicted by the coordinator. */
   sessionTimeoutMs?: number;
+  /**
+   * A consumer out of its group for longer than this (default: the session timeout plus the rebalance
+   * timeout, 90 s) is replaced by a new one: kafkajs can stop fetching and heartbeating after a broker
+   * restart without an error, and such a member would never rejoin on its own.
+   */
+  rejoinTimeoutMs?: number;
 }
 
 export interface EventConsumerStopOptions {
@@ -41,7 +47,11 @@ export interface EventConsumer {
 }
 
 const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
+const REBALANCE_TIMEOUT_MS = 60_000;
 const DEFAULT_DRAIN_MS = 5000;
+/** How often the membership watchdog looks, and how long a stuck consumer's disconnect may take. */
+const WATCHDOG_INTERVAL_MS = 1000;
+const REPLACED_DISCONNECT_MS = 5000;
 // Heartbeat answers that mean the coordinator no longer counts this member as part of the current generation.
 const MEMBERSHIP_LOST = new Set(['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION']);
 
@@ -61,6 +71,10 @@ export function createEventConsumer(kafka: Kafka, options: EventConsumerOptions)
   // The coordinator evicts a member it has not heard from for a session timeout; a process that was paused
   // (or cut off) that long is not in the group any more even though no event told it so.
   let lastContactAt = 0;
+  const rejoinTimeoutMs = options.rejoinTimeoutMs ?? sessionTimeoutMs + REBALANCE_TIMEOUT_MS;
+  let watchdog: NodeJS.Timeout | undefined;
+  let outOfGroupSince: number | undefined;
+  let replacing = false;
 
   function setJoined(value: boolean) {
     if (value) lastContactAt = Date.now();
@@ -69,8 +83,50 @@ export function createEventConsumer(kafka: Kafka, options: EventConsumerOptions)
     options.onMembership?.(value);
   }
 
-  return {
-    joined: () => isJoined && Date.now() - lastContactAt < sessionTimeoutMs,
+  const joined = () => isJoined && Date.now() - lastContactAt < sessionTimeoutMs;
+
+  /**
+   * Replaces a consumer that has been out of its group for `rejoinTimeoutMs`: its disconnect gets a few
+   * seconds (a stuck one may never finish it), then a new consumer joins. Offsets stay safe: the old one's
+   * uncommitted work is redelivered, and a commit it still attempts belongs to a dead generation.
+   */
+  async function replaceConsumer(outOfGroupMs: number): Promise<void> {
+    const stuck = consumer;
+    logger.error({ outOfGroupMs, rejoinTimeoutMs }, 'Consumer out of its group too long; replacing it');
+    consumer = undefined;
+    setJoined(false);
+    await Promise.race([
+      stuck?.disconnect().catch(() => undefined),
+      new Promise((resolve) => setTimeout(resolve, REPLACED_DISCONNECT_MS).unref()),
+    ]);
+    if (stopping) return;
+    await api.start().catch((error: unknown) => {
+      logger.warn({ err: error }, 'Replacement consumer did not start; the watchdog tries again');
+    });
+  }
+
+  function watchMembership(): void {
+    if (watchdog) return;
+    watchdog = setInterval(() => {
+      if (stopping || replacing) return;
+      if (consumer && joined()) {
+        outOfGroupSince = undefined;
+        return;
+      }
+      outOfGroupSince ??= Date.now();
+      const outOfGroupMs = Date.now() - outOfGroupSince;
+      if (outOfGroupMs < rejoinTimeoutMs) return;
+      replacing = true;
+      void replaceConsumer(outOfGroupMs).finally(() => {
+        replacing = false;
+        outOfGroupSince = undefined;
+      });
+    }, WATCHDOG_INTERVAL_MS);
+    watchdog.unref();
+  }
+
+  const api: EventConsumer = {
+    joined,
     leftWorkUncommitted: () => workLeft,
     async start() {
       if (consumer) return;
@@ -84,7 +140,10 @@ export function createEventConsumer(kafka: Kafka, options: EventConsumerOptions)
         retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
       });
       consumer = created;
+      // Events of a consumer the watchdog has replaced say nothing about the current one.
+      const current = () => consumer === created;
       created.on(created.events.GROUP_JOIN, ({ payload }) => {
+        if (!current()) return;
         logger.info(
           { groupId: payload.groupId, memberId: payload.memberId, assignment: payload.memberAssignment },
           'Consumer joined group',
@@ -92,15 +151,17 @@ export function createEventConsumer(kafka: Kafka, options: EventConsumerOptions)
         setJoined(true);
       });
       created.on(created.events.HEARTBEAT, () => {
-        lastContactAt = Date.now();
+        if (current()) lastContactAt = Date.now();
       });
       created.on(created.events.REBALANCING, () => {
+        if (!current()) return;
         logger.info({}, 'Consumer group rebalancing');
         setJoined(false);
       });
-      created.on(created.events.STOP, () => setJoined(false));
-      created.on(created.events.DISCONNECT, () => setJoined(false));
+      created.on(created.events.STOP, () => current() && setJoined(false));
+      created.on(created.events.DISCONNECT, () => current() && setJoined(false));
       created.on(created.events.CRASH, ({ payload }) => {
+        if (!current()) return;
         setJoined(false);
         logger.error({ err: payload.error, restart: payload.restart }, 'Consumer crashed');
         if (!payload.restart) options.onFatal?.(payload.error);
@@ -170,10 +231,17 @@ export function createEventConsumer(kafka: Kafka, options: EventConsumerOptions)
           }
         },
       });
+      if (stopping) {
+        // Stop was called while the watchdog was replacing the consumer: the new one leaves at once.
+        await created.disconnect();
+        return;
+      }
       logger.info({ groupId: options.groupId, topics: options.topics }, 'Consumer started');
+      watchMembership();
     },
     async stop(stopOptions = {}) {
-      if (!consumer) return;
+      if (watchdog) clearInterval(watchdog);
+      if (!consumer && !replacing) return;
       stopping ??= (async () => {
         drainUntil = Date.now() + (stopOptions.drainMs ?? DEFAULT_DRAIN_MS);
         const current = consumer;
@@ -186,4 +254,5 @@ export function createEventConsumer(kafka: Kafka, options: EventConsumerOptions)
       await stopping;
     },
   };
+  return api;
 }

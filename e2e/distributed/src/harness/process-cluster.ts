@@ -25,10 +25,10 @@ export interface ClusterOptions {
   /** Told about every process the cluster spawns (for a leak guard). */
   onSpawn?: (child: ChildProcess) => void;
   /**
-   * Where replica `index` reaches PostgreSQL and Redis, when not directly (the nemesis routes each replica
+   * Where replica `index` reaches PostgreSQL, Redis and Kafka, when not directly (the nemesis routes each replica
    * through fault proxies of its own). Asked at every spawn of that replica.
    */
-  endpointsFor?: (index: number) => { databaseUrl?: string; redisUrl?: string };
+  endpointsFor?: (index: number) => { databaseUrl?: string; redisUrl?: string; kafkaBrokers?: string };
 }
 
 export type ReplicaState = 'running' | 'paused' | 'stopped';
@@ -167,6 +167,7 @@ export function createWorkerCluster(options: ClusterOptions): WorkerCluster {
     return {
       ...(routed.databaseUrl ? { ELS_DATABASE_URL: routed.databaseUrl } : {}),
       ...(routed.redisUrl ? { ELS_REDIS_URL: routed.redisUrl } : {}),
+      ...(routed.kafkaBrokers ? { ELS_KAFKA_BROKERS: routed.kafkaBrokers } : {}),
     };
   };
 

@@ -188,8 +188,13 @@ export async function applyFault(targets: FaultTargets, fault: ScheduledFault): 
   }
 }
 
-/** Undoes whatever a failed fault action may have left behind: services up, replicas resumed, proxies open. */
-export async function healEverything(targets: FaultTargets): Promise<void> {
+/**
+ * Undoes whatever a fault action may have left behind (services up, replicas resumed, proxies open), then
+ * waits for every running replica to be ready again. Returns the replicas still not ready after
+ * `READY_AFTER_FAULT_MS`, each with its /readyz answer: a replica that does not recover once every fault
+ * has healed is a stuck peer.
+ */
+export async function healEverything(targets: FaultTargets): Promise<string[]> {
   targets.network?.healAll();
   await stackFaults
     .startPostgres()
@@ -212,14 +217,15 @@ export async function healEverything(targets: FaultTargets): Promise<void> {
     }
     return found;
   };
-  await waitFor(
+  return waitFor(
     'every running replica to be ready after the faults',
     async () => (await unready()).length === 0,
-    {
-      timeoutMs: READY_AFTER_FAULT_MS,
-      intervalMs: 500,
-    },
-  ).catch(async (error: Error) => {
-    targets.note(`${error.message}: ${(await unready()).join('; ')}`);
-  });
+    { timeoutMs: READY_AFTER_FAULT_MS, intervalMs: 500 },
+  ).then(
+    () => [],
+    async () =>
+      (await unready()).map(
+        (line) => `not ready ${READY_AFTER_FAULT_MS / 1000} s after the faults healed: ${line}`,
+      ),
+  );
 }

@@ -56,8 +56,8 @@ export const FAULT_KINDS: readonly FaultKind[] = [
 ];
 
 /** A dependency a replica reaches through its own fault proxy. */
-export type ProxiedDependency = 'postgres' | 'redis';
-export const PROXIED_DEPENDENCIES: readonly ProxiedDependency[] = ['postgres', 'redis'];
+export type ProxiedDependency = 'postgres' | 'redis' | 'kafka';
+export const PROXIED_DEPENDENCIES: readonly ProxiedDependency[] = ['postgres', 'redis', 'kafka'];
 
 /** Faults on a shared service: one at a time, never overlapping each other. */
 const SERVICE_KINDS: ReadonlySet<FaultKind> = new Set([

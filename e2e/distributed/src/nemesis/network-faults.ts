@@ -1,19 +1,32 @@
+import net from 'node:net';
 import { startFaultProxy, type FaultMode, type FaultProxy } from './fault-proxy';
 import type { ProxiedDependency } from './fault-schedule';
 
 /**
- * Network faults per replica: every replica reaches PostgreSQL and Redis through fault proxies of its own
- * (one per dependency), so a partition, added latency or connection resets can be put between one
+ * Network faults per replica: every replica reaches PostgreSQL, Redis and Kafka through fault proxies of
+ * its own (one per dependency), so a partition, added latency or connection resets can be put between one
  * replica and one dependency while the others are untouched. A replica keeps its proxies across restarts.
+ *
+ * Kafka needs the broker's help: a client that bootstraps through a proxy is told the broker's advertised
+ * address and would then connect to it directly. The local broker (infra/local/kafka/server.properties)
+ * has one listener per replica slot, FAULT<n> on 19200+n, advertising 29200+n: the port of that replica's
+ * proxy. A broker without those listeners (one started by other means) gets no Kafka proxies.
  */
+
+/** Replica slots the broker has fault listeners for. */
+export const KAFKA_FAULT_LISTENERS = 6;
+const KAFKA_LISTENER_PORT = (slot: number) => 19200 + slot;
+const KAFKA_PROXY_PORT = (slot: number) => 29200 + slot;
 
 export interface NetworkFaults {
   /** Endpoints for the cluster's `endpointsFor`: the replica's proxies, or direct beyond the prepared ones. */
-  endpointsFor(index: number): { databaseUrl?: string; redisUrl?: string };
+  endpointsFor(index: number): { databaseUrl?: string; redisUrl?: string; kafkaBrokers?: string };
   proxy(index: number, dependency: ProxiedDependency): FaultProxy | undefined;
   setMode(index: number, dependency: ProxiedDependency, mode: FaultMode): void;
   /** Every proxy back to plain forwarding. */
   healAll(): void;
+  /** Why a dependency has no proxies, when it has none (e.g. a broker without fault listeners). */
+  readonly unavailable: Partial<Record<ProxiedDependency, string>>;
   close(): Promise<void>;
 }
 
@@ -24,41 +37,77 @@ function withHostPort(url: string, host: string, port: number): string {
   return parsed.toString();
 }
 
+function answers(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
 /** Starts proxies for replicas 0 … `replicas - 1` (scale-up replicas beyond them connect directly). */
 export async function createNetworkFaults(options: {
   replicas: number;
   databaseUrl: string;
   redisUrl: string;
+  /** The broker's host (its fault listeners are on this host). */
+  kafkaHost: string;
   label: string;
 }): Promise<NetworkFaults> {
-  const targets: Record<ProxiedDependency, URL> = {
-    postgres: new URL(options.databaseUrl),
-    redis: new URL(options.redisUrl),
-  };
-  const defaultPorts: Record<ProxiedDependency, number> = { postgres: 5432, redis: 6379 };
-  const proxies: Array<Record<ProxiedDependency, FaultProxy>> = [];
+  const targets = { postgres: new URL(options.databaseUrl), redis: new URL(options.redisUrl) };
+  const defaultPorts = { postgres: 5432, redis: 6379 };
+  const proxies: Array<Partial<Record<ProxiedDependency, FaultProxy>>> = [];
+  const unavailable: Partial<Record<ProxiedDependency, string>> = {};
+  const all = () => proxies.flatMap((set) => Object.values(set));
   try {
     for (let index = 0; index < options.replicas; index += 1) {
-      const start = (dependency: ProxiedDependency) =>
-        startFaultProxy({
-          name: `${options.label}-r${index + 1}-${dependency}`,
+      const name = (dependency: ProxiedDependency) => `${options.label}-r${index + 1}-${dependency}`;
+      const set: Partial<Record<ProxiedDependency, FaultProxy>> = {};
+      for (const dependency of ['postgres', 'redis'] as const) {
+        set[dependency] = await startFaultProxy({
+          name: name(dependency),
           targetHost: targets[dependency].hostname,
           targetPort: Number(targets[dependency].port || defaultPorts[dependency]),
         });
-      proxies.push({ postgres: await start('postgres'), redis: await start('redis') });
+      }
+      const slot = index + 1;
+      if (slot > KAFKA_FAULT_LISTENERS) {
+        unavailable.kafka ??= `the broker has fault listeners for ${KAFKA_FAULT_LISTENERS} replicas`;
+      } else if (!(await answers(options.kafkaHost, KAFKA_LISTENER_PORT(slot)))) {
+        unavailable.kafka ??= `the broker has no fault listener FAULT${slot} on ${KAFKA_LISTENER_PORT(slot)} (started without infra/local/kafka/server.properties?)`;
+      } else {
+        set.kafka = await startFaultProxy({
+          name: name('kafka'),
+          targetHost: options.kafkaHost,
+          targetPort: KAFKA_LISTENER_PORT(slot),
+          listenHost: options.kafkaHost,
+          listenPort: KAFKA_PROXY_PORT(slot),
+        }).catch((error: Error) => {
+          unavailable.kafka ??= `Kafka proxy port ${KAFKA_PROXY_PORT(slot)}: ${error.message}`;
+          return undefined;
+        });
+      }
+      proxies.push(set);
     }
   } catch (error) {
-    await Promise.all(proxies.flatMap((pair) => [pair.postgres.close(), pair.redis.close()]));
+    await Promise.all(all().map((proxy) => proxy.close()));
     throw error;
   }
-  const all = () => proxies.flatMap((pair) => [pair.postgres, pair.redis]);
   return {
+    unavailable,
     endpointsFor(index) {
-      const pair = proxies[index];
-      if (!pair) return {};
+      const set = proxies[index];
+      if (!set) return {};
+      const { postgres, redis, kafka } = set;
       return {
-        databaseUrl: withHostPort(options.databaseUrl, pair.postgres.host, pair.postgres.port),
-        redisUrl: withHostPort(options.redisUrl, pair.redis.host, pair.redis.port),
+        ...(postgres ? { databaseUrl: withHostPort(options.databaseUrl, postgres.host, postgres.port) } : {}),
+        ...(redis ? { redisUrl: withHostPort(options.redisUrl, redis.host, redis.port) } : {}),
+        ...(kafka ? { kafkaBrokers: `${kafka.host}:${kafka.port}` } : {}),
       };
     },
     proxy: (index, dependency) => proxies[index]?.[dependency],

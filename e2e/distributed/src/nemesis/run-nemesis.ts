@@ -16,6 +16,8 @@ export interface FaultRecorder {
 export interface NemesisResult {
   /** Faults whose action failed (they were healed afterwards); the run goes on. */
   failures: string[];
+  /** Replicas not ready again once every fault had healed. */
+  unrecovered: string[];
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -54,6 +56,6 @@ export async function runNemesis(
     });
   });
   await Promise.all(tasks);
-  await healEverything(targets);
-  return { failures };
+  const unrecovered = await healEverything(targets);
+  return { failures, unrecovered };
 }

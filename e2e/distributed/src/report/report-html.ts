@@ -62,39 +62,120 @@ function faultBands(faults: readonly FaultWindow[], x: (t: number) => number): s
     .join('');
 }
 
-/** Slots assigned per second (from each text's send time plus its latency), fault windows shaded. */
-function throughputOverTimePlot(scenario: ScenarioReport): string {
-  const points = scenario.latencySeries ?? [];
-  if (points.length === 0) return '<p class="muted">No assignments recorded.</p>';
-  const faults = scenario.faults ?? [];
-  const assignedAt = points.map((p) => p.atMs + p.latencyMs);
-  const t0 = Math.min(...assignedAt, ...faults.map((f) => f.startMs));
-  const t1 = Math.max(...assignedAt, ...faults.map((f) => f.endMs), t0 + 1000);
-  const seconds = Math.ceil((t1 - t0) / 1000);
-  const bins = new Array<number>(seconds + 1).fill(0);
-  for (const at of assignedAt) {
-    const bin = Math.floor((at - t0) / 1000);
-    bins[bin] = (bins[bin] ?? 0) + 1;
-  }
-  // The report keeps a thinned series; scale the bins back to the real number of assignments.
-  const scale =
-    scenario.assigned > 0 && points.length < scenario.assigned ? scenario.assigned / points.length : 1;
-  const rates = bins.map((n) => Math.round(n * scale));
-  const maxRate = Math.max(1, ...rates);
+/** A legend in the plot's top right corner: one colour swatch and name per line or replica. */
+function legendHtml(entries: ReadonlyArray<{ name: string; colour: string }>): string {
+  return entries
+    .map(
+      (entry, i) =>
+        `<g class="replica-lane"><rect x="${WIDTH - MARGIN.right - 150}" y="${MARGIN.top + i * 12}" width="8" height="8" fill="${entry.colour}"/>` +
+        `<text x="${WIDTH - MARGIN.right - 138}" y="${MARGIN.top + 8 + i * 12}" font-size="10">${escapeHtml(entry.name)}</text></g>`,
+    )
+    .join('');
+}
+
+interface Line {
+  name: string;
+  colour: string;
+  width: number;
+  points: Array<[number, number]>;
+}
+
+/** Lines over time (ms since epoch on x), fault windows shaded, a legend naming each line. */
+function linesPlot(options: {
+  ariaLabel: string;
+  yLabel: string;
+  lines: readonly Line[];
+  faults: readonly FaultWindow[];
+}): string {
+  const all = options.lines.flatMap((line) => line.points);
+  const t0 = Math.min(...all.map(([t]) => t), ...options.faults.map((f) => f.startMs));
+  const t1 = Math.max(...all.map(([t]) => t), ...options.faults.map((f) => f.endMs), t0 + 1000);
+  const max = Math.max(1, ...all.map(([, v]) => v));
   const innerW = WIDTH - MARGIN.left - MARGIN.right;
   const innerH = HEIGHT - MARGIN.top - MARGIN.bottom;
   const x = (t: number) => MARGIN.left + ((t - t0) / (t1 - t0)) * innerW;
-  const y = (v: number) => MARGIN.top + innerH - (v / maxRate) * innerH;
-  const path = rates
-    .map((rate, i) => `${i === 0 ? 'M' : 'L'}${x(t0 + i * 1000 + 500).toFixed(1)},${y(rate).toFixed(1)}`)
-    .join(' ');
-  const yTicks = yAxis(maxRate, y);
-  const xTicks = secondsAxis(t0, t1, x);
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" role="img" aria-label="throughput over time">
-<rect width="100%" height="100%" fill="#fff"/>${yTicks}${faultBands(faults, x)}<path d="${path}" fill="none" stroke="#3a8a5c" stroke-width="1.5"/>${xTicks}
-<text x="12" y="${MARGIN.top + innerH / 2}" font-size="10" transform="rotate(-90 12 ${MARGIN.top + innerH / 2})" text-anchor="middle">assigned / s</text>
-<text x="${MARGIN.left + innerW / 2}" y="${HEIGHT - 1}" font-size="10" text-anchor="middle">seconds since the first assignment</text>
+  const y = (v: number) => MARGIN.top + innerH - (v / max) * innerH;
+  const paths = options.lines
+    .map((line) => {
+      const d = line.points
+        .map(([t, v], i) => `${i === 0 ? 'M' : 'L'}${x(t).toFixed(1)},${y(v).toFixed(1)}`)
+        .join(' ');
+      return `<path d="${d}" fill="none" stroke="${line.colour}" stroke-width="${line.width}"/>`;
+    })
+    .join('');
+  const legend = legendHtml(options.lines);
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" role="img" aria-label="${escapeHtml(options.ariaLabel)}">
+<rect width="100%" height="100%" fill="#fff"/>${yAxis(max, y)}${faultBands(options.faults, x)}${paths}${legend}${secondsAxis(t0, t1, x)}
+<text x="12" y="${MARGIN.top + innerH / 2}" font-size="10" transform="rotate(-90 12 ${MARGIN.top + innerH / 2})" text-anchor="middle">${escapeHtml(options.yLabel)}</text>
+<text x="${MARGIN.left + innerW / 2}" y="${HEIGHT - 1}" font-size="10" text-anchor="middle">seconds</text>
 </svg>`;
+}
+
+/** Per-second counts of `times`, scaled by `scale`, as points at each second's middle. */
+function perSecond(
+  times: readonly number[],
+  t0: number,
+  seconds: number,
+  scale: number,
+): Array<[number, number]> {
+  const bins = new Array<number>(seconds + 1).fill(0);
+  for (const at of times) {
+    const bin = Math.floor((at - t0) / 1000);
+    bins[bin] = (bins[bin] ?? 0) + 1;
+  }
+  return bins.map((n, i) => [t0 + i * 1000 + 500, Math.round(n * scale)]);
+}
+
+/**
+ * Slots assigned per second (each text's send time plus its latency): the total and one line per replica,
+ * fault windows shaded.
+ */
+function throughputOverTimePlot(scenario: ScenarioReport): string {
+  const points = scenario.latencySeries ?? [];
+  if (points.length === 0) return '<p class="muted">No assignments recorded.</p>';
+  const assignedAt = points.map((p) => p.atMs + p.latencyMs);
+  const t0 = Math.min(...assignedAt);
+  const seconds = Math.ceil((Math.max(...assignedAt) - t0) / 1000);
+  // The report keeps a thinned series; scale the bins back to the real number of assignments.
+  const scale =
+    scenario.assigned > 0 && points.length < scenario.assigned ? scenario.assigned / points.length : 1;
+  const replicas = [...new Set(points.map((p) => p.replica ?? 'unknown'))].sort();
+  const lines: Line[] = [
+    { name: 'all replicas', colour: '#222', width: 1.8, points: perSecond(assignedAt, t0, seconds, scale) },
+    ...replicas.map((replica, i) => ({
+      name: replica,
+      colour: REPLICA_COLOURS[i % REPLICA_COLOURS.length] ?? '#1f5fa8',
+      width: 1,
+      points: perSecond(
+        points.filter((p) => (p.replica ?? 'unknown') === replica).map((p) => p.atMs + p.latencyMs),
+        t0,
+        seconds,
+        scale,
+      ),
+    })),
+  ];
+  return linesPlot({
+    ariaLabel: 'throughput over time',
+    yLabel: 'assigned / s',
+    lines,
+    faults: scenario.faults ?? [],
+  });
+}
+
+/** Resident set size of each replica during the load (scenario 7), fault windows shaded. */
+function rssOverTimePlot(scenario: ScenarioReport): string {
+  const samples = scenario.rssSeries ?? [];
+  if (samples.length === 0) return '';
+  const replicas = [...new Set(samples.map((sample) => sample.replica))].sort();
+  const lines: Line[] = replicas.map((replica, i) => ({
+    name: replica,
+    colour: REPLICA_COLOURS[i % REPLICA_COLOURS.length] ?? '#1f5fa8',
+    width: 1.2,
+    points: samples
+      .filter((sample) => sample.replica === replica)
+      .map((sample) => [sample.atMs, Math.round((sample.bytes / 1048576) * 10) / 10] as [number, number]),
+  }));
+  return `<h3>RSS over time</h3>\n${linesPlot({ ariaLabel: 'rss over time', yLabel: 'RSS MiB', lines, faults: scenario.faults ?? [] })}`;
 }
 
 /** The fault schedule drawn from the seed, beside the windows the faults really took. */
@@ -140,13 +221,7 @@ function latencyPlot(scenario: ScenarioReport): string {
         `<circle cx="${x(p.atMs).toFixed(1)}" cy="${y(p.latencyMs).toFixed(1)}" r="1.6" fill="${colour(p.replica)}"/>`,
     )
     .join('');
-  const legend = replicas
-    .map(
-      (replica, i) =>
-        `<g class="replica-lane"><rect x="${WIDTH - MARGIN.right - 150}" y="${MARGIN.top + i * 12}" width="8" height="8" fill="${colour(replica)}"/>` +
-        `<text x="${WIDTH - MARGIN.right - 138}" y="${MARGIN.top + 8 + i * 12}" font-size="10">${escapeHtml(replica)}</text></g>`,
-    )
-    .join('');
+  const legend = legendHtml(replicas.map((name) => ({ name, colour: colour(name) })));
   const yTicks = yAxis(maxLatency, y);
   const xTicks = secondsAxis(t0, t1, x);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" role="img" aria-label="latency over time">
@@ -273,6 +348,7 @@ ${logsRow(s)}
 ${scheduleTable(s)}
 <h3>Throughput over time${(s.faults ?? []).length > 0 ? ' (fault windows shaded)' : ''}</h3>
 ${throughputOverTimePlot(s)}
+${rssOverTimePlot(s)}
 <h3>Latency over time${(s.faults ?? []).length > 0 ? ' (fault windows shaded)' : ''}</h3>
 ${latencyPlot(s)}
 ${extra}

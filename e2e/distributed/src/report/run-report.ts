@@ -41,6 +41,8 @@ export interface ScenarioReport {
   /** What made the scenario fail, by name (only the non-empty lists); absent or empty when it passed. */
   problems?: Record<string, string[]>;
   faults?: FaultWindow[];
+  /** Scenario 7: each running replica's resident set size, sampled during the load. */
+  rssSeries?: Array<{ replica: string; atMs: number; bytes: number }>;
   /** Scenario 7: the fault schedule drawn from the seed. */
   schedule?: ScheduledFault[];
   latencySeries?: LatencyPoint[];

@@ -69,6 +69,8 @@ describe('distributed report', () => {
     ).length;
     expect(rendered.plots.filter((label) => label === 'latency over time')).toHaveLength(withLatencies);
     expect(rendered.plots.filter((label) => label === 'throughput over time')).toHaveLength(withLatencies);
+    const withRss = scenarios.filter((s) => (s.rssSeries ?? []).length > 0).length;
+    expect(rendered.plots.filter((label) => label === 'rss over time')).toHaveLength(withRss);
     const withSchedule = scenarios.filter((s) => (s.schedule ?? []).length > 0).length;
     expect(rendered.rowHeaders.filter((th) => th === 'planned start')).toHaveLength(withSchedule);
     expect(rendered.text).toContain(`E2E_SEED=${settings.seed}`);

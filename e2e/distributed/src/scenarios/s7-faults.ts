@@ -1,6 +1,6 @@
 import { FAULT_KINDS, planFaultSchedule, type FaultKind } from '../nemesis/fault-schedule';
 import { runNemesis } from '../nemesis/run-nemesis';
-import { outcome, pick, simple, waitForAssignments, type Runner } from './scenario-kit';
+import { outcome, pick, simple, sleep, waitForAssignments, type Runner } from './scenario-kit';
 import type { LoadContext } from './workload-run';
 
 /**
@@ -8,7 +8,10 @@ import type { LoadContext } from './workload-run';
  * hard and graceful crashes of PostgreSQL and Kafka, Redis outages, partitions, latency and resets between
  * one replica and PostgreSQL or Redis, rolling restarts, scaling up and down) runs during the load, several
  * faults overlapping; afterwards the checker judges the whole history. Every fault must have started
- * while the generator was still producing.
+ * while the generator was still producing, and every running replica must be ready again within two
+ * minutes of the last fault healing (no stuck peer). Each replica's RSS is sampled through the load, so that
+ * `E2E_DURATION_S=600 E2E_SCENARIO=faults` is a ten-minute soak reporting memory and throughput over time
+ * per replica.
  */
 
 /**
@@ -27,7 +30,22 @@ export const faults: Runner = async (env) => {
     kinds,
   });
   const actionFailures: string[] = [];
+  const unrecovered: string[] = [];
+  const rssSeries: Array<{ replica: string; atMs: number; bytes: number }> = [];
   const duringLoad = async (context: LoadContext) => {
+    // Every replica's RSS every 2 s while the generator produces (for the soak's memory over time).
+    let producing = true;
+    void context.produced.then(() => (producing = false));
+    const sampling = (async () => {
+      while (producing) {
+        for (const replica of context.cluster.replicas) {
+          if (replica.state !== 'running') continue;
+          const bytes = context.cluster.rssBytes(replica.index);
+          if (bytes !== undefined) rssSeries.push({ replica: replica.instanceId, atMs: Date.now(), bytes });
+        }
+        await sleep(2000);
+      }
+    })();
     await waitForAssignments(context, 0, 1, 'load to reach the replicas before the first fault');
     const result = await runNemesis(
       schedule,
@@ -36,6 +54,8 @@ export const faults: Runner = async (env) => {
       (line) => process.stdout.write(`[s7 seed ${env.settings.seed}] ${line}\n`),
     );
     actionFailures.push(...result.failures);
+    unrecovered.push(...result.unrecovered);
+    await sampling;
   };
   const run = await simple(env, 7, {
     workload: { batches: 1, slots: 20, duplicateRatio: 0.1, validationFailures: 1 },
@@ -48,7 +68,12 @@ export const faults: Runner = async (env) => {
   const afterLoad = run.faults
     .filter((window) => window.startMs > run.load.endMs)
     .map((window) => `${window.label} started ${window.startMs - run.load.endMs} ms after the load ended`);
-  const result = outcome(7, run, { faultActions: actionFailures, faultsAfterLoad: afterLoad });
+  const result = outcome(7, run, {
+    faultActions: actionFailures,
+    faultsAfterLoad: afterLoad,
+    recovery: unrecovered,
+  });
   result.report.schedule = schedule;
+  result.report.rssSeries = rssSeries;
   return result;
 };

@@ -119,11 +119,13 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
   const { topicPrefix, consumerGroup } = uniqueKafkaNames(options.label);
   const kafka = createTestKafka(`e2e-${options.label}`);
   let network: NetworkFaults | undefined;
+  const faultsUnavailable: string[] = [];
   if (options.networkFaults) {
     network = await createNetworkFaults({
       replicas: options.replicas,
       databaseUrl: db.url,
       redisUrl: REDIS_URL,
+      kafkaHost: (KAFKA_BROKERS[0] ?? '127.0.0.1:9092').split(':')[0] ?? '127.0.0.1',
       label: options.label,
     }).catch(async (error: unknown) => {
       await db.drop().catch(() => undefined);
@@ -131,6 +133,9 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
     });
   }
   const proxies = network;
+  for (const [dependency, why] of Object.entries(network?.unavailable ?? {})) {
+    faultsUnavailable.push(`no ${dependency} network faults: ${why}`);
+  }
   const cluster = createWorkerCluster({
     label: options.label,
     replicas: options.replicas,
@@ -145,7 +150,7 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
   const generatorKafka = createGeneratorKafka({ brokers: KAFKA_BROKERS, clientId: `gen-${options.label}` });
   const producer = createGeneratorProducer(generatorKafka);
   const faults: FaultWindow[] = [];
-  const notes: string[] = [];
+  const notes: string[] = [...faultsUnavailable];
   let collector: OutputCollector | undefined;
   try {
     // Input topics first, from the generator (2 MiB messages), then the worker's own migrate.

@@ -1,0 +1,179 @@
+import path from 'node:path';
+
+/**
+ * The mutation self-test's catalogue (spec §6): each mutant re-introduces one defect of spec §9, or one
+ * progress defect of §3, as a patch against the worker's sources. The runner applies one at a time to a
+ * scratch copy of the tree, builds the worker there and runs the distributed scenarios against it; every
+ * mutant must make the suite fail.
+ *
+ * Each patch is in `git diff` format with paths from the repository root, and opens with a header of plain
+ * lines (`Mutant: <id>`, `Breaks: <invariant>`, what the defect is and which historic bug it re-creates)
+ * that `git apply` ignores. `mutant-catalogue.unit.test.ts` checks that every patch still applies.
+ */
+
+export interface Mutant {
+  id: string;
+  /** File name under e2e/distributed/mutants. */
+  patch: string;
+  /** The invariant of spec §3 the defect breaks, as `invariant N (short name)`: the patch header says the same. */
+  invariant: string;
+  /** The defect, in one sentence. */
+  defect: string;
+  /**
+   * Distributed scenarios (ids of SCENARIO_NAMES) expected to catch it, the likeliest first: the runner
+   * tries them in this order and stops at the first that fails.
+   */
+  scenarios: number[];
+  /** In the CI subset: one fast scenario catches it on every run, whatever the seed. */
+  ci: boolean;
+}
+
+/** Absolute path of e2e/distributed/mutants, where the patches live. */
+export const mutantsDir = path.resolve(__dirname, '..', '..', 'mutants');
+
+const entry = (mutant: Omit<Mutant, 'patch'>): Mutant => ({ ...mutant, patch: `${mutant.id}.patch` });
+
+/*
+ * Why these scenarios. A mutant whose defect shows only under a race or a fault lists the scenarios where
+ * that race or fault happens; those that show on every run of some scenario say so.
+ * - Scenario 1 sends twenty copies of each text with fresh event ids (past the Redis filter), on distinct
+ *   partitions, into a five-slot and a one-slot batch: copies collide in PostgreSQL on every run.
+ * - Every scenario that registers batches redelivers each registration twice, once under a new event id.
+ * - Scenario 3 has a validation failure in every batch; scenario 4 has fifteen texts more than slots.
+ * - Scenario 7 is the random nemesis: it catches fault-only defects when its seed draws a fault that
+ *   exposes them, so those mutants are not in the CI subset.
+ */
+export const MUTANTS: readonly Mutant[] = [
+  entry({
+    id: 'completion-plain-read',
+    invariant: 'invariant 4 (exactly one completion)',
+    defect:
+      'Completion decided after the commit by a plain read of "no free slot left", without the counter lock, under a fresh event id: every replica that sees a full batch announces it.',
+    // Deterministic in 4: every transaction that reports a text as excess finds the batch full.
+    scenarios: [4, 3, 5],
+    ci: false,
+  }),
+  entry({
+    id: 'completion-on-duplicate',
+    invariant: 'invariant 4 (exactly one completion)',
+    defect: 'A duplicate text of a complete batch writes the completion again, under a new event id.',
+    // Deterministic in 1: nineteen fresh-id copies of each text arrive around and after the completion.
+    scenarios: [1, 3],
+    ci: false,
+  }),
+  entry({
+    id: 'relay-new-event-id',
+    invariant: 'invariant 5 (published with its stable event id)',
+    defect:
+      'The relay reads due outbox rows without SKIP LOCKED, so every replica publishes them, each time under a fresh event id.',
+    // Every relay wakes on the same NOTIFY and reads the same unclaimed rows.
+    scenarios: [2, 3],
+    ci: true,
+  }),
+  entry({
+    id: 'commit-before-db',
+    invariant: 'invariant 6 (offset committed only after the transaction)',
+    defect:
+      'A content run whose transaction fails is logged and its offsets committed with the rest of the batch instead of being retried.',
+    // Needs a database failure under load: a PostgreSQL crash or restart, a partition or reset between a
+    // replica and PostgreSQL, or a pause that makes the others hit the lock timeout.
+    scenarios: [7],
+    ci: false,
+  }),
+  entry({
+    id: 'redis-drops-retry',
+    invariant: 'invariant 6 (no message skipped)',
+    defect:
+      'The Redis filter marks an event id seen (SET NX) when it is fetched, before its transaction commits, so a redelivery after a failure is skipped.',
+    // Needs a redelivery of work that never committed: a replica killed mid-batch, or a rebalance or
+    // stop during a retry.
+    scenarios: [7],
+    ci: false,
+  }),
+  entry({
+    id: 'locked-as-excess',
+    invariant: 'invariant 2 (locked-but-free is not excess)',
+    defect:
+      'A text whose SKIP LOCKED claim finds every free slot locked by others is reported as excess instead of waiting for them.',
+    // In 1, copies on other replicas wait on the slot the first copy holds.
+    scenarios: [1, 3, 5],
+    ci: false,
+  }),
+  entry({
+    id: 'pending-stranded',
+    invariant: 'invariant 7 (content before registration is applied)',
+    defect:
+      'Content of an unregistered batch is stored as pending without the shared batch lock and re-check, so a registration committing meanwhile strands it.',
+    // Needs a text and its batch's registration handled at the same moment on two replicas.
+    scenarios: [8],
+    ci: false,
+  }),
+  entry({
+    id: 'registration-redelivery-rejected',
+    invariant: 'invariant 8 (redelivered registration acknowledged)',
+    defect:
+      'A registration whose essay ids exist in its own batch is a conflict, so a redelivered registration is dead-lettered.',
+    scenarios: [2, 3, 8],
+    ci: true,
+  }),
+  entry({
+    id: 'validation-failure-no-completion',
+    invariant: 'invariant 4 (exactly one completion)',
+    defect:
+      'A validation failure fails its slot without counting it, so a batch filled by texts and failures never completes.',
+    scenarios: [3],
+    ci: true,
+  }),
+  entry({
+    id: 'slot-event-wrong-essay',
+    invariant: 'invariant 5 (the event describes its state change)',
+    defect:
+      'The slot-assigned event names the slot read as next free before the SKIP LOCKED claim, not the slot the claim took.',
+    // Shows when replicas claim slots of one batch at the same time, as they do in 2, 4 and 1.
+    scenarios: [2, 4, 1],
+    ci: false,
+  }),
+  entry({
+    id: 'completion-wrong-pairs',
+    invariant: 'invariant 5 (the event describes its state change)',
+    defect:
+      "The completion's essays_for_processing pairs the essays in slot order with the texts sorted by id.",
+    // Texts arrive in random order, so slot order is sorted text order only by chance.
+    scenarios: [2, 3, 4],
+    ci: false,
+  }),
+  entry({
+    id: 'no-unique-index',
+    invariant: 'invariant 1 (a text takes at most one slot)',
+    defect:
+      'A new migration replaces the partial unique index on (batch_id, text_storage_id) with a plain one, so two claims of one text both commit.',
+    // In 1, copies of one text race for the five slots of a batch.
+    scenarios: [1, 3, 5],
+    ci: false,
+  }),
+  entry({
+    id: 'redis-down-fatal',
+    invariant: 'invariant 9 (Redis is a pre-filter only)',
+    defect:
+      'A failed Redis lookup fails the fetched batch, so the consumer makes no progress while Redis is down.',
+    scenarios: [5],
+    ci: false,
+  }),
+  entry({
+    id: 'id-byte-limit-removed',
+    invariant: 'invariant 10 (no poison pill)',
+    defect:
+      'The contract limits ids to 512 UTF-16 code units instead of 512 bytes of UTF-8, so an id of 512 CJK characters reaches PostgreSQL.',
+    // Scenario 9 sends the oversized-ids class from its second wave on: in the full profile, not in CI.
+    scenarios: [9],
+    ci: false,
+  }),
+  entry({
+    id: 'claim-overwrites-slot',
+    invariant: 'invariant 1 (a slot holds at most one text)',
+    defect:
+      "The batched claim locks a batch's slots without status = 'uploaded', so it overwrites slots that already hold a text.",
+    scenarios: [2, 4],
+    ci: false,
+  }),
+];

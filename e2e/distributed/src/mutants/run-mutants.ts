@@ -1,0 +1,295 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { runStackOperation } from '../harness/stack-control';
+import { mutantsReportDir, reportDir, repoRoot } from '../harness/paths';
+
+/** Where the jest results of every step land for the CI summary line. */
+const resultsDir = path.join(repoRoot, 'dist', 'test-results');
+import { rerenderRunReport, type RunReport } from '../report/run-report';
+import { SCENARIO_NAMES } from '../scenarios/run-settings';
+import { buildMutant, MutantBuildError } from './mutant-build';
+import { MUTANTS, mutantsDir, type Mutant } from './mutant-catalogue';
+import { writeMutantsReport, type MutantResult, type MutantsReport } from './mutants-report';
+
+/**
+ * `npx nx run distributed:mutants`: the suite measures its own strength. Each mutant of the catalogue (a
+ * known defect, as a patch) is applied to a scratch copy of the worker and built; the scenarios expected to
+ * catch it run against that build one at a time until one fails, then the random-fault scenario if none
+ * did. A mutant no scenario fails on has survived, and the target fails.
+ *
+ *   --ci            only the catalogue's CI subset (three mutants, each caught by one fast scenario)
+ *   --only=a,b      only these mutant ids
+ *   --list          print the catalogue and exit
+ *
+ * Writes dist/reports/mutants/report.json and report.html, and each scenario run's report and log under
+ * dist/reports/mutants/<mutant>/.
+ */
+
+/** The scenario of random composed faults: every mutant that its own scenarios miss is tried there too. */
+const NEMESIS_SCENARIO = 7;
+/** A scenario run against a mutant is stopped after this long (CI profile sizes finish in a few minutes). */
+const SCENARIO_RUN_TIMEOUT_MS = 10 * 60_000;
+
+const log = (message: string) => process.stdout.write(`[mutants] ${message}\n`);
+
+interface Selection {
+  mutants: Mutant[];
+  ciOnly: boolean;
+}
+
+export function selectMutants(args: readonly string[], catalogue: readonly Mutant[] = MUTANTS): Selection {
+  const ciOnly = args.includes('--ci');
+  const only = args.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
+  let mutants = catalogue.filter((mutant) => !ciOnly || mutant.ci);
+  if (only !== undefined) {
+    const wanted = only
+      .split(',')
+      .map((id) => id.trim())
+      .filter(Boolean);
+    const unknown = wanted.filter((id) => !catalogue.some((mutant) => mutant.id === id));
+    if (unknown.length > 0) {
+      throw new Error(
+        `unknown mutant ${unknown.join(', ')}; known: ${catalogue.map((m) => m.id).join(', ')}`,
+      );
+    }
+    mutants = mutants.filter((mutant) => wanted.includes(mutant.id));
+  }
+  return { mutants, ciOnly };
+}
+
+interface ScenarioRun {
+  scenario: number;
+  exitCode: number | null;
+  timedOut: boolean;
+  report: RunReport | undefined;
+  /** The first error jest printed for the scenario, when it failed without a report entry. */
+  error: string | undefined;
+  logFile: string;
+  durationMs: number;
+}
+
+/** The message under jest's first failure header (`● …`) in a run's output. */
+export function firstJestError(output: string): string | undefined {
+  // Without jest's colours: the escape character starts every SGR sequence.
+  const lines = output.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '').split('\n');
+  const header = lines.findIndex((line) => line.trimStart().startsWith('● '));
+  if (header < 0) return undefined;
+  const message = lines.slice(header + 1).find((line) => line.trim() !== '');
+  return message?.trim().slice(0, 300);
+}
+
+/** Runs one scenario of the distributed suite (CI profile) against the mutant's bundle. */
+function runScenario(mutant: Mutant, entry: string, scenario: number): Promise<ScenarioRun> {
+  const dir = path.join(mutantsReportDir, mutant.id, `s${scenario}`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  const logFile = path.join(dir, 'jest.log');
+  const out = fs.openSync(logFile, 'w');
+  const started = Date.now();
+  const jest = path.join(repoRoot, 'node_modules', 'jest', 'bin', 'jest.js');
+  const child = spawn(
+    process.execPath,
+    [
+      jest,
+      '--config',
+      'e2e/distributed/jest.e2e.config.cjs',
+      '--runInBand',
+      '--forceExit',
+      // The default reporter only: the results reporter would overwrite the real suite's results.
+      '--reporters=default',
+      '--testNamePattern',
+      'keeps every invariant',
+    ],
+    {
+      cwd: repoRoot,
+      env: {
+        ...process.env,
+        E2E_WORKER_ENTRY: entry,
+        E2E_REPORT_DIR: dir,
+        E2E_SCENARIO: String(scenario),
+        E2E_PROFILE: 'ci',
+      },
+      stdio: ['ignore', out, out],
+      detached: true,
+    },
+  );
+  return new Promise((resolve) => {
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-(child.pid ?? 0), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, SCENARIO_RUN_TIMEOUT_MS);
+    child.on('close', (exitCode) => {
+      clearTimeout(timer);
+      fs.closeSync(out);
+      let report: RunReport | undefined;
+      try {
+        report = JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')) as RunReport;
+      } catch {
+        report = undefined;
+      }
+      const error = firstJestError(fs.readFileSync(logFile, 'utf8'));
+      resolve({ scenario, exitCode, timedOut, report, error, logFile, durationMs: Date.now() - started });
+    });
+  });
+}
+
+/** Names what caught the mutant in a failed run: the failing checks of the scenario, or how the run ended. */
+export function caughtChecks(
+  run: Pick<ScenarioRun, 'scenario' | 'exitCode' | 'timedOut' | 'report'> & { error?: string | undefined },
+): string[] {
+  const entry = run.report?.scenarios.find((s) => s.id === run.scenario);
+  if (entry && !entry.passed) {
+    const named = Object.keys(entry.problems ?? {});
+    return named.length > 0 ? named : ['scenario failed'];
+  }
+  if (run.timedOut) return [`run stopped after ${SCENARIO_RUN_TIMEOUT_MS / 1000} s`];
+  if (run.exitCode !== 0) {
+    return [
+      run.error
+        ? `scenario threw: ${run.error}`
+        : `suite exited with ${run.exitCode} without a scenario verdict`,
+    ];
+  }
+  return [];
+}
+
+async function runMutant(mutant: Mutant): Promise<MutantResult> {
+  const started = Date.now();
+  const base = {
+    id: mutant.id,
+    invariant: mutant.invariant,
+    defect: mutant.defect,
+    scenarios: mutant.scenarios,
+  };
+  let build;
+  try {
+    build = buildMutant(mutant.id, path.join(mutantsDir, mutant.patch));
+  } catch (error) {
+    const reason = error instanceof MutantBuildError ? error.message : String(error);
+    log(`${mutant.id}: not built: ${reason}`);
+    return { ...base, status: 'not-built', reason, runs: [], durationMs: Date.now() - started };
+  }
+  const runs: MutantResult['runs'] = [];
+  try {
+    const order = [...mutant.scenarios];
+    if (!order.includes(NEMESIS_SCENARIO)) order.push(NEMESIS_SCENARIO);
+    for (const scenario of order) {
+      const name = SCENARIO_NAMES[scenario] ?? String(scenario);
+      log(`${mutant.id}: scenario ${scenario} (${name})…`);
+      const run = await runScenario(mutant, build.entry, scenario);
+      const checks = caughtChecks(run);
+      runs.push({
+        scenario,
+        caught: checks.length > 0,
+        checks,
+        durationMs: run.durationMs,
+        log: path.relative(mutantsReportDir, run.logFile),
+      });
+      log(
+        `${mutant.id}: scenario ${scenario} ${checks.length > 0 ? `caught it (${checks.join(', ')})` : 'passed'} in ${Math.round(run.durationMs / 1000)} s`,
+      );
+      if (checks.length > 0) break;
+    }
+  } finally {
+    build.remove();
+  }
+  const caught = runs.find((run) => run.caught);
+  return {
+    ...base,
+    status: caught ? 'caught' : 'survived',
+    ...(caught ? { caughtBy: { scenario: caught.scenario, checks: caught.checks } } : {}),
+    runs,
+    durationMs: Date.now() - started,
+  };
+}
+
+/**
+ * One test result per mutant in dist/test-results/mutants.json (the jest results shape the CI summary
+ * counts): caught passes, survived or not built fails.
+ */
+function writeMutantsTestResults(results: readonly MutantResult[]): void {
+  const failed = results.filter((result) => result.status !== 'caught');
+  fs.mkdirSync(resultsDir, { recursive: true });
+  fs.writeFileSync(
+    path.join(resultsDir, 'mutants.json'),
+    `${JSON.stringify(
+      {
+        project: 'mutants',
+        numPassedTests: results.length - failed.length,
+        numFailedTests: failed.length,
+        numTotalTests: results.length,
+        numRuntimeErrorTestSuites: 0,
+        testResults: [
+          {
+            name: 'e2e/distributed/src/mutants/run-mutants.ts',
+            assertionResults: results.map((result) => ({
+              fullName: `mutant ${result.id} (${result.invariant}) is caught`,
+              status: result.status === 'caught' ? 'passed' : 'failed',
+              ...(result.status === 'caught'
+                ? {}
+                : {
+                    failureMessages: [
+                      result.reason ?? `survived scenarios ${result.runs.map((r) => r.scenario).join(', ')}`,
+                    ],
+                  }),
+            })),
+          },
+        ],
+      },
+      null,
+      2,
+    )}\n`,
+  );
+}
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  if (args.includes('--list')) {
+    for (const mutant of MUTANTS) {
+      process.stdout.write(
+        `${mutant.id.padEnd(34)} ${mutant.invariant.padEnd(40)} scenarios ${mutant.scenarios.join(',')}${mutant.ci ? '  (ci)' : ''}\n`,
+      );
+    }
+    return 0;
+  }
+  const { mutants, ciOnly } = selectMutants(args);
+  log('bringing the local stack up');
+  await runStackOperation('up');
+  const startedAt = new Date().toISOString();
+  log(`${mutants.length} mutants${ciOnly ? ' (CI subset)' : ''}: ${mutants.map((m) => m.id).join(', ')}`);
+  const results: MutantResult[] = [];
+  const report = (): MutantsReport => ({ startedAt, subset: ciOnly ? 'ci' : 'all', mutants: results });
+  for (const [i, mutant] of mutants.entries()) {
+    log(`[${i + 1}/${mutants.length}] ${mutant.id} — breaks ${mutant.invariant}`);
+    results.push(await runMutant(mutant));
+    writeMutantsReport(mutantsReportDir, report());
+  }
+  writeMutantsReport(mutantsReportDir, report());
+  writeMutantsTestResults(results);
+  // The distributed run's report shows the mutants table too.
+  rerenderRunReport(reportDir);
+  const survived = results.filter((result) => result.status !== 'caught');
+  log(
+    `${results.length - survived.length} of ${results.length} mutants caught; report: ${path.relative(repoRoot, path.join(mutantsReportDir, 'report.html'))}`,
+  );
+  for (const result of survived) log(`NOT CAUGHT: ${result.id} (${result.status}) — ${result.defect}`);
+  return survived.length === 0 ? 0 : 1;
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(
+        `[mutants] ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
+      process.exit(1);
+    },
+  );
+}

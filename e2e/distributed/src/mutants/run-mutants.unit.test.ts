@@ -1,0 +1,83 @@
+import type { RunReport, ScenarioReport } from '../report/run-report';
+import type { Mutant } from './mutant-catalogue';
+import { caughtChecks, firstJestError, selectMutants } from './run-mutants';
+
+const mutant = (id: string, ci: boolean): Mutant => ({
+  id,
+  patch: `${id}.patch`,
+  invariant: 'invariant 1',
+  defect: id,
+  scenarios: [1],
+  ci,
+});
+const catalogue = [mutant('a', true), mutant('b', false), mutant('c', true)];
+
+function reportWith(scenario: Partial<ScenarioReport> & { id: number; passed: boolean }): RunReport {
+  return {
+    startedAt: '',
+    durationMs: 0,
+    instances: 3,
+    profile: 'ci',
+    scenarios: [
+      {
+        name: 'race',
+        pids: [],
+        sent: 0,
+        assigned: 0,
+        excess: 0,
+        deadLetters: 0,
+        lost: [],
+        duplicated: [],
+        unexpected: [],
+        completionsPerBatch: {},
+        throughputPerSec: 0,
+        latencyMs: { p50: 0, p95: 0, p99: 0, max: 0 },
+        notes: [],
+        ...scenario,
+      },
+    ],
+  };
+}
+
+describe('mutation self-test runner', () => {
+  it('reads the first failure message of a jest run', () => {
+    const output =
+      'PASS a\n  \u001b[1m● suite › scenario 5\u001b[22m\n\n    s5-r1 exited; see log\n    at x\n  ● other\n\n    later';
+    expect(firstJestError(output)).toBe('s5-r1 exited; see log');
+    expect(firstJestError('PASS everything')).toBeUndefined();
+  });
+
+  it('selects the whole catalogue, the CI subset, or named mutants, and names an unknown one', () => {
+    expect(selectMutants([], catalogue).mutants.map((m) => m.id)).toEqual(['a', 'b', 'c']);
+    expect(selectMutants(['--ci'], catalogue)).toMatchObject({ ciOnly: true });
+    expect(selectMutants(['--ci'], catalogue).mutants.map((m) => m.id)).toEqual(['a', 'c']);
+    expect(selectMutants(['--only=c,b'], catalogue).mutants.map((m) => m.id)).toEqual(['b', 'c']);
+    expect(() => selectMutants(['--only=z'], catalogue)).toThrow(/unknown mutant z/);
+  });
+
+  it('names the failing checks of the scenario that caught a mutant', () => {
+    const report = reportWith({
+      id: 1,
+      passed: false,
+      problems: { duplicated: ['b/t held by 2 slots'], lost: ['x'] },
+    });
+    expect(caughtChecks({ scenario: 1, exitCode: 1, timedOut: false, report })).toEqual([
+      'duplicated',
+      'lost',
+    ]);
+  });
+
+  it('counts a run that passed as not caught, and a run that ended without a verdict as caught, saying how', () => {
+    const passed = reportWith({ id: 1, passed: true });
+    expect(caughtChecks({ scenario: 1, exitCode: 0, timedOut: false, report: passed })).toEqual([]);
+    expect(caughtChecks({ scenario: 1, exitCode: 1, timedOut: false, report: undefined })).toEqual([
+      'suite exited with 1 without a scenario verdict',
+    ]);
+    expect(
+      caughtChecks({ scenario: 1, exitCode: 1, timedOut: false, report: undefined, error: 'replica exited' }),
+    ).toEqual(['scenario threw: replica exited']);
+    expect(caughtChecks({ scenario: 1, exitCode: null, timedOut: true, report: undefined })).toEqual([
+      'run stopped after 600 s',
+    ]);
+  });
+});
