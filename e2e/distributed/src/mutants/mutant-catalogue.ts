@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { FaultKind } from '../nemesis/fault-schedule';
 
 /**
  * The mutation self-test's catalogue (spec §6): each mutant re-introduces one defect of spec §9, or one
@@ -26,6 +27,11 @@ export interface Mutant {
   scenarios: number[];
   /** In the CI subset: one fast scenario catches it on every run, whatever the seed. */
   ci: boolean;
+  /**
+   * The fault kinds scenario 7 draws from when it runs against this mutant (E2E_FAULTS): the faults that
+   * expose a fault-only defect. Default: the CI profile's mix.
+   */
+  faults?: FaultKind[];
 }
 
 /** Absolute path of e2e/distributed/mutants, where the patches live. */
@@ -79,6 +85,7 @@ export const MUTANTS: readonly Mutant[] = [
     // replica and PostgreSQL, or a pause that makes the others hit the lock timeout.
     scenarios: [7],
     ci: false,
+    faults: ['postgres-crash', 'postgres-restart', 'net-blackhole', 'net-reset', 'replica-pause'],
   }),
   entry({
     id: 'redis-drops-retry',
@@ -89,6 +96,7 @@ export const MUTANTS: readonly Mutant[] = [
     // stop during a retry.
     scenarios: [7],
     ci: false,
+    faults: ['replica-kill', 'relay-kill', 'postgres-crash', 'rolling-restart', 'net-blackhole'],
   }),
   entry({
     id: 'locked-as-excess',

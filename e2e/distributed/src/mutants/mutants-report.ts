@@ -6,6 +6,8 @@ import { escapeHtml } from '../report/html-escape';
 
 export interface MutantScenarioRun {
   scenario: number;
+  /** E2E_SEED of the run. */
+  seed: number;
   caught: boolean;
   /** The failing checks (problem names of the scenario), or how the run ended when it gave no verdict. */
   checks: string[];
@@ -20,7 +22,7 @@ export interface MutantResult {
   defect: string;
   scenarios: number[];
   status: 'caught' | 'survived' | 'not-built';
-  caughtBy?: { scenario: number; checks: string[] };
+  caughtBy?: { scenario: number; seed: number; checks: string[] };
   /** Why the mutant could not be built (its patch no longer applies, or the build failed). */
   reason?: string;
   runs: MutantScenarioRun[];
@@ -30,12 +32,14 @@ export interface MutantResult {
 export interface MutantsReport {
   startedAt: string;
   subset: 'ci' | 'all';
+  /** The first seed; the nemesis runs use it and the next ones. */
+  seed: number;
   mutants: MutantResult[];
 }
 
 const verdict = (result: MutantResult) =>
   result.status === 'caught'
-    ? `<td class="ok">caught by scenario ${result.caughtBy?.scenario}</td><td>${escapeHtml((result.caughtBy?.checks ?? []).join(', '))}</td>`
+    ? `<td class="ok">caught by scenario ${result.caughtBy?.scenario} (seed ${result.caughtBy?.seed})</td><td>${escapeHtml((result.caughtBy?.checks ?? []).join(', '))}</td>`
     : `<td class="bad">${result.status === 'survived' ? 'SURVIVED' : 'NOT BUILT'}</td><td>${escapeHtml(result.reason ?? `passed scenarios ${result.runs.map((r) => r.scenario).join(', ')}`)}</td>`;
 
 /** The mutants table, for the mutants report and the distributed run's report. */
@@ -47,7 +51,7 @@ export function mutantsTableHtml(report: MutantsReport): string {
         `<tr><td>${escapeHtml(m.id)}</td><td>${escapeHtml(m.invariant)}</td><td>${escapeHtml(m.defect)}</td>${verdict(m)}<td>${(m.durationMs / 1000).toFixed(0)} s</td></tr>`,
     )
     .join('');
-  return `<p>${caught} of ${report.mutants.length} mutants caught (${report.subset === 'ci' ? 'CI subset' : 'whole catalogue'}, started ${escapeHtml(report.startedAt)}).</p>
+  return `<p>${caught} of ${report.mutants.length} mutants caught (${report.subset === 'ci' ? 'CI subset' : 'whole catalogue'}, seed ${report.seed}, started ${escapeHtml(report.startedAt)}).</p>
 <table class="mutants"><tr><th>mutant</th><th>breaks</th><th>defect</th><th>verdict</th><th>failing checks</th><th>time</th></tr>${rows}</table>`;
 }
 

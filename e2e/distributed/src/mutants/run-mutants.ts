@@ -15,8 +15,9 @@ import { writeMutantsReport, type MutantResult, type MutantsReport } from './mut
 /**
  * `npx nx run distributed:mutants`: the suite measures its own strength. Each mutant of the catalogue (a
  * known defect, as a patch) is applied to a scratch copy of the worker and built; the scenarios expected to
- * catch it run against that build one at a time until one fails, then the random-fault scenario if none
- * did. A mutant no scenario fails on has survived, and the target fails.
+ * catch it run against that build one at a time until one fails, then the random-fault scenario under
+ * three seeds if none did. A mutant no scenario fails on has survived, and the target fails. E2E_SEED
+ * (default 1) fixes the seeds, so a verdict replays.
  *
  *   --ci            only the catalogue's CI subset (three mutants, each caught by one fast scenario)
  *   --only=a,b      only these mutant ids
@@ -28,6 +29,8 @@ import { writeMutantsReport, type MutantResult, type MutantsReport } from './mut
 
 /** The scenario of random composed faults: every mutant that its own scenarios miss is tried there too. */
 const NEMESIS_SCENARIO = 7;
+/** Seeds the nemesis is tried under (E2E_SEED, E2E_SEED + 1, …) before a mutant counts as survived. */
+const NEMESIS_SEEDS = 3;
 /** A scenario run against a mutant is stopped after this long (CI profile sizes finish in a few minutes). */
 const SCENARIO_RUN_TIMEOUT_MS = 10 * 60_000;
 
@@ -80,8 +83,8 @@ export function firstJestError(output: string): string | undefined {
 }
 
 /** Runs one scenario of the distributed suite (CI profile) against the mutant's bundle. */
-function runScenario(mutant: Mutant, entry: string, scenario: number): Promise<ScenarioRun> {
-  const dir = path.join(mutantsReportDir, mutant.id, `s${scenario}`);
+function runScenario(mutant: Mutant, entry: string, scenario: number, seed: number): Promise<ScenarioRun> {
+  const dir = path.join(mutantsReportDir, mutant.id, `s${scenario}-seed${seed}`);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   const logFile = path.join(dir, 'jest.log');
@@ -109,6 +112,8 @@ function runScenario(mutant: Mutant, entry: string, scenario: number): Promise<S
         E2E_REPORT_DIR: dir,
         E2E_SCENARIO: String(scenario),
         E2E_PROFILE: 'ci',
+        E2E_SEED: String(seed),
+        ...(mutant.faults && scenario === NEMESIS_SCENARIO ? { E2E_FAULTS: mutant.faults.join(',') } : {}),
       },
       stdio: ['ignore', out, out],
       detached: true,
@@ -159,7 +164,7 @@ export function caughtChecks(
   return [];
 }
 
-async function runMutant(mutant: Mutant): Promise<MutantResult> {
+async function runMutant(mutant: Mutant, baseSeed: number): Promise<MutantResult> {
   const started = Date.now();
   const base = {
     id: mutant.id,
@@ -177,15 +182,24 @@ async function runMutant(mutant: Mutant): Promise<MutantResult> {
   }
   const runs: MutantResult['runs'] = [];
   try {
-    const order = [...mutant.scenarios];
-    if (!order.includes(NEMESIS_SCENARIO)) order.push(NEMESIS_SCENARIO);
-    for (const scenario of order) {
+    // The mutant's scenarios once each, then the nemesis under a few seeds: a fault-only defect shows when
+    // a seed draws a fault that exposes it.
+    const attempts: Array<{ scenario: number; seed: number }> = mutant.scenarios.map((scenario) => ({
+      scenario,
+      seed: baseSeed,
+    }));
+    for (let i = 0; i < NEMESIS_SEEDS; i += 1) {
+      if (i === 0 && mutant.scenarios.includes(NEMESIS_SCENARIO)) continue;
+      attempts.push({ scenario: NEMESIS_SCENARIO, seed: baseSeed + i });
+    }
+    for (const { scenario, seed } of attempts) {
       const name = SCENARIO_NAMES[scenario] ?? String(scenario);
-      log(`${mutant.id}: scenario ${scenario} (${name})…`);
-      const run = await runScenario(mutant, build.entry, scenario);
+      log(`${mutant.id}: scenario ${scenario} (${name}), seed ${seed}…`);
+      const run = await runScenario(mutant, build.entry, scenario, seed);
       const checks = caughtChecks(run);
       runs.push({
         scenario,
+        seed,
         caught: checks.length > 0,
         checks,
         durationMs: run.durationMs,
@@ -203,7 +217,7 @@ async function runMutant(mutant: Mutant): Promise<MutantResult> {
   return {
     ...base,
     status: caught ? 'caught' : 'survived',
-    ...(caught ? { caughtBy: { scenario: caught.scenario, checks: caught.checks } } : {}),
+    ...(caught ? { caughtBy: { scenario: caught.scenario, seed: caught.seed, checks: caught.checks } } : {}),
     runs,
     durationMs: Date.now() - started,
   };
@@ -259,15 +273,25 @@ async function main(): Promise<number> {
     return 0;
   }
   const { mutants, ciOnly } = selectMutants(args);
+  // One seed for the whole self-test (E2E_SEED, default 1), so that a verdict can be replayed.
+  const baseSeed = Number(process.env['E2E_SEED'] ?? 1);
+  if (!Number.isSafeInteger(baseSeed) || baseSeed < 0 || baseSeed > 0xffffffff - NEMESIS_SEEDS) {
+    throw new Error('E2E_SEED must be an integer from 0 to 4294967292');
+  }
   log('bringing the local stack up');
   await runStackOperation('up');
   const startedAt = new Date().toISOString();
   log(`${mutants.length} mutants${ciOnly ? ' (CI subset)' : ''}: ${mutants.map((m) => m.id).join(', ')}`);
   const results: MutantResult[] = [];
-  const report = (): MutantsReport => ({ startedAt, subset: ciOnly ? 'ci' : 'all', mutants: results });
+  const report = (): MutantsReport => ({
+    startedAt,
+    subset: ciOnly ? 'ci' : 'all',
+    seed: baseSeed,
+    mutants: results,
+  });
   for (const [i, mutant] of mutants.entries()) {
     log(`[${i + 1}/${mutants.length}] ${mutant.id} — breaks ${mutant.invariant}`);
-    results.push(await runMutant(mutant));
+    results.push(await runMutant(mutant, baseSeed));
     writeMutantsReport(mutantsReportDir, report());
   }
   writeMutantsReport(mutantsReportDir, report());

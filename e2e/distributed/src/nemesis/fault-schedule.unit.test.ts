@@ -65,7 +65,7 @@ describe('fault schedule', () => {
     for (let seed = 0; seed < 50; seed += 1) {
       for (const fault of planFaultSchedule({ seed, loadMs: 60_000, replicas: 2, count: 12 })) {
         if (fault.replica !== undefined) expect([0, 1]).toContain(fault.replica);
-        if (fault.kind.startsWith('net-')) expect(['postgres', 'redis']).toContain(fault.dependency);
+        if (fault.kind.startsWith('net-')) expect(['postgres', 'redis', 'kafka']).toContain(fault.dependency);
         if (fault.kind === 'net-latency') expect(fault.latencyMs).toBeGreaterThanOrEqual(50);
         if (fault.kind === 'replica-long-pause') expect(fault.holdMs).toBeGreaterThan(30_000);
         expect(fault.label.length).toBeGreaterThan(0);
