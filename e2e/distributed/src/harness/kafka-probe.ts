@@ -78,8 +78,14 @@ export async function createOutputCollector(kafka: Kafka, topicPrefix: string): 
     topics: OUTPUT_TOPICS.map((base) => topicName(base, topicPrefix)),
     fromBeginning: true,
   });
+  // A consumer restarted after a broker outage reads again from its last committed offset (from the
+  // beginning, before its first commit): a record already collected is the same record, not a new one.
+  const seen = new Set<string>();
   await consumer.run({
     eachMessage: async ({ topic, partition, message }) => {
+      const position = `${topic}/${partition}/${message.offset}`;
+      if (seen.has(position)) return;
+      seen.add(position);
       const raw = message.value ?? Buffer.alloc(0);
       const value = jsonObjectOf(raw);
       messages.push({
