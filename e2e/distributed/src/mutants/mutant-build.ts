@@ -29,6 +29,36 @@ function run(command: string, args: string[], cwd: string, what: string): void {
   }
 }
 
+/** The files a patch writes (`+++ b/<path>` lines; a deletion writes none). */
+export function patchedFiles(patchText: string): string[] {
+  const files = new Set<string>();
+  for (const line of patchText.split('\n')) {
+    const match = /^\+\+\+ b\/(.+)$/.exec(line);
+    if (match?.[1]) files.add(match[1]);
+  }
+  return [...files];
+}
+
+/**
+ * Fails unless every file the patch writes now differs from the repository's: a patch that applied but
+ * changed nothing would let the suite pass against the unmutated worker and call the mutant survived.
+ */
+function assertPatched(dir: string, patchFile: string): void {
+  const files = patchedFiles(fs.readFileSync(patchFile, 'utf8'));
+  if (files.length === 0) throw new MutantBuildError(`${path.basename(patchFile)} writes no file`);
+  const unchanged = files.filter((file) => {
+    const original = path.join(repoRoot, file);
+    const mutated = path.join(dir, file);
+    if (!fs.existsSync(mutated)) return true;
+    return fs.existsSync(original) && fs.readFileSync(original).equals(fs.readFileSync(mutated));
+  });
+  if (unchanged.length > 0) {
+    throw new MutantBuildError(
+      `${path.basename(patchFile)} applied but left ${unchanged.join(', ')} unchanged in the copy`,
+    );
+  }
+}
+
 /** Copies the sources, applies `patchFile` (git diff format, paths from the repository root) and builds. */
 export function buildMutant(id: string, patchFile: string): MutantBuild {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `els-mutant-${id}-`));
@@ -41,8 +71,12 @@ export function buildMutant(id: string, patchFile: string): MutantBuild {
       });
     }
     fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
-    // Outside a git repository `git apply` is a plain, strict patch tool: any hunk that does not apply fails.
+    // The copy is a repository of its own, so `git apply` takes the patch's paths from the copy's root.
+    // Inside another repository's tree (a temporary folder within a checkout) it would instead skip
+    // every path outside the current folder, silently, and build the worker unmutated.
+    run('git', ['init', '--quiet'], dir, 'preparing the copy');
     run('git', ['apply', '--whitespace=nowarn', patchFile], dir, `applying ${path.basename(patchFile)}`);
+    assertPatched(dir, patchFile);
     run(process.execPath, [path.join('apps', 'els-worker', 'build.mjs')], dir, 'building the mutant worker');
     const entry = path.join(dir, 'dist', 'apps', 'els-worker', 'main.js');
     if (!fs.existsSync(entry)) throw new MutantBuildError(`the build wrote no ${entry}`);

@@ -66,6 +66,8 @@ interface ScenarioRun {
   exitCode: number | null;
   timedOut: boolean;
   report: RunReport | undefined;
+  /** The mutant bundle the run was told to use. */
+  entry: string;
   /** The first error jest printed for the scenario, when it failed without a report entry. */
   error: string | undefined;
   logFile: string;
@@ -139,16 +141,31 @@ function runScenario(mutant: Mutant, entry: string, scenario: number, seed: numb
         report = undefined;
       }
       const error = firstJestError(fs.readFileSync(logFile, 'utf8'));
-      resolve({ scenario, exitCode, timedOut, report, error, logFile, durationMs: Date.now() - started });
+      resolve({
+        scenario,
+        exitCode,
+        timedOut,
+        report,
+        entry,
+        error,
+        logFile,
+        durationMs: Date.now() - started,
+      });
     });
   });
 }
 
 /** Names what caught the mutant in a failed run: the failing checks of the scenario, or how the run ended. */
 export function caughtChecks(
-  run: Pick<ScenarioRun, 'scenario' | 'exitCode' | 'timedOut' | 'report'> & { error?: string | undefined },
+  run: Pick<ScenarioRun, 'scenario' | 'exitCode' | 'timedOut' | 'report' | 'entry'> & {
+    error?: string | undefined;
+  },
 ): string[] {
   const entry = run.report?.scenarios.find((s) => s.id === run.scenario);
+  if (run.report && run.report.workerEntry !== run.entry) {
+    // A verdict about another build says nothing about the mutant.
+    return [];
+  }
   if (entry && !entry.passed) {
     const named = Object.keys(entry.problems ?? {});
     return named.length > 0 ? named : ['scenario failed'];
@@ -197,6 +214,11 @@ async function runMutant(mutant: Mutant, baseSeed: number): Promise<MutantResult
       log(`${mutant.id}: scenario ${scenario} (${name}), seed ${seed}…`);
       const run = await runScenario(mutant, build.entry, scenario, seed);
       const checks = caughtChecks(run);
+      if (run.report && run.report.workerEntry !== run.entry) {
+        log(
+          `${mutant.id}: the run used ${run.report.workerEntry ?? 'an unknown build'}, not the mutant's; no verdict`,
+        );
+      }
       runs.push({
         scenario,
         seed,

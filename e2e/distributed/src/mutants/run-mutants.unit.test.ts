@@ -1,5 +1,6 @@
 import type { RunReport, ScenarioReport } from '../report/run-report';
 import type { Mutant } from './mutant-catalogue';
+import { patchedFiles } from './mutant-build';
 import { caughtChecks, firstJestError, selectMutants } from './run-mutants';
 
 const mutant = (id: string, ci: boolean): Mutant => ({
@@ -10,6 +11,7 @@ const mutant = (id: string, ci: boolean): Mutant => ({
   scenarios: [1],
   ci,
 });
+const ENTRY = '/tmp/els-mutant-a/dist/apps/els-worker/main.js';
 const catalogue = [mutant('a', true), mutant('b', false), mutant('c', true)];
 
 function reportWith(scenario: Partial<ScenarioReport> & { id: number; passed: boolean }): RunReport {
@@ -18,6 +20,7 @@ function reportWith(scenario: Partial<ScenarioReport> & { id: number; passed: bo
     durationMs: 0,
     instances: 3,
     profile: 'ci',
+    workerEntry: ENTRY,
     scenarios: [
       {
         name: 'race',
@@ -61,23 +64,46 @@ describe('mutation self-test runner', () => {
       passed: false,
       problems: { duplicated: ['b/t held by 2 slots'], lost: ['x'] },
     });
-    expect(caughtChecks({ scenario: 1, exitCode: 1, timedOut: false, report })).toEqual([
+    expect(caughtChecks({ entry: ENTRY, scenario: 1, exitCode: 1, timedOut: false, report })).toEqual([
       'duplicated',
       'lost',
     ]);
   });
 
+  it('takes no verdict from a run whose replicas ran another build than the mutant', () => {
+    const report = {
+      ...reportWith({ id: 1, passed: false, problems: { lost: ['x'] } }),
+      workerEntry: 'dist/main.js',
+    };
+    expect(caughtChecks({ entry: ENTRY, scenario: 1, exitCode: 1, timedOut: false, report })).toEqual([]);
+  });
+
+  it('lists the files a patch writes', () => {
+    const patch =
+      'Mutant: x\n\ndiff --git a/apps/a.ts b/apps/a.ts\n--- a/apps/a.ts\n+++ b/apps/a.ts\n@@ -1 +1 @@\n-x\n+y\ndiff --git a/libs/n.sql b/libs/n.sql\nnew file mode 100644\n--- /dev/null\n+++ b/libs/n.sql\n';
+    expect(patchedFiles(patch)).toEqual(['apps/a.ts', 'libs/n.sql']);
+  });
+
   it('counts a run that passed as not caught, and a run that ended without a verdict as caught, saying how', () => {
     const passed = reportWith({ id: 1, passed: true });
-    expect(caughtChecks({ scenario: 1, exitCode: 0, timedOut: false, report: passed })).toEqual([]);
-    expect(caughtChecks({ scenario: 1, exitCode: 1, timedOut: false, report: undefined })).toEqual([
-      'suite exited with 1 without a scenario verdict',
-    ]);
+    expect(caughtChecks({ entry: ENTRY, scenario: 1, exitCode: 0, timedOut: false, report: passed })).toEqual(
+      [],
+    );
     expect(
-      caughtChecks({ scenario: 1, exitCode: 1, timedOut: false, report: undefined, error: 'replica exited' }),
+      caughtChecks({ entry: ENTRY, scenario: 1, exitCode: 1, timedOut: false, report: undefined }),
+    ).toEqual(['suite exited with 1 without a scenario verdict']);
+    expect(
+      caughtChecks({
+        entry: ENTRY,
+        scenario: 1,
+        exitCode: 1,
+        timedOut: false,
+        report: undefined,
+        error: 'replica exited',
+      }),
     ).toEqual(['scenario threw: replica exited']);
-    expect(caughtChecks({ scenario: 1, exitCode: null, timedOut: true, report: undefined })).toEqual([
-      'run stopped after 600 s',
-    ]);
+    expect(
+      caughtChecks({ entry: ENTRY, scenario: 1, exitCode: null, timedOut: true, report: undefined }),
+    ).toEqual(['run stopped after 600 s']);
   });
 });

@@ -59,6 +59,8 @@ export interface RunReport {
   startedAt: string;
   /** E2E_SEED of the run: the same seed replays the same workloads and fault schedule. */
   seed?: number;
+  /** The worker bundle the replicas ran (`E2E_WORKER_ENTRY`, or the build). */
+  workerEntry?: string;
   durationMs: number;
   instances: number;
   profile: string;
@@ -66,7 +68,13 @@ export interface RunReport {
 }
 
 /** Keeps the report of a run and rewrites report.json and report.html after every scenario. */
-export function createRunReport(options: { dir: string; instances: number; profile: string; seed: number }) {
+export function createRunReport(options: {
+  dir: string;
+  instances: number;
+  profile: string;
+  seed: number;
+  workerEntry: string;
+}) {
   const startedAtMs = Date.now();
   const scenarios: ScenarioReport[] = [];
   const jsonPath = path.join(options.dir, 'report.json');
@@ -74,6 +82,7 @@ export function createRunReport(options: { dir: string; instances: number; profi
   const snapshot = (): RunReport => ({
     startedAt: new Date(startedAtMs).toISOString(),
     seed: options.seed,
+    workerEntry: options.workerEntry,
     durationMs: Date.now() - startedAtMs,
     instances: options.instances,
     profile: options.profile,

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { createLeakGuard } from '@els/coordination/testing';
-import { mutantsReportDir, reportDir } from '../harness/paths';
+import { mutantsReportDir, reportDir, workerEntry } from '../harness/paths';
 import { readMutantsReport } from '../mutants/mutants-report';
 import { screenshotReport } from '../report/report-screenshot';
 import { createRunReport } from '../report/run-report';
@@ -14,6 +14,7 @@ const report = createRunReport({
   instances: settings.instances,
   profile: settings.profile,
   seed: settings.seed,
+  workerEntry,
 });
 // The seed first, so that a failing run can be replayed whatever else it printed.
 process.stdout.write(
