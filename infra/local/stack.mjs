@@ -58,7 +58,7 @@ function markStarted(service, value) {
   writeState(state);
 }
 
-function commandExists(command) {
+export function commandExists(command) {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 }
 
@@ -121,12 +121,7 @@ async function stopPid(pid, what) {
 }
 
 function aptInstall(pkg) {
-  log(`installing ${pkg} with apt-get`);
-  run('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-  run('apt-get', ['install', '-y', '-qq', pkg], {
-    stdio: 'inherit',
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  });
+  aptInstallAll([pkg]);
 }
 
 // ---------------------------------------------------------------- tools the tests use
@@ -143,17 +138,22 @@ const TOOLS = [
 /** Installs the missing tools in one apt-get run; when that is impossible, the tests name what is missing. */
 function ensureTools() {
   const missing = TOOLS.filter((tool) => !tool.present()).map((tool) => tool.package);
-  if (missing.length === 0) return;
-  log(`installing ${missing.join(', ')} with apt-get`);
   try {
-    run('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-    run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
-      stdio: 'inherit',
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
+    aptInstallAll(missing);
   } catch (error) {
     log(`could not install ${missing.join(', ')} (${error.message}); the tests that need them will say so`);
   }
+}
+
+/** Installs Debian packages in one apt-get run (nothing when the list is empty); throws when apt fails. */
+export function aptInstallAll(packages) {
+  if (packages.length === 0) return;
+  log(`installing ${packages.join(', ')} with apt-get`);
+  run('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
 }
 
 // ---------------------------------------------------------------- PostgreSQL

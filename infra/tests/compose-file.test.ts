@@ -99,12 +99,33 @@ describe('infra/compose/distributed-test.yml', () => {
     expect(durationSeconds(worker.stop_grace_period ?? '10s') * 1000).toBeGreaterThan(graceMs);
   });
 
-  it('publishes host ports only for nginx, Prometheus and Grafana, each a different one', () => {
+  it('publishes nginx, Prometheus and Grafana, and the data services on loopback only, each a different port', () => {
     const published = Object.entries(services).flatMap(([name, service]) =>
       (service.ports ?? []).map((port) => ({ name, host: port.replace(/:\d+$/, '') })),
     );
-    expect(published.map((entry) => entry.name).sort()).toEqual(['grafana', 'nginx', 'prometheus']);
-    expect(new Set(published.map((entry) => entry.host)).size).toBe(published.length);
+    expect(published.map((entry) => entry.name).sort()).toEqual([
+      'grafana',
+      'kafka',
+      'nginx',
+      'postgres',
+      'prometheus',
+      'redis',
+    ]);
+    for (const entry of published.filter((p) => ['kafka', 'postgres', 'redis'].includes(p.name)))
+      expect(entry.host).toMatch(/^127\.0\.0\.1:/);
+    expect(new Set(published.map((entry) => entry.host.replace(/^127\.0\.0\.1:/, ''))).size).toBe(
+      published.length,
+    );
+  });
+
+  it('advertises Kafka to the host on the port it publishes there', () => {
+    const kafka = services['kafka'];
+    const advertised = kafka?.environment?.['KAFKA_ADVERTISED_LISTENERS'] ?? '';
+    const hostListener = /HOST:\/\/127\.0\.0\.1:(\$\{KAFKA_HOST_PORT:-\d+\})/.exec(advertised)?.[1];
+    expect(hostListener).toBeDefined();
+    expect(kafka?.ports).toContain(`127.0.0.1:${hostListener}:29092`);
+    expect(kafka?.environment?.['KAFKA_LISTENERS']).toContain('HOST://:29092');
+    expect(kafka?.environment?.['KAFKA_LOG_DIRS']).toBe('/var/lib/kafka/data');
   });
 
   it('waits on healthchecks: every depends_on has a condition, and service_healthy targets have a healthcheck', () => {
@@ -156,5 +177,49 @@ describe('infra/compose/distributed-test.yml', () => {
     expect(flags.filter((flag) => !usage.includes(`  ${flag} `) && !usage.includes(`  ${flag}\n`))).toEqual(
       [],
     );
+  });
+});
+
+describe('infra/compose/local-images.yml (the same stack on locally built images)', () => {
+  const override = path.join(composeDir, 'local-images.yml');
+  const local = readYaml<ComposeFile>(override).services;
+
+  it('is valid on top of distributed-test.yml (docker-compose config -q)', () => {
+    const result = runTool(
+      'docker-compose',
+      ['-f', composeFile, '-f', override, 'config', '-q'],
+      'docker-compose',
+    );
+    expect(result.stderr.replace(/^WARNING.*$/gm, '').trim()).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it('gives every service of the base file a local image, except Grafana, which moves to a profile', () => {
+    for (const name of Object.keys(services)) {
+      if (name === 'grafana') expect(local[name]?.profiles).toEqual(['grafana']);
+      else
+        expect({ name, image: local[name]?.image }).toEqual({
+          name,
+          image: expect.stringMatching(/^localhost\//),
+        });
+    }
+    expect(Object.keys(local).sort()).toEqual(Object.keys(services).sort());
+  });
+
+  it('names only images that `npm run images` builds', () => {
+    const result = runTool(
+      'node',
+      [path.join(repoRoot, 'infra', 'images', 'build-images.mjs'), '--list'],
+      'nodejs',
+    );
+    expect(result.status).toBe(0);
+    const built = new Set(
+      result.stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.split('\t')[1]),
+    );
+    const named = Object.values(local).flatMap((service) => (service.image ? [service.image] : []));
+    expect(named.filter((image) => !built.has(image))).toEqual([]);
   });
 });

@@ -36,14 +36,15 @@ const all = (name: string, keyword: string) =>
 
 describe('infra/Dockerfile', () => {
   it('builds the worker with Nx in a build stage and ends with the worker runtime (the default target)', () => {
-    expect(stage('build').from).toBe('node:20-slim');
+    expect(readText(path.join(infraDir, 'Dockerfile'))).toMatch(/^ARG NODE_IMAGE=node:20-slim$/m);
+    expect(stage('build').from).toBe('${NODE_IMAGE}');
     expect(all('build', 'RUN').join('\n')).toContain('npx nx run els-worker:build');
     expect(all('build', 'RUN').join('\n')).toMatch(/npm ci(?! --omit)/);
     expect(stages.at(-1)?.name).toBe('runtime');
   });
 
-  it('installs production dependencies only, on node:20-slim', () => {
-    expect(stage('production-deps').from).toBe('node:20-slim');
+  it('installs production dependencies only, on node:20-slim (or the NODE_IMAGE given)', () => {
+    expect(stage('production-deps').from).toBe('${NODE_IMAGE}');
     expect(all('production-deps', 'RUN').join('\n')).toContain('npm ci --omit=dev');
     expect(stage('runtime').from).toBe('production-deps');
     expect(all('runtime', 'COPY')).toEqual(['--from=build /app/dist/apps/els-worker ./dist/apps/els-worker']);

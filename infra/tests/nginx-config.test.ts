@@ -41,8 +41,10 @@ function get(url: string): Promise<{ status: number; body: string; upstream: str
   });
 }
 
-describe('infra/nginx/nginx.conf (Compose load balancer)', () => {
-  const text = readText(path.join(infraDir, 'nginx', 'nginx.conf'));
+describe('infra/nginx/nginx.conf.template (Compose load balancer)', () => {
+  const template = readText(path.join(infraDir, 'nginx', 'nginx.conf.template'));
+  // What nginx's entrypoint renders under Docker (NGINX_LOCAL_RESOLVERS from the container's resolv.conf).
+  const text = template.replaceAll('${NGINX_LOCAL_RESOLVERS}', '127.0.0.11');
 
   it('passes nginx -t', () => {
     const result = nginxTest(text);
@@ -57,8 +59,10 @@ describe('infra/nginx/nginx.conf (Compose load balancer)', () => {
     expect(nginxTest(text.replace('proxy_pass', 'proxy_passs')).status).not.toBe(0);
   });
 
-  it('resolves the replicas through Docker DNS at request time, not once at start', () => {
-    expect(text).toMatch(/resolver 127\.0\.0\.11 valid=\d+s/);
+  it('resolves the replicas through the engine DNS at request time, not once at start', () => {
+    expect(template).toMatch(/resolver \$\{NGINX_LOCAL_RESOLVERS\} valid=\d+s/);
+    // No other ${...} placeholder: the entrypoint substitutes defined variables only, so one would stay.
+    expect(template.match(/\$\{\w+\}/g)).toEqual(['${NGINX_LOCAL_RESOLVERS}']);
     expect(text).toMatch(/set \$els_worker_upstream els-worker:6000;/);
     expect(text).toMatch(/proxy_pass http:\/\/\$els_worker_upstream;/);
     expect(text).not.toMatch(/upstream\s+\w+\s*\{/);
