@@ -1,4 +1,5 @@
-// The distributed scenarios (spec §6): N worker replicas as separate processes, driven through Kafka.
+// The distributed scenarios (spec §6): N worker replicas as separate processes (or containers of the Compose
+// stack, E2E_DRIVER=compose), driven through Kafka.
 const preset = require('../../jest.preset.cjs');
 
 module.exports = {
@@ -7,8 +8,14 @@ module.exports = {
   rootDir: '.',
   testMatch: ['<rootDir>/src/**/*.e2e.test.ts'],
   testTimeout: 900_000,
+  // E2E_DRIVER=compose points the test endpoints at the Compose stack before any module reads them.
+  setupFiles: ['<rootDir>/src/harness/driver-environment.ts'],
   reporters: [
     'default',
-    [require.resolve('../../tools/jest/results-reporter.cjs'), { name: 'distributed-e2e' }],
+    // The Compose driver's results beside the process driver's, so one CI run can hold both.
+    [
+      require.resolve('../../tools/jest/results-reporter.cjs'),
+      { name: process.env.E2E_DRIVER === 'compose' ? 'distributed-e2e-compose' : 'distributed-e2e' },
+    ],
   ],
 };

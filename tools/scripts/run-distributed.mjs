@@ -16,9 +16,10 @@ const FLAGS = {
   '--profile': 'E2E_PROFILE',
   '--seed': 'E2E_SEED',
   '--faults': 'E2E_FAULTS',
+  '--driver': 'E2E_DRIVER',
 };
 
-const USAGE = `usage: npm run distributed -- [--scenario <id|name>[,…]] [--instances <n>] [--duration <s>] [--profile ci|full] [--seed <n>] [--faults <kind>[,…]]
+const USAGE = `usage: npm run distributed -- [--scenario <id|name>[,…]] [--instances <n>] [--duration <s>] [--profile ci|full] [--seed <n>] [--faults <kind>[,…]] [--driver process|compose]
        npm run distributed -- trace <batch-or-correlation-id> [--dir <report dir>]
 
   --scenario   1 race, 2 cross-instance, 3 completion, 4 high-concurrency, 5 redis-consistency,
@@ -28,6 +29,7 @@ const USAGE = `usage: npm run distributed -- [--scenario <id|name>[,…]] [--ins
   --profile    ci: every scenario at small sizes; full (default)
   --seed       E2E_SEED: fixes the workloads and the fault schedule (default: drawn and printed)
   --faults     E2E_FAULTS: the fault kinds scenario 7 draws from (default: all)
+  --driver     E2E_DRIVER: process (default) or compose (containers of the Compose stack; npm run images first)
   trace        prints every log line of every replica of the last run that names the id, in time order`;
 
 const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true' };

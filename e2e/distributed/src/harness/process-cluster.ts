@@ -39,6 +39,8 @@ export interface Replica {
   readonly logFile: string;
   pid: number | undefined;
   port: number | undefined;
+  /** The address the replica listens on (its container's, under the Compose driver); 127.0.0.1 when unset. */
+  address?: string | undefined;
   state: ReplicaState;
   child: ChildProcess | undefined;
 }
@@ -92,6 +94,10 @@ export interface WorkerCluster {
   rssBytes(index: number): number | undefined;
   /** The exit codes of replicas that exited without being told to. */
   unexpectedExits(): string[];
+  /** The containers of the replicas (`name id`), under the Compose driver. */
+  containerIds?(): string[];
+  /** The deployment's own load balancer in front of the replicas (the Compose stack's nginx), if it has one. */
+  loadBalancerUrl?: string;
 }
 
 const STOP_GRACE_MS = 20_000;

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { composeServiceFaults } from './compose-stack';
 import { repoRoot, stackScript } from './paths';
 
 /** The per-service operations infra/local/stack.mjs exports for fault injection. */
@@ -40,7 +41,24 @@ export function runStackOperation(operation: StackOperation): Promise<void> {
 }
 
 /** Fault controls on the shared services. Each `restart…` returns once the service answers again. */
-export const stackFaults = {
+export interface StackFaults {
+  stopPostgres(): Promise<void>;
+  startPostgres(): Promise<void>;
+  stopRedis(): Promise<void>;
+  startRedis(): Promise<void>;
+  stopKafka(): Promise<void>;
+  startKafka(): Promise<void>;
+  restartPostgres(): Promise<void>;
+  /** Restarts the running broker with its own command line (same data dir), whoever started it. */
+  restartKafka(): Promise<void>;
+  /** SIGKILL of the postmaster and every backend, then crash recovery; returns once it answers again. */
+  crashPostgres(): Promise<void>;
+  /** SIGKILL of the broker, then the same broker started again; returns once it answers again. */
+  crashKafka(): Promise<void>;
+}
+
+/** The local stack's services, as processes of this machine (the process driver). */
+const processStackFaults: StackFaults = {
   stopPostgres: () => runStackOperation('stopPostgres'),
   startPostgres: () => runStackOperation('startPostgres'),
   stopRedis: () => runStackOperation('stopRedis'),
@@ -51,10 +69,24 @@ export const stackFaults = {
     await runStackOperation('stopPostgres');
     await runStackOperation('startPostgres');
   },
-  /** Restarts the running broker with its own command line (same data dir), whoever started it. */
   restartKafka: () => runStackOperation('restartKafka'),
-  /** SIGKILL of the postmaster and every backend, then crash recovery; returns once it answers again. */
   crashPostgres: () => runStackOperation('crashPostgres'),
-  /** SIGKILL of the broker, then the same broker started again; returns once it answers again. */
   crashKafka: () => runStackOperation('crashKafka'),
 };
+
+/** The Compose stack's service containers, through the engine (the Compose driver). */
+const composeStackFaults: StackFaults = {
+  stopPostgres: () => composeServiceFaults.stop('postgres'),
+  startPostgres: () => composeServiceFaults.start('postgres'),
+  stopRedis: () => composeServiceFaults.stop('redis'),
+  startRedis: () => composeServiceFaults.start('redis'),
+  stopKafka: () => composeServiceFaults.stop('kafka'),
+  startKafka: () => composeServiceFaults.start('kafka'),
+  restartPostgres: () => composeServiceFaults.restart('postgres'),
+  restartKafka: () => composeServiceFaults.restart('kafka'),
+  crashPostgres: () => composeServiceFaults.crash('postgres'),
+  crashKafka: () => composeServiceFaults.crash('kafka'),
+};
+
+export const stackFaults: StackFaults =
+  process.env['E2E_DRIVER'] === 'compose' ? composeStackFaults : processStackFaults;

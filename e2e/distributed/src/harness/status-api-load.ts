@@ -6,8 +6,8 @@ import type { WorkerCluster } from './process-cluster';
 
 /**
  * The status API under load through a real load balancer: nginx as a plain process in front of every
- * running replica's HTTP port (infra/nginx/local-nginx.cjs), autocannon against
- * `/v1/batches/<id>/status` through it, then nginx stopped again.
+ * running replica's HTTP port (infra/nginx/local-nginx.cjs), or the Compose stack's own nginx under the
+ * Compose driver, autocannon against `/v1/batches/<id>/status` through it, then nginx stopped again.
  */
 
 /** statusApiLoad of a scenario in report.json. */
@@ -57,9 +57,12 @@ export async function measureStatusApiLoad(
   if (options.batchIds.length === 0) throw new Error('the status API load needs at least one batch id');
   const upstreams = cluster.replicas
     .filter((replica) => replica.state === 'running' && replica.port !== undefined)
-    .map((replica) => `127.0.0.1:${replica.port}`);
+    .map((replica) => `${replica.address ?? '127.0.0.1'}:${replica.port}`);
   if (upstreams.length === 0) throw new Error('no running replica has a known HTTP port');
-  const nginx = await loadLocalNginx().startLocalNginx({ upstreams });
+  // The deployment's own nginx when it has one (Compose), else nginx as a process in front of the replicas.
+  const nginx = cluster.loadBalancerUrl
+    ? { url: cluster.loadBalancerUrl, stop: async () => undefined }
+    : await loadLocalNginx().startLocalNginx({ upstreams });
   try {
     const load = await runHttpLoad({
       url: `${nginx.url}/v1/batches/{id}/status`,

@@ -319,7 +319,7 @@ function scenarioSection(s: ScenarioReport): string {
   return `<section id="s${s.id}">
 <h2>${s.id}. ${escapeHtml(s.name)} — <span class="${s.passed ? 'ok' : 'bad'}">${s.passed ? 'passed' : 'FAILED'}</span></h2>
 <table>
-<tr><th>replica PIDs</th><td>${s.pids.join(', ')}</td></tr>
+<tr><th>replica PIDs</th><td>${s.pids.join(', ')}</td></tr>${(s.containers ?? []).length > 0 ? `<tr><th>replica containers</th><td>${escapeHtml((s.containers ?? []).join(', '))}</td></tr>` : ''}
 <tr><th>sent / assigned / excess / dead letters</th><td>${s.sent} / ${s.assigned} / ${s.excess} / ${s.deadLetters}</td></tr>
 <tr><th>completion events per batch</th><td>${completions.length} batches; counts ${escapeHtml(JSON.stringify([...new Set(completions)].sort()))}</td></tr>
 <tr><th>throughput</th><td>${s.throughputPerSec} texts/s</td></tr>
@@ -372,7 +372,7 @@ th, td { border: 1px solid #ddd; padding: 4px 8px; text-align: left; vertical-al
 svg { border: 1px solid #eee; display: block; margin: 8px 0; }
 </style></head><body>
 <h1>ELS distributed run</h1>
-<p>Started ${escapeHtml(report.startedAt)} · ${(report.durationMs / 1000).toFixed(1)} s · ${report.instances} replicas · profile ${escapeHtml(report.profile)}${report.seed === undefined ? '' : ` · seed <code>${report.seed}</code> (replay with <code>E2E_SEED=${report.seed}</code>)`}</p>
+<p>Started ${escapeHtml(report.startedAt)} · ${(report.durationMs / 1000).toFixed(1)} s · ${report.instances} replicas · profile ${escapeHtml(report.profile)}${report.driver ? ` · driver ${escapeHtml(report.driver)}` : ''}${report.seed === undefined ? '' : ` · seed <code>${report.seed}</code> (replay with <code>E2E_SEED=${report.seed}</code>)`}</p>
 <table><tr><th>scenario</th><th>result</th><th>PIDs</th><th>sent</th><th>assigned</th><th>lost/dup/unexp</th><th>texts/s</th><th>p99 ms</th></tr>${rows}</table>
 ${report.scenarios.map(scenarioSection).join('\n')}
 ${mutants ? `<section id="mutants"><h2>Mutation self-test</h2>\n${mutantsTableHtml(mutants)}</section>` : ''}

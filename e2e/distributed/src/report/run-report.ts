@@ -14,6 +14,8 @@ export interface ScenarioReport {
   name: string;
   passed: boolean;
   pids: number[];
+  /** The replicas' containers (`name id`), under the Compose driver. */
+  containers?: string[];
   sent: number;
   assigned: number;
   excess: number;
@@ -64,6 +66,8 @@ export interface RunReport {
   durationMs: number;
   instances: number;
   profile: string;
+  /** How the replicas ran: `process` (processes of this machine) or `compose` (containers). */
+  driver?: string;
   scenarios: ScenarioReport[];
 }
 
@@ -74,6 +78,7 @@ export function createRunReport(options: {
   profile: string;
   seed: number;
   workerEntry: string;
+  driver?: string;
 }) {
   const startedAtMs = Date.now();
   const scenarios: ScenarioReport[] = [];
@@ -86,6 +91,7 @@ export function createRunReport(options: {
     durationMs: Date.now() - startedAtMs,
     instances: options.instances,
     profile: options.profile,
+    ...(options.driver ? { driver: options.driver } : {}),
     scenarios: [...scenarios].sort((a, b) => a.id - b.id),
   });
   const write = () => {

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { createLeakGuard } from '@els/coordination/testing';
+import { composeInfraUp } from '../harness/compose-stack';
 import { mutantsReportDir, reportDir, workerEntry } from '../harness/paths';
 import { readMutantsReport } from '../mutants/mutants-report';
 import { screenshotReport } from '../report/report-screenshot';
@@ -14,14 +15,18 @@ const report = createRunReport({
   instances: settings.instances,
   profile: settings.profile,
   seed: settings.seed,
-  workerEntry,
+  workerEntry: settings.driver === 'compose' ? 'image localhost/els-worker:local' : workerEntry,
+  driver: settings.driver,
 });
 // The seed first, so that a failing run can be replayed whatever else it printed.
 process.stdout.write(
   `[distributed] E2E_SEED=${settings.seed}${settings.seedGiven ? '' : ' (drawn at random; set E2E_SEED to replay)'}\n`,
 );
 
-describe(`distributed suite (${settings.instances} replicas, profile ${settings.profile})`, () => {
+describe(`distributed suite (${settings.instances} replicas, profile ${settings.profile}, driver ${settings.driver})`, () => {
+  // The Compose driver's shared services (PostgreSQL, Redis, Kafka, nginx, Prometheus) run for the whole
+  // run; each scenario deploys its own replicas.
+  if (settings.driver === 'compose') beforeAll(() => composeInfraUp(), 600_000);
   afterAll(async () => {
     report.write();
     await guard.assertNoLeaks();

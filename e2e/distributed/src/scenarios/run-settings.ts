@@ -11,6 +11,9 @@ import { parseFaultKinds, type FaultKind } from '../nemesis/fault-schedule';
  *                   profile leaves out the pause longer than the session timeout)
  *   E2E_SEED        an integer 0-4294967295 that fixes every workload and the fault schedule (default:
  *                   drawn at random and printed, so a failing run can be replayed)
+ *   E2E_DRIVER      `process` (default: replicas are processes of this machine, the local stack's services)
+ *                   or `compose` (replicas are containers of infra/compose/distributed-test.yml on the
+ *                   locally built images, with that stack's services; `npm run images` first)
  */
 export interface RunSettings {
   selected: Set<number>;
@@ -22,7 +25,10 @@ export interface RunSettings {
   seedGiven: boolean;
   /** E2E_FAULTS, when given. */
   faults: FaultKind[] | undefined;
+  driver: Driver;
 }
+
+export type Driver = 'process' | 'compose';
 
 export const SCENARIO_NAMES: Record<number, string> = {
   1: 'race',
@@ -72,5 +78,10 @@ export function parseRunSettings(env: Readonly<Record<string, string | undefined
   }
   const faultsRaw = (env['E2E_FAULTS'] ?? '').trim();
   const faults = faultsRaw === '' ? undefined : parseFaultKinds(faultsRaw);
-  return { selected, instances, durationS, profile, seed, seedGiven: seedRaw !== '', faults };
+  const driverRaw = (env['E2E_DRIVER'] ?? '').trim();
+  if (driverRaw !== '' && driverRaw !== 'process' && driverRaw !== 'compose') {
+    throw new Error(`E2E_DRIVER: unknown driver "${driverRaw}"; use process or compose`);
+  }
+  const driver: Driver = driverRaw === 'compose' ? 'compose' : 'process';
+  return { selected, instances, durationS, profile, seed, seedGiven: seedRaw !== '', faults, driver };
 }

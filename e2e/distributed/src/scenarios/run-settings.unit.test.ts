@@ -26,4 +26,10 @@ describe('run settings', () => {
     expect([...parseRunSettings({ E2E_SCENARIO: '1,faults' }).selected]).toEqual([1, 7]);
     expect(() => parseRunSettings({ E2E_SCENARIO: '10' })).toThrow(/unknown scenario/);
   });
+
+  it('reads E2E_DRIVER (process by default) and refuses an unknown one', () => {
+    expect(parseRunSettings({}).driver).toBe('process');
+    expect(parseRunSettings({ E2E_DRIVER: 'compose' }).driver).toBe('compose');
+    expect(() => parseRunSettings({ E2E_DRIVER: 'kubernetes' })).toThrow(/E2E_DRIVER: unknown driver/);
+  });
 });

@@ -20,9 +20,14 @@ import type { LoadContext } from './workload-run';
  */
 const CI_KINDS: readonly FaultKind[] = FAULT_KINDS.filter((kind) => kind !== 'replica-long-pause');
 
+/** Under the Compose driver the replicas reach the services directly: no fault proxies, no network faults. */
+const NETWORK_KINDS: ReadonlySet<FaultKind> = new Set(['net-latency', 'net-blackhole', 'net-reset']);
+
 export const faults: Runner = async (env) => {
   const durationS = env.settings.durationS ?? pick(env.settings, 30, 90);
-  const kinds = env.settings.faults ?? (env.settings.profile === 'ci' ? CI_KINDS : FAULT_KINDS);
+  const drawable = env.settings.faults ?? (env.settings.profile === 'ci' ? CI_KINDS : FAULT_KINDS);
+  const kinds =
+    env.settings.driver === 'compose' ? drawable.filter((kind) => !NETWORK_KINDS.has(kind)) : drawable;
   const schedule = planFaultSchedule({
     seed: env.settings.seed,
     loadMs: durationS * 1000,

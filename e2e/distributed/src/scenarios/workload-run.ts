@@ -21,7 +21,8 @@ import {
   type OutputCollector,
 } from '../harness/kafka-probe';
 import { KAFKA_BROKERS, REDIS_URL } from '../harness/paths';
-import { createWorkerCluster, type WorkerCluster } from '../harness/process-cluster';
+import { createComposeCluster } from '../harness/compose-cluster';
+import { createWorkerCluster, type ClusterOptions, type WorkerCluster } from '../harness/process-cluster';
 import { createNetworkFaults, type NetworkFaults } from '../nemesis/network-faults';
 import { MERGED_LOG, writeMergedLog } from '../report/merged-log';
 
@@ -52,6 +53,8 @@ export interface LoadContext {
 
 export interface WorkloadRunOptions {
   label: string;
+  /** Replicas as processes of this machine (default) or as containers of the Compose stack. */
+  driver?: 'process' | 'compose';
   replicas: number;
   /** The run's seed: the workload's random choices (and the scenario's fault schedule) derive from it. */
   seed: number;
@@ -92,6 +95,8 @@ export interface WorkloadRunResult {
   settledMs: number;
   /** Input events each running replica consumed (its current process), in replica order. */
   consumedByReplica: number[];
+  /** The replicas' containers (`name id`), under the Compose driver. */
+  containers: string[];
 }
 
 /** Sums `els_events_consumed_total` over its labels for every running replica. */
@@ -134,7 +139,13 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
   const kafka = createTestKafka(`e2e-${options.label}`);
   let network: NetworkFaults | undefined;
   const faultsUnavailable: string[] = [];
-  if (options.networkFaults) {
+  const compose = options.driver === 'compose';
+  if (options.networkFaults && compose) {
+    faultsUnavailable.push(
+      'no network faults under the Compose driver (the replicas reach the services directly)',
+    );
+  }
+  if (options.networkFaults && !compose) {
     network = await createNetworkFaults({
       replicas: options.replicas,
       databaseUrl: db.url,
@@ -150,7 +161,7 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
   for (const [dependency, why] of Object.entries(network?.unavailable ?? {})) {
     faultsUnavailable.push(`no ${dependency} network faults: ${why}`);
   }
-  const cluster = createWorkerCluster({
+  const clusterOptions: ClusterOptions = {
     label: options.label,
     replicas: options.replicas,
     databaseUrl: db.url,
@@ -160,7 +171,8 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
     env: options.env ?? {},
     onSpawn: options.onSpawn,
     ...(proxies ? { endpointsFor: (index: number) => proxies.endpointsFor(index) } : {}),
-  });
+  };
+  const cluster = compose ? createComposeCluster(clusterOptions) : createWorkerCluster(clusterOptions);
   const generatorKafka = createGeneratorKafka({ brokers: KAFKA_BROKERS, clientId: `gen-${options.label}` });
   const producer = createGeneratorProducer(generatorKafka);
   const faults: FaultWindow[] = [];
@@ -282,6 +294,7 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
       mergedLog: path.join('logs', path.basename(options.logDir), MERGED_LOG),
       settledMs,
       consumedByReplica: consumed,
+      containers: cluster.containerIds?.() ?? [],
     };
   } finally {
     await cluster.stop();
