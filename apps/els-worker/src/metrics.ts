@@ -1,6 +1,18 @@
-import type { RelayEvent, SweeperEvent } from '@els/coordination';
+import { ERROR_CODES, type RelayEvent, type SweeperEvent } from '@els/coordination';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { BROKER_UNAVAILABLE_CODE } from './consumer/batch-processor';
 import type { ProcessorEvent } from './consumer/processor-events';
+
+/**
+ * The codes a retry can carry, each exported at 0 from the start: a labelled counter has no series until
+ * its first increment, so a dashboard panel or alert over it would show "no data" in a healthy deployment.
+ */
+export const RETRY_REASONS: readonly string[] = [
+  ERROR_CODES.databaseUnavailable,
+  ERROR_CODES.databaseConflict,
+  ERROR_CODES.internal,
+  BROKER_UNAVAILABLE_CODE,
+];
 
 const LATENCY_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -168,6 +180,8 @@ export function createMetrics() {
       this.set(retrying().reduce((oldest, entry) => Math.max(oldest, entry.ageMs), 0) / 1000);
     },
   });
+
+  for (const reason of RETRY_REASONS) m.retries.inc({ reason }, 0);
 
   function observeProcessor(event: ProcessorEvent): void {
     switch (event.type) {
