@@ -37,8 +37,10 @@ export async function ensureInputTopics(
   const missing = names.filter((name) => !present.has(name));
   if (missing.length > 0) {
     // Returns false when another creator won the race (TOPIC_ALREADY_EXISTS): that is success too.
+    // The leaders are awaited below, not by kafkajs: its own wait fails at once when the broker's metadata
+    // does not know a topic it has just created (UNKNOWN_TOPIC_OR_PARTITION, retriable).
     await admin.createTopics({
-      waitForLeaders: true,
+      waitForLeaders: false,
       topics: missing.map((topic) => ({
         topic,
         numPartitions: partitions,

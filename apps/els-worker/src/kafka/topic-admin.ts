@@ -86,6 +86,39 @@ function errorType(error: unknown): string | undefined {
   return typeof type === 'string' ? type : undefined;
 }
 
+const METADATA_SETTLE_TIMEOUT_MS = 30_000;
+
+/**
+ * The topics' metadata once the broker knows every one of them and every partition has a leader. Retriable
+ * errors (a topic created a moment ago and not yet in the broker's metadata, a leader being elected) are
+ * waited out up to METADATA_SETTLE_TIMEOUT_MS; any other error is thrown at once.
+ */
+export async function settledMetadata(
+  admin: Pick<Admin, 'fetchTopicMetadata'>,
+  topics: readonly string[],
+  timeoutMs = METADATA_SETTLE_TIMEOUT_MS,
+): Promise<Awaited<ReturnType<Admin['fetchTopicMetadata']>>> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  for (;;) {
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: [...topics] });
+      const settled =
+        metadata.topics.length === topics.length &&
+        metadata.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+      if (settled) return metadata;
+      last = 'a partition without a leader';
+    } catch (error) {
+      if ((error as { retriable?: unknown } | null)?.retriable !== true) throw error;
+      last = error instanceof Error ? error.message : String(error);
+    }
+    if (Date.now() >= deadline) {
+      throw new Error(`metadata of ${topics.join(', ')} did not settle within ${timeoutMs} ms: ${last}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 /**
  * Creates every topic the worker reads or writes, grows input topics that have fewer partitions than
  * planned, and raises `max.message.bytes` of topics that already existed with less than planned (never
@@ -109,8 +142,10 @@ export async function ensureTopics(
     const created: string[] = [];
     if (missing.length > 0) {
       try {
+        // Leaders are awaited by settledMetadata, not by kafkajs, whose wait fails at once when the
+        // broker's metadata does not know a topic it has just created (UNKNOWN_TOPIC_OR_PARTITION).
         await admin.createTopics({
-          waitForLeaders: true,
+          waitForLeaders: false,
           topics: missing.map((entry) => ({
             topic: entry.topic,
             numPartitions: entry.partitions,
@@ -125,7 +160,10 @@ export async function ensureTopics(
       }
       created.push(...missing.map((entry) => entry.topic));
     }
-    const metadata = await admin.fetchTopicMetadata({ topics: plan.map((entry) => entry.topic) });
+    const metadata = await settledMetadata(
+      admin,
+      plan.map((entry) => entry.topic),
+    );
     const counts = new Map(metadata.topics.map((topic) => [topic.name, topic.partitions.length]));
     const grown: string[] = [];
     for (const entry of plan) {
@@ -139,7 +177,10 @@ export async function ensureTopics(
       }
       grown.push(entry.topic);
     }
-    const final = await admin.fetchTopicMetadata({ topics: plan.map((entry) => entry.topic) });
+    const final = await settledMetadata(
+      admin,
+      plan.map((entry) => entry.topic),
+    );
     for (const entry of plan) {
       const topic = final.topics.find((candidate) => candidate.name === entry.topic);
       if (!topic || topic.partitions.length < entry.partitions) {
