@@ -28,15 +28,41 @@ const running = (targets: FaultTargets) =>
   targets.cluster.replicas.filter((replica) => replica.state === 'running').map((replica) => replica.index);
 
 /**
+ * Replicas a fault is acting on right now (killed and not yet ready again, paused, being restarted): a
+ * second fault drawn for the same moment picks another replica, and a rolling restart passes over them,
+ * so two faults never fight over one replica's lifecycle.
+ */
+const busyByCluster = new WeakMap<WorkerCluster, Set<number>>();
+function busy(targets: FaultTargets): Set<number> {
+  let set = busyByCluster.get(targets.cluster);
+  if (!set) busyByCluster.set(targets.cluster, (set = new Set()));
+  return set;
+}
+
+/** Runs `action` with replica `index` marked busy. */
+async function holding<T>(targets: FaultTargets, index: number, action: () => Promise<T>): Promise<T> {
+  busy(targets).add(index);
+  try {
+    return await action();
+  } finally {
+    busy(targets).delete(index);
+  }
+}
+
+const available = (targets: FaultTargets) => running(targets).filter((index) => !busy(targets).has(index));
+
+/**
  * The replica a fault was drawn for, if it is running; another running one otherwise (it may have been
  * scaled down or be down for another fault). Undefined when none is running.
  */
 function targetReplica(targets: FaultTargets, fault: ScheduledFault): number | undefined {
   const wanted = fault.replica ?? 0;
-  const live = running(targets);
+  const live = available(targets);
   if (live.includes(wanted)) return wanted;
   const other = live.find((index) => index !== wanted);
-  if (other !== undefined) targets.note(`${fault.label}: r${wanted + 1} was not running; used r${other + 1}`);
+  if (other !== undefined)
+    targets.note(`${fault.label}: r${wanted + 1} was not running or under another fault; used r${other + 1}`);
+  else targets.note(`${fault.label}: no running replica free of other faults; skipped`);
   return other;
 }
 
@@ -89,38 +115,51 @@ export async function applyFault(targets: FaultTargets, fault: ScheduledFault): 
     case 'replica-kill': {
       const index = targetReplica(targets, fault);
       if (index === undefined) return;
-      await cluster.kill(index);
-      await sleep(fault.holdMs);
-      await restartAndWait(targets, index);
+      await holding(targets, index, async () => {
+        await cluster.kill(index);
+        await sleep(fault.holdMs);
+        await restartAndWait(targets, index);
+      });
       return;
     }
     case 'relay-kill': {
       const index = targetReplica(targets, fault);
       if (index === undefined) return;
-      const caught = await killDuringPublish(targets, index);
-      if (!caught) targets.note(`${fault.label}: no publish seen within 15 s; killed r${index + 1} anyway`);
-      await restartAndWait(targets, index);
+      await holding(targets, index, async () => {
+        const caught = await killDuringPublish(targets, index);
+        if (!caught) targets.note(`${fault.label}: no publish seen within 15 s; killed r${index + 1} anyway`);
+        await restartAndWait(targets, index);
+      });
       return;
     }
     case 'replica-pause':
     case 'replica-long-pause': {
       const index = targetReplica(targets, fault);
       if (index === undefined) return;
-      cluster.pause(index);
-      try {
-        await sleep(fault.holdMs);
-      } finally {
-        cluster.resume(index);
-      }
+      await holding(targets, index, async () => {
+        cluster.pause(index);
+        try {
+          await sleep(fault.holdMs);
+        } finally {
+          cluster.resume(index);
+        }
+      });
       return;
     }
     case 'rolling-restart': {
       for (const index of running(targets)) {
-        const exit = await cluster.terminate(index);
-        if (exit.code !== 0) {
-          targets.note(`rolling restart: r${index + 1} exited with ${exit.signal ?? exit.code}`);
+        // Re-checked at each step: a replica another fault holds now is passed over (noted).
+        if (!available(targets).includes(index)) {
+          targets.note(`rolling restart: r${index + 1} passed over (stopped or under another fault)`);
+          continue;
         }
-        await restartAndWait(targets, index);
+        await holding(targets, index, async () => {
+          const exit = await cluster.terminate(index);
+          if (exit.code !== 0) {
+            targets.note(`rolling restart: r${index + 1} exited with ${exit.signal ?? exit.code}`);
+          }
+          await restartAndWait(targets, index);
+        });
       }
       return;
     }
@@ -129,7 +168,7 @@ export async function applyFault(targets: FaultTargets, fault: ScheduledFault): 
       return;
     case 'scale-down': {
       const live = running(targets);
-      const index = live.at(-1);
+      const index = available(targets).at(-1);
       if (index === undefined || live.length <= MIN_RUNNING) {
         targets.note(`scale-down skipped: ${live.length} replicas running`);
         return;

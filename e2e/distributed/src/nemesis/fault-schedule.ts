@@ -106,6 +106,11 @@ export interface ScheduleOptions {
   count?: number;
   /** The consumer session timeout, which a long pause must exceed. */
   sessionTimeoutMs?: number;
+  /**
+   * How much longer than a process the deployment takes for each fault action (default 1; the Compose
+   * driver's container starts and health-checked service restarts take about twice as long).
+   */
+  spanFactor?: number;
 }
 
 export const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
@@ -210,7 +215,7 @@ export function planFaultSchedule(options: ScheduleOptions): ScheduledFault[] {
   /** Places one fault of `kind` at a random start that fits the constraints, or returns false. */
   const place = (kind: FaultKind): boolean => {
     const holdMs = holdFor(kind, random, sessionTimeoutMs);
-    const spanMs = expectedSpanMs(kind, holdMs, options.replicas);
+    const spanMs = Math.round(expectedSpanMs(kind, holdMs, options.replicas) * (options.spanFactor ?? 1));
     const replicaTarget = REPLICA_KINDS.has(kind) ? random.int(options.replicas) : undefined;
     const shared = SERVICE_KINDS.has(kind) || GROUP_KINDS.has(kind);
     let placed: Occupied | undefined;
