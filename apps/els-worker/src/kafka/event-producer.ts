@@ -43,13 +43,78 @@ export interface EventProducer {
  * The idempotent producer (acks from all in-sync replicas, one request in flight, so the broker
  * de-duplicates retries and keeps order per partition). Used by the outbox relay and for dead letters.
  */
+/**
+ * Broker answers meaning the producer's idempotence state (producer id, epoch, sequence numbers) no longer
+ * matches the broker's, e.g. after a broker crash lost batches it had acknowledged but not flushed. The same
+ * producer instance fails with them on every later send; a new one gets a new producer id and starts over.
+ */
+const STALE_PRODUCER_ERRORS: ReadonlySet<string> = new Set([
+  'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  'UNKNOWN_PRODUCER_ID',
+  'INVALID_PRODUCER_EPOCH',
+  'INVALID_PRODUCER_ID_MAPPING',
+]);
+
+/** True when the error, or one it wraps (retries exhausted, aggregated), is a stale-producer answer. */
+export function isStaleProducerError(error: unknown, depth = 0): boolean {
+  if (depth > 5 || typeof error !== 'object' || error === null) return false;
+  const candidate = error as { type?: unknown; originalError?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof candidate.type === 'string' && STALE_PRODUCER_ERRORS.has(candidate.type)) return true;
+  const wrapped = [
+    candidate.originalError,
+    candidate.cause,
+    ...(Array.isArray(candidate.errors) ? candidate.errors : []),
+  ];
+  return wrapped.some((inner) => isStaleProducerError(inner, depth + 1));
+}
+
 export function createEventProducer(kafka: Kafka, topicPrefix: string, logger: Logger): EventProducer {
   let producer: Producer | undefined;
   let starting: Promise<void> | undefined;
+  let reopening: Promise<void> | undefined;
+  let started = false;
 
-  function connected(): Producer {
-    if (!producer) throw new Error('producer is not started');
-    return producer;
+  async function open(): Promise<void> {
+    const created = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    producer = created;
+    starting = created.connect();
+    try {
+      await starting;
+    } catch (error) {
+      // Connecting again must be possible (a broker restarting refuses InitProducerId for a while).
+      producer = undefined;
+      starting = undefined;
+      await created.disconnect().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** The connected producer; after a replacement whose connect failed, the next send connects again. */
+  async function connected(): Promise<Producer> {
+    if (!started) throw new Error('producer is not started');
+    if (!producer) {
+      reopening ??= open().finally(() => (reopening = undefined));
+      await reopening;
+    }
+    await starting;
+    return producer as Producer;
+  }
+
+  /** Drops a producer whose idempotence state the broker refuses; the next send uses a new one. */
+  async function replaceStale(stale: Producer, error: unknown): Promise<void> {
+    if (producer !== stale) return;
+    producer = undefined;
+    starting = undefined;
+    await stale.disconnect().catch(() => undefined);
+    logger.warn(
+      { error: error instanceof Error ? error.message : String(error) },
+      'Producer replaced: the broker refused its idempotence state (the next send gets a new producer id)',
+    );
   }
 
   async function sendGrouped(
@@ -62,11 +127,17 @@ export function createEventProducer(kafka: Kafka, topicPrefix: string, logger: L
       list.push(entry.message);
       byTopic.set(entry.topic, list);
     }
-    await connected().sendBatch({
-      acks: -1,
-      compression,
-      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-    });
+    const current = await connected();
+    try {
+      await current.sendBatch({
+        acks: -1,
+        compression,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      });
+    } catch (error) {
+      if (isStaleProducerError(error)) await replaceStale(current, error);
+      throw error;
+    }
   }
 
   /** Sends one group of records; every record of the group shares its result. */
@@ -97,27 +168,18 @@ export function createEventProducer(kafka: Kafka, topicPrefix: string, logger: L
 
   return {
     async start() {
-      if (producer) return starting;
-      producer = kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        allowAutoTopicCreation: false,
-        createPartitioner: Partitioners.DefaultPartitioner,
-      });
-      const created = producer;
-      starting = created.connect();
+      if (started) return starting;
+      started = true;
       try {
-        await starting;
+        await open();
       } catch (error) {
-        // Connecting again must be possible (a broker restarting refuses InitProducerId for a while).
-        producer = undefined;
-        starting = undefined;
-        await created.disconnect().catch(() => undefined);
+        started = false;
         throw error;
       }
       logger.info({}, 'Producer connected');
     },
     async stop() {
+      started = false;
       const current = producer;
       producer = undefined;
       if (!current) return;
