@@ -3,9 +3,12 @@
 # substituting only variables that are set (nginx's own $variables stay), then runs the command.
 set -euo pipefail
 
+# The first nameserver only: Podman lists its own DNS (which knows the containers) and then the host's
+# resolvers, and nginx sends queries to every resolver it is given in turn, so a container name would
+# resolve "not found" every other time.
 if [[ -n "${NGINX_ENTRYPOINT_LOCAL_RESOLVERS:-}" ]]; then
-  NGINX_LOCAL_RESOLVERS="$(awk '$1 == "nameserver" { a = $2; if (a ~ /:/) a = "[" a "]"; printf "%s ", a }' /etc/resolv.conf)"
-  export NGINX_LOCAL_RESOLVERS="${NGINX_LOCAL_RESOLVERS% }"
+  NGINX_LOCAL_RESOLVERS="$(awk '$1 == "nameserver" { a = $2; if (a ~ /:/) a = "[" a "]"; print a; exit }' /etc/resolv.conf)"
+  export NGINX_LOCAL_RESOLVERS
 fi
 
 template_dir=/etc/nginx/templates

@@ -49,33 +49,6 @@ const loadLocalNginx = (): LocalNginxModule =>
   createRequire(__filename)(path.join(repoRoot, 'infra', 'nginx', 'local-nginx.cjs')) as LocalNginxModule;
 
 const PROBE_REQUESTS_PER_UPSTREAM = 3;
-const WARM_UP_TIMEOUT_MS = 10_000;
-
-/**
- * Sequential requests until nginx answers one with 2xx (at most WARM_UP_TIMEOUT_MS): the load measures the
- * balancer in steady state. A deployment's nginx resolves the replicas' name at its first request, and
- * Podman's DNS has been seen to answer that first lookup "not found" for an instant, which nginx then
- * serves as 502 to the requests waiting on it.
- */
-async function warmUp(baseUrl: string, batchId: string): Promise<void> {
-  const deadline = Date.now() + WARM_UP_TIMEOUT_MS;
-  let last = 'no answer';
-  while (Date.now() < deadline) {
-    try {
-      const response = await fetch(`${baseUrl}/v1/batches/${encodeURIComponent(batchId)}/status`);
-      await response.arrayBuffer();
-      if (response.ok) return;
-      last = `HTTP ${response.status}`;
-    } catch (error) {
-      last = error instanceof Error ? error.message : String(error);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(
-    `nginx at ${baseUrl} answered no status request with 2xx within ${WARM_UP_TIMEOUT_MS} ms (${last})`,
-  );
-}
-
 export async function measureStatusApiLoad(
   cluster: WorkerCluster,
   options: StatusApiLoadOptions,
@@ -90,7 +63,6 @@ export async function measureStatusApiLoad(
     ? { url: cluster.loadBalancerUrl, stop: async () => undefined }
     : await loadLocalNginx().startLocalNginx({ upstreams });
   try {
-    await warmUp(nginx.url, options.batchIds[0] ?? '');
     const load = await runHttpLoad({
       url: `${nginx.url}/v1/batches/{id}/status`,
       ids: options.batchIds,
