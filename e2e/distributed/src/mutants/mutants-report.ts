@@ -21,9 +21,10 @@ export interface MutantResult {
   invariant: string;
   defect: string;
   scenarios: number[];
-  status: 'caught' | 'survived' | 'not-built';
+  /** `no-verdict`: no run of the mutant judged the mutant's own build (see `reason`). */
+  status: 'caught' | 'survived' | 'not-built' | 'no-verdict';
   caughtBy?: { scenario: number; seed: number; checks: string[] };
-  /** Why the mutant could not be built (its patch no longer applies, or the build failed). */
+  /** Why the mutant could not be built (its patch no longer applies, or the build failed), or got no verdict. */
   reason?: string;
   runs: MutantScenarioRun[];
   durationMs: number;
@@ -40,7 +41,7 @@ export interface MutantsReport {
 const verdict = (result: MutantResult) =>
   result.status === 'caught'
     ? `<td class="ok">caught by scenario ${result.caughtBy?.scenario} (seed ${result.caughtBy?.seed})</td><td>${escapeHtml((result.caughtBy?.checks ?? []).join(', '))}</td>`
-    : `<td class="bad">${result.status === 'survived' ? 'SURVIVED' : 'NOT BUILT'}</td><td>${escapeHtml(result.reason ?? `passed scenarios ${result.runs.map((r) => r.scenario).join(', ')}`)}</td>`;
+    : `<td class="bad">${{ survived: 'SURVIVED', 'not-built': 'NOT BUILT', 'no-verdict': 'NO VERDICT' }[result.status]}</td><td>${escapeHtml(result.reason ?? `passed scenarios ${result.runs.map((r) => r.scenario).join(', ')}`)}</td>`;
 
 /** The mutants table, for the mutants report and the distributed run's report. */
 export function mutantsTableHtml(report: MutantsReport): string {

@@ -110,6 +110,9 @@ function runScenario(mutant: Mutant, entry: string, scenario: number, seed: numb
       cwd: repoRoot,
       env: {
         ...process.env,
+        // Only the process driver runs the bundle E2E_WORKER_ENTRY names (the Compose driver runs the
+        // image): a shell's E2E_DRIVER=compose must not turn every mutant's run into the unmutated worker's.
+        E2E_DRIVER: 'process',
         E2E_WORKER_ENTRY: entry,
         E2E_REPORT_DIR: dir,
         E2E_SCENARIO: String(scenario),
@@ -155,6 +158,25 @@ function runScenario(mutant: Mutant, entry: string, scenario: number, seed: numb
   });
 }
 
+/**
+ * Whether a run judged the mutant's own build: it wrote a report naming the mutant's bundle and either
+ * reached a verdict on the scenario or failed (a failure without a report entry still caught it). A run of
+ * another build, or one that passed without running the scenario, says nothing about the mutant.
+ */
+export function judgedMutant(run: Pick<ScenarioRun, 'scenario' | 'exitCode' | 'report' | 'entry'>): boolean {
+  if (run.report && run.report.workerEntry !== run.entry) return false;
+  if (run.exitCode !== 0) return true;
+  return run.report?.scenarios.some((s) => s.id === run.scenario) ?? false;
+}
+
+/** A mutant no run caught is survived only if some run judged it; otherwise there is no verdict. */
+export function mutantStatus(
+  runs: ReadonlyArray<{ caught: boolean; judged: boolean }>,
+): MutantResult['status'] {
+  if (runs.some((run) => run.caught)) return 'caught';
+  return runs.some((run) => run.judged) ? 'survived' : 'no-verdict';
+}
+
 /** Names what caught the mutant in a failed run: the failing checks of the scenario, or how the run ended. */
 export function caughtChecks(
   run: Pick<ScenarioRun, 'scenario' | 'exitCode' | 'timedOut' | 'report' | 'entry'> & {
@@ -198,6 +220,7 @@ async function runMutant(mutant: Mutant, baseSeed: number): Promise<MutantResult
     return { ...base, status: 'not-built', reason, runs: [], durationMs: Date.now() - started };
   }
   const runs: MutantResult['runs'] = [];
+  const judgedRuns: boolean[] = [];
   try {
     // The mutant's scenarios once each, then the nemesis under a few seeds: a fault-only defect shows when
     // a seed draws a fault that exposes it.
@@ -214,11 +237,13 @@ async function runMutant(mutant: Mutant, baseSeed: number): Promise<MutantResult
       log(`${mutant.id}: scenario ${scenario} (${name}), seed ${seed}…`);
       const run = await runScenario(mutant, build.entry, scenario, seed);
       const checks = caughtChecks(run);
-      if (run.report && run.report.workerEntry !== run.entry) {
+      const judged = judgedMutant(run);
+      if (!judged) {
         log(
-          `${mutant.id}: the run used ${run.report.workerEntry ?? 'an unknown build'}, not the mutant's; no verdict`,
+          `${mutant.id}: the run did not judge the mutant (it used ${run.report?.workerEntry ?? 'no report'}, scenario ${scenario} ${run.report?.scenarios.some((s) => s.id === scenario) ? 'ran' : 'did not run'}); no verdict`,
         );
       }
+      judgedRuns.push(judged);
       runs.push({
         scenario,
         seed,
@@ -236,9 +261,16 @@ async function runMutant(mutant: Mutant, baseSeed: number): Promise<MutantResult
     build.remove();
   }
   const caught = runs.find((run) => run.caught);
+  const status = mutantStatus(runs.map((run, i) => ({ caught: run.caught, judged: judgedRuns[i] ?? false })));
   return {
     ...base,
-    status: caught ? 'caught' : 'survived',
+    status,
+    ...(status === 'no-verdict'
+      ? {
+          reason:
+            "no run judged the mutant build (another worker ran, or no scenario ran); see the runs' logs",
+        }
+      : {}),
     ...(caught ? { caughtBy: { scenario: caught.scenario, seed: caught.seed, checks: caught.checks } } : {}),
     runs,
     durationMs: Date.now() - started,

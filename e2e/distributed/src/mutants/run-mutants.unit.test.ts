@@ -1,7 +1,7 @@
 import type { RunReport, ScenarioReport } from '../report/run-report';
 import type { Mutant } from './mutant-catalogue';
 import { patchedFiles } from './mutant-build';
-import { caughtChecks, firstJestError, selectMutants } from './run-mutants';
+import { caughtChecks, firstJestError, judgedMutant, mutantStatus, selectMutants } from './run-mutants';
 
 const mutant = (id: string, ci: boolean): Mutant => ({
   id,
@@ -76,6 +76,32 @@ describe('mutation self-test runner', () => {
       workerEntry: 'dist/main.js',
     };
     expect(caughtChecks({ entry: ENTRY, scenario: 1, exitCode: 1, timedOut: false, report })).toEqual([]);
+  });
+
+  it('calls a mutant no-verdict, not survived, when every run judged another build or ran no scenario', () => {
+    // The Compose driver runs the image: its report names it, not the mutant's bundle.
+    const image = { ...reportWith({ id: 1, passed: true }), workerEntry: 'image localhost/els-worker:local' };
+    const noScenario = { ...reportWith({ id: 2, passed: true }) };
+    expect(judgedMutant({ entry: ENTRY, scenario: 1, exitCode: 0, report: image })).toBe(false);
+    expect(judgedMutant({ entry: ENTRY, scenario: 1, exitCode: 0, report: noScenario })).toBe(false);
+    expect(judgedMutant({ entry: ENTRY, scenario: 1, exitCode: 0, report: undefined })).toBe(false);
+    expect(
+      judgedMutant({ entry: ENTRY, scenario: 1, exitCode: 0, report: reportWith({ id: 1, passed: true }) }),
+    ).toBe(true);
+    expect(judgedMutant({ entry: ENTRY, scenario: 1, exitCode: 1, report: undefined })).toBe(true);
+    expect(
+      mutantStatus([
+        { caught: false, judged: false },
+        { caught: false, judged: false },
+      ]),
+    ).toBe('no-verdict');
+    expect(
+      mutantStatus([
+        { caught: false, judged: false },
+        { caught: false, judged: true },
+      ]),
+    ).toBe('survived');
+    expect(mutantStatus([{ caught: true, judged: true }])).toBe('caught');
   });
 
   it('lists the files a patch writes', () => {
