@@ -4,7 +4,14 @@ import path from 'node:path';
 import { waitFor } from '@els/coordination/testing';
 import { COMPOSE_INNER_ENDPOINTS, COMPOSE_PORTS } from './compose-endpoints';
 import { compose, podman, serviceContainer } from './compose-stack';
-import type { ClusterOptions, ReadinessBody, Replica, ReplicaExit, WorkerCluster } from './process-cluster';
+import {
+  rssOfPid,
+  type ClusterOptions,
+  type ReadinessBody,
+  type Replica,
+  type ReplicaExit,
+  type WorkerCluster,
+} from './process-cluster';
 
 /**
  * Compose driver: the replicas are the `els-worker` containers of infra/compose/distributed-test.yml,
@@ -309,16 +316,7 @@ export function createComposeCluster(options: ClusterOptions): WorkerCluster {
       await compose(['rm', '-s', '-f', SERVICE], [overrideFile]);
     },
     pids: () => [...allPids],
-    rssBytes(index) {
-      const pid = replicaAt(index).pid;
-      try {
-        const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-        const match = /VmRSS:\s+(\d+)\s+kB/.exec(status);
-        return match ? Number(match[1]) * 1024 : undefined;
-      } catch {
-        return undefined;
-      }
-    },
+    rssBytes: (index) => rssOfPid(replicaAt(index).pid),
     unexpectedExits: () => [...unexpected],
     containerIds: () => replicas.map((replica) => `${replica.container} ${replica.containerId.slice(0, 12)}`),
     loadBalancerUrl: `http://127.0.0.1:${COMPOSE_PORTS.LB_HTTP_PORT}`,

@@ -141,6 +141,18 @@ function fileSize(file: string): number {
   }
 }
 
+/** Resident set size of a process in bytes, from /proc (undefined once it is gone). */
+export function rssOfPid(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const match = /VmRSS:\s+(\d+)\s+kB/.exec(status);
+    return match ? Number(match[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function createWorkerCluster(options: ClusterOptions): WorkerCluster {
   fs.mkdirSync(options.logDir, { recursive: true });
   const readyTimeoutMs = options.readyTimeoutMs ?? 90_000;
@@ -380,16 +392,7 @@ export function createWorkerCluster(options: ClusterOptions): WorkerCluster {
       );
     },
     pids: () => [...allPids],
-    rssBytes(index) {
-      const pid = replicaAt(index).pid;
-      try {
-        const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-        const match = /VmRSS:\s+(\d+)\s+kB/.exec(status);
-        return match ? Number(match[1]) * 1024 : undefined;
-      } catch {
-        return undefined;
-      }
-    },
+    rssBytes: (index) => rssOfPid(replicaAt(index).pid),
     unexpectedExits: () => [...unexpected],
   };
 }

@@ -51,10 +51,24 @@ const fault = (kind: ScheduledFault['kind'], replica?: number, holdMs = 0): Sche
   ...(replica === undefined ? {} : { replica }),
 });
 
+/** The fault targets of a recording cluster, with the notes the actions write. */
+function targetsOf(cluster: WorkerCluster) {
+  const notes: string[] = [];
+  return {
+    notes,
+    targets: {
+      cluster,
+      network: undefined,
+      sql: undefined as unknown as Sql,
+      note: (t: string) => void notes.push(t),
+    },
+  };
+}
+
 describe('fault actions on one replica never overlap', () => {
   it('a rolling restart leaves alone the replica a kill holds, and the kill restarts it undisturbed', async () => {
     const { calls, cluster } = recordingCluster();
-    const targets = { cluster, network: undefined, sql: undefined as unknown as Sql, note: () => undefined };
+    const { targets } = targetsOf(cluster);
     await Promise.all([
       applyFault(targets, fault('replica-kill', 1, 100)),
       applyFault(targets, fault('rolling-restart')),
@@ -65,13 +79,7 @@ describe('fault actions on one replica never overlap', () => {
 
   it('a rolling restart passes over a replica that is running but held by another fault', async () => {
     const { calls, cluster } = recordingCluster();
-    const notes: string[] = [];
-    const targets = {
-      cluster,
-      network: undefined,
-      sql: undefined as unknown as Sql,
-      note: (t: string) => void notes.push(t),
-    };
+    const { targets, notes } = targetsOf(cluster);
     // r1 is killed and restarted: from 30 ms it runs again but waits to be ready until 60 ms. The rolling
     // restart starts at 40 ms, when r1 counts as running yet is still held by the kill.
     await Promise.all([
@@ -85,13 +93,7 @@ describe('fault actions on one replica never overlap', () => {
 
   it('a second kill drawn for a replica under a fault takes another replica', async () => {
     const { calls, cluster } = recordingCluster();
-    const notes: string[] = [];
-    const targets = {
-      cluster,
-      network: undefined,
-      sql: undefined as unknown as Sql,
-      note: (t: string) => void notes.push(t),
-    };
+    const { targets, notes } = targetsOf(cluster);
     await Promise.all([
       applyFault(targets, fault('replica-kill', 0, 50)),
       applyFault(targets, fault('replica-kill', 0, 50)),
