@@ -35,12 +35,15 @@ export const engineEnv = {
 const log = (message) => console.error(`[engine] ${message}`);
 
 // Debian packages: podman with runc (crun cannot run on a cgroup v1 hybrid host), netavark and
-// aardvark-dns for networks with name resolution, mmdebstrap for the base image, docker-compose 1.29.
+// aardvark-dns for networks with name resolution, iptables (netavark programs each network's NAT and
+// port forwards with it; without it every container start fails "netavark: No such file or directory"),
+// mmdebstrap for the base image, docker-compose 1.29.
 const PACKAGES = [
   { package: 'podman', command: 'podman' },
   { package: 'runc', command: 'runc' },
   { package: 'netavark', path: '/usr/lib/podman/netavark' },
   { package: 'aardvark-dns', path: '/usr/lib/podman/aardvark-dns' },
+  { package: 'iptables', command: 'iptables' },
   { package: 'mmdebstrap', command: 'mmdebstrap' },
   { package: 'docker-compose', command: 'docker-compose' },
   { package: 'uidmap', command: 'newuidmap' },
