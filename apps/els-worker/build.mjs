@@ -1,16 +1,13 @@
 #!/usr/bin/env node
 // Bundles the worker into dist/apps/els-worker/main.js (CommonJS, Node 20, npm packages stay external in
-// node_modules except the PostgreSQL driver, which is bundled with the nextWrite guard applied — see
-// docs/adr/0002-postgres-driver-patch.md) and copies the coordination migrations next to it, where the
-// migrator looks for them.
+// node_modules except the patched ones — the PostgreSQL driver and kafkajs, bundled with their fixes
+// applied: docs/adr/0002-postgres-driver-patch.md, docs/adr/0004-kafkajs-request-queue-patch.md) and copies
+// the coordination migrations next to it, where the migrator looks for them.
 import { build } from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-
-const require = createRequire(import.meta.url);
-const { patchConnectionSource } = require('../../tools/build/postgres-driver-patch.cjs');
+import { dependencyPatches, externalPackages } from '../../tools/build/bundle-patches.mjs';
 
 const appDir = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(appDir, '..', '..');
@@ -26,20 +23,7 @@ const aliases = Object.fromEntries(
 );
 
 const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
-const external = Object.keys({ ...manifest.dependencies, ...manifest.devDependencies })
-  .filter((name) => name !== 'postgres')
-  .flatMap((name) => [name, `${name}/*`]);
-
-/** Applies the driver patch to the bundled copy, whatever state node_modules is in. */
-const postgresDriverPatch = {
-  name: 'postgres-driver-patch',
-  setup(pluginBuild) {
-    pluginBuild.onLoad({ filter: /postgres[\\/](cjs[\\/])?src[\\/]connection\.js$/ }, async (args) => ({
-      contents: patchConnectionSource(await fs.promises.readFile(args.path, 'utf8')),
-      loader: 'js',
-    }));
-  },
-};
+const external = externalPackages(manifest);
 
 await build({
   entryPoints: [path.join(appDir, 'src', 'main.ts')],
@@ -50,7 +34,7 @@ await build({
   format: 'cjs',
   sourcemap: true,
   external,
-  plugins: [postgresDriverPatch],
+  plugins: [dependencyPatches],
   alias: aliases,
   tsconfig: path.join(appDir, 'tsconfig.json'),
   logLevel: 'warning',

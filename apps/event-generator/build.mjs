@@ -1,8 +1,11 @@
 // Bundles the CLI into one CommonJS file. Packages from node_modules stay external (resolved at run
-// time); the @els/* path aliases of tsconfig.base.json are bundled in.
+// time) except the patched ones (tools/build/bundle-patches.mjs), which are bundled with their fixes; the
+// @els/* path aliases of tsconfig.base.json are bundled in.
 import { build } from 'esbuild';
+import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { dependencyPatches, externalPackages } from '../../tools/build/bundle-patches.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -14,7 +17,8 @@ await build({
   platform: 'node',
   target: 'node20',
   format: 'cjs',
-  packages: 'external',
+  external: externalPackages(JSON.parse(fs.readFileSync(join(root, 'package.json'), 'utf8'))),
+  plugins: [dependencyPatches],
   tsconfig: 'tsconfig.base.json',
   sourcemap: true,
   logLevel: 'warning',

@@ -6,17 +6,13 @@
 //
 // This module rewrites the driver's connection.js: nextWrite() settles the pending query with a
 // CONNECTION_CLOSED error (retriable for the worker) instead of throwing, and teardown resets the write
-// buffer. It is applied to node_modules by the root postinstall script and to the worker's bundle by its
-// esbuild build. Unknown driver source fails loudly, so an upgrade forces a re-check.
-const fs = require('node:fs');
-const path = require('node:path');
+// buffer. It is applied to node_modules by the root postinstall script (postinstall.cjs) and to the
+// bundles by their esbuild builds (bundle-patches.mjs). Unknown driver source fails loudly, so an upgrade forces a re-check.
+const { applyEdits, patchInstalledFiles } = require('./source-edits.cjs');
 
 const MARKER = '/* els: guarded nextWrite */';
 
-/**
- * Each edit: the original text, its replacement, how often the original occurs in 3.4.x, and a marker
- * that shows the edit is already applied (so patching is idempotent).
- */
+/** The edits, for postgres.js 3.4.x (see source-edits.cjs for their shape). */
 const EDITS = [
   {
     // A write that runs after the socket is gone settles the query instead of throwing.
@@ -55,44 +51,20 @@ const EDITS = [
 
 /** Returns the patched source of postgres/(cjs/)src/connection.js; idempotent. */
 function patchConnectionSource(source) {
-  let patched = source;
-  for (const edit of EDITS) {
-    if (patched.includes(edit.applied)) continue;
-    if (patched.split(edit.find).length - 1 !== edit.occurrences) {
-      throw new Error(
-        'postgres driver connection.js is not the expected 3.4.x source; re-check the driver patch',
-      );
-    }
-    patched = patched.replace(edit.find, edit.replace);
-  }
-  return patched;
+  return applyEdits(source, EDITS, 'postgres driver connection.js (3.4.x)');
 }
 
-const CONNECTION_FILES = ['cjs/src/connection.js', 'src/connection.js'];
+/** Matches the driver's connection.js (ESM and CommonJS copies) in an esbuild onLoad filter. */
+const CONNECTION_FILTER = /postgres[\\/](cjs[\\/])?src[\\/]connection\.js$/;
 
 /** Patches the installed driver in place; returns the files changed. */
 function patchInstalledDriver(root) {
-  const driver = path.join(root, 'node_modules', 'postgres');
-  const changed = [];
-  for (const file of CONNECTION_FILES) {
-    const full = path.join(driver, file);
-    if (!fs.existsSync(full)) continue;
-    const source = fs.readFileSync(full, 'utf8');
-    const patched = patchConnectionSource(source);
-    if (patched !== source) {
-      fs.writeFileSync(full, patched);
-      changed.push(full);
-    }
-  }
-  return changed;
-}
-
-module.exports = { patchConnectionSource, patchInstalledDriver, MARKER };
-
-if (require.main === module) {
-  const root = path.resolve(__dirname, '..', '..');
-  const changed = patchInstalledDriver(root);
-  process.stderr.write(
-    `[postinstall] postgres driver: ${changed.length ? `patched ${changed.length} file(s)` : 'already patched'}\n`,
+  return patchInstalledFiles(
+    root,
+    'postgres',
+    ['cjs/src/connection.js', 'src/connection.js'],
+    patchConnectionSource,
   );
 }
+
+module.exports = { patchConnectionSource, patchInstalledDriver, CONNECTION_FILTER, MARKER };
