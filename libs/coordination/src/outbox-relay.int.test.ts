@@ -96,6 +96,50 @@ describe('outbox relay', () => {
     expect(published.map((m) => m.origin)).toEqual(new Array(stored.size).fill('els-worker-origin-r9'));
   });
 
+  it('opens no claim transaction while the outbox is empty, and still publishes what NOTIFY announces and what falls due', async () => {
+    await db.sql`update outbox set published_at = coalesce(published_at, now())`;
+    const relaySql = db.connect(2);
+    let begins = 0;
+    const counted = new Proxy(relaySql, {
+      get(target, property, receiver) {
+        if (property !== 'begin') return Reflect.get(target, property, receiver) as unknown;
+        return (...args: Parameters<Sql['begin']>) => {
+          begins += 1;
+          return target.begin(...args);
+        };
+      },
+    });
+    const published: OutboxMessage[] = [];
+    const relay = createOutboxRelay({
+      sql: counted,
+      publisher: recordingPublisher(published),
+      batchSize: 50,
+      pollIntervalMs: 25,
+      maxBackoffMs: 200,
+      logger: silentLogger,
+    });
+    await relay.start();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      begins = 0;
+      // About forty poll intervals with nothing to publish: one probe statement each, no transaction.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(begins).toBe(0);
+      // An insert notifies; a row pushed back (no NOTIFY) is found by the probe once it is due.
+      const announced = await seedOutbox(db.sql, 3);
+      await waitFor('the announced rows published', async () => published.length === 3);
+      expect(new Set(published.map((m) => m.eventId))).toEqual(new Set(announced.values()));
+      const [row] = await db.sql<Array<{ eventId: string }>>`
+        update outbox set published_at = null, next_attempt_at = now() + interval '300 milliseconds'
+        where id = (select min(id) from outbox where key = ${published[0]?.key ?? ''})
+        returning event_id::text as "eventId"`;
+      await waitFor('the pushed-back row published once due', async () => published.length === 4);
+      expect(published[3]?.eventId).toBe(row?.eventId);
+    } finally {
+      await relay.stop();
+    }
+  });
+
   it('retries a row that keeps failing with backoff without blocking the rows behind it', async () => {
     await db.sql`update outbox set published_at = coalesce(published_at, now())`;
     const stored = await seedOutbox(db.sql, 20);

@@ -138,28 +138,48 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   async function reportBacklog(): Promise<void> {
     if (!options.onEvent || Date.now() - lastBacklogAt < options.pollIntervalMs) return;
     lastBacklogAt = Date.now();
-    const backlog = await outboxBacklog(sql, clock());
-    options.onEvent({ type: 'backlog', ...backlog });
+    const { rows, oldestAgeMs } = await outboxBacklog(sql, clock());
+    options.onEvent({ type: 'backlog', rows, oldestAgeMs });
   }
 
-  function sleep(ms: number): Promise<void> {
+  /**
+   * A pass after a quiet sleep: one statement tells whether any row is due (and refreshes the backlog),
+   * so an idle relay does not open a claim transaction every poll interval.
+   */
+  async function anythingDue(): Promise<boolean> {
+    lastBacklogAt = Date.now();
+    const { rows, oldestAgeMs, due } = await outboxBacklog(sql, clock());
+    options.onEvent?.({ type: 'backlog', rows, oldestAgeMs });
+    return due > 0;
+  }
+
+  /** Sleeps unless a NOTIFY came during the pass; true when something woke it (a NOTIFY, stop). */
+  function sleep(ms: number): Promise<boolean> {
     if (notified) {
       notified = false;
-      return Promise.resolve();
+      return Promise.resolve(true);
     }
     return pause.sleep(ms);
   }
 
   async function run(): Promise<void> {
     let failures = 0;
+    // After a pass that found nothing and a sleep that ran out without a NOTIFY, probe before claiming.
+    let quiet = false;
     while (running) {
       try {
         notified = false;
+        if (quiet && !(await anythingDue())) {
+          quiet = running && !(await sleep(options.pollIntervalMs));
+          continue;
+        }
+        quiet = false;
         const more = await publishOnce();
         await reportBacklog();
         failures = 0;
-        if (more === 0 && running) await sleep(options.pollIntervalMs);
+        if (more === 0 && running) quiet = !(await sleep(options.pollIntervalMs));
       } catch (error) {
+        quiet = false;
         failures++;
         const err = coerceError(error);
         logger.error({ code: err.code, error: err.message, failures }, 'Outbox relay pass failed');

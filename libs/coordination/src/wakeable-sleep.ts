@@ -1,6 +1,7 @@
 /** A sleep that another party can cut short: the relay and the sweeper wait on it between passes. */
 export interface WakeableSleep {
-  sleep(ms: number): Promise<void>;
+  /** Resolves true when `wake()` ended it, false when its time ran out. */
+  sleep(ms: number): Promise<boolean>;
   /** Ends the current sleep; returns false when nothing was sleeping. */
   wake(): boolean;
 }
@@ -10,13 +11,13 @@ export function createWakeableSleep(): WakeableSleep {
   return {
     sleep(ms) {
       return new Promise((resolve) => {
-        const timer = setTimeout(done, ms);
-        function done() {
+        const timer = setTimeout(() => done(false), ms);
+        function done(woken: boolean) {
           clearTimeout(timer);
           wake = undefined;
-          resolve();
+          resolve(woken);
         }
-        wake = done;
+        wake = () => done(true);
       });
     },
     wake() {

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../harness/paths';
 import { runStackOperation } from '../harness/stack-control';
+import { measureIdleReplica, type IdleReplica } from './idle-replica';
 import { BATCH_ROWS, measurePostgresCeiling, type PgbenchResult } from './pgbench-ceiling';
 import { measureWorkerRun, WARMUP_MS, type WorkerRun, type WorkerRunSpec } from './worker-throughput';
 
@@ -146,6 +147,10 @@ function markdown(report: BenchReport): string {
       return `| ${runName(r)} | ${c.replicas} | ${c.postgres} | ${c.kafka} | ${c.redis} | ${c.generator} | ${c.total} |`;
     }),
     '',
+    `Idle replica (joined to its group, no input; ${report.idle.windowS} s after a ${report.idle.settleS} s settle): the replica`,
+    `${report.idle.replicaCorePct} % of one core; over the same window PostgreSQL ${report.idle.postgresCorePct} %,`,
+    `Kafka ${report.idle.kafkaCorePct} %, Redis ${report.idle.redisCorePct} % (their own idling included).`,
+    '',
     `Memory against batch size: RSS of a fresh replica after ${report.memory.textsPerRun} texts in batches of each size`,
     `(${Object.entries(report.memory.rssMbByBatchSize)
       .map(([size, mb]) => `${size}: ${mb} MB`)
@@ -199,6 +204,7 @@ interface BenchReport {
   profile: 'quick' | 'full';
   machine: ReturnType<typeof machine>;
   pgbench: PgbenchResult;
+  idle: IdleReplica;
   runs: WorkerRun[];
   memory: MemoryByBatchSize;
   ratios: { throughputVsSingleRowCeiling: number; scale3: number; scale5: number };
@@ -223,6 +229,15 @@ async function main(): Promise<void> {
   log('PostgreSQL ceiling with pgbench');
   const pgbench = await measurePostgresCeiling(4, quick ? 5 : 10);
   log(`pgbench: ${pgbench.singleTps} single-slot tx/s, ${pgbench.batchedRowsPerSec} slots/s batched`);
+  log('idle replica');
+  const idle = await measureIdleReplica(
+    quick ? 10 : 30,
+    path.join(outDir, 'logs'),
+    quick ? 10_000 : undefined,
+  );
+  log(
+    `  replica ${idle.replicaCorePct} % of a core, PostgreSQL ${idle.postgresCorePct} %, Kafka ${idle.kafkaCorePct} %`,
+  );
   const runs: WorkerRun[] = [];
   for (const spec of plan()) {
     log(
@@ -247,6 +262,7 @@ async function main(): Promise<void> {
     profile: quick ? 'quick' : 'full',
     machine: machine(),
     pgbench,
+    idle,
     runs,
     memory,
     ratios: {

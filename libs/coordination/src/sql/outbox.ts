@@ -80,14 +80,20 @@ export async function outboxMarkFailed(
 export interface OutboxBacklog {
   rows: number;
   oldestAgeMs: number;
+  /** Unpublished rows whose next attempt is due at `now`. */
+  due: number;
 }
 
+/** The unpublished rows: how many, how old the oldest, how many are due. One statement, no locks. */
 export async function outboxBacklog(sql: Sql | Tx, now: Date = new Date()): Promise<OutboxBacklog> {
-  const [row] = await sql<Array<{ rows: number; oldest: Date | null }>>`
-    select count(*)::int as rows, min(created_at) as oldest from outbox where published_at is null`;
+  const [row] = await sql<Array<{ rows: number; oldest: Date | null; due: number }>>`
+    select count(*)::int as rows, min(created_at) as oldest,
+           (count(*) filter (where next_attempt_at <= ${now}))::int as due
+    from outbox where published_at is null`;
   return {
     rows: row?.rows ?? 0,
     oldestAgeMs: row?.oldest ? Math.max(0, now.getTime() - row.oldest.getTime()) : 0,
+    due: row?.due ?? 0,
   };
 }
 
