@@ -3,8 +3,10 @@ import type { ScheduledFault } from './fault-schedule';
 
 /**
  * Runs a fault schedule against a loaded cluster: each fault starts at its time after the load began (or as
- * soon as the fault before it on the same service has ended, when that took longer than planned), several
- * at once where the schedule overlaps them. Records every fault's real window, and ends with everything
+ * soon as the service or group fault before it has ended, when that took longer than planned), several at
+ * once where the schedule overlaps them. A fault whose turn comes only after the load has ended is skipped
+ * and reported: it would test nothing (a scale-up that waits out a killed member's session timeout can push
+ * the next service fault past a short load). Records every fault's real window, and ends with everything
  * healed and every running replica ready.
  */
 
@@ -18,6 +20,8 @@ export interface NemesisResult {
   failures: string[];
   /** Replicas not ready again once every fault had healed. */
   unrecovered: string[];
+  /** Faults not run because the load had ended before their turn came. */
+  skipped: string[];
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -39,15 +43,26 @@ export async function runNemesis(
   targets: FaultTargets,
   recorder: FaultRecorder,
   log: (line: string) => void = () => undefined,
+  /** True once the generator has sent everything. */
+  loadEnded: () => boolean = () => false,
 ): Promise<NemesisResult> {
   const startedAt = Date.now();
   const failures: string[] = [];
+  const skipped: string[] = [];
   // Serialise the service and group faults: one chain of promises for all of them.
   let exclusive: Promise<void> = Promise.resolve();
   const tasks = schedule.map(async (fault) => {
     await sleep(Math.max(0, fault.atMs - (Date.now() - startedAt)));
     const run = async () => {
-      log(`fault at +${((Date.now() - startedAt) / 1000).toFixed(1)} s: ${fault.label}`);
+      const at = `+${((Date.now() - startedAt) / 1000).toFixed(1)} s`;
+      if (loadEnded()) {
+        log(`fault skipped at ${at}, the load had ended: ${fault.label}`);
+        skipped.push(
+          `${fault.label} (planned at +${(fault.atMs / 1000).toFixed(1)} s, its turn came at ${at})`,
+        );
+        return;
+      }
+      log(`fault at ${at}: ${fault.label}`);
       await recorder.fault(fault.label, () => applyFault(targets, fault));
     };
     const attempt = SERVICE_OF[fault.kind] ? (exclusive = exclusive.then(run, run)) : run();
@@ -57,5 +72,5 @@ export async function runNemesis(
   });
   await Promise.all(tasks);
   const unrecovered = await healEverything(targets);
-  return { failures, unrecovered };
+  return { failures, unrecovered, skipped };
 }
