@@ -100,6 +100,23 @@ function pidAlive(pid) {
   }
 }
 
+/**
+ * True when `pid` is alive and its command line has `marker` (`kafka.Kafka`) or its name is `marker`
+ * (`redis-server`, `postgres`). A PID file outlives its process, and with 32,768 PIDs a busy machine hands
+ * the number to another process within the hour: signalling it by the file alone once stopped a stranger
+ * and left the broker running.
+ */
+export function pidIs(pid, marker) {
+  if (!pidAlive(pid)) return false;
+  try {
+    const name = fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return name === marker || argv.includes(marker);
+  } catch {
+    return false;
+  }
+}
+
 function readPid(file) {
   try {
     const pid = Number(fs.readFileSync(file, 'utf8').trim());
@@ -223,7 +240,7 @@ export async function startRedis() {
 /** Stops Redis: ours by PID, a foreign one (fault injection only) through `redis-cli shutdown`. */
 export async function stopRedis() {
   const pid = readPid(redisPidFile);
-  if (pidAlive(pid)) return stopPid(pid, 'Redis');
+  if (pidIs(pid, 'redis-server')) return stopPid(pid, 'Redis');
   spawnSync(
     'redis-cli',
     ['-h', endpoints.redis.host, '-p', String(endpoints.redis.port), 'shutdown', 'nosave'],
@@ -364,13 +381,13 @@ function postmasterPid() {
   const version = postgresClusterVersion();
   if (!version) return undefined;
   const external = readPid(`/run/postgresql/${version}-main.pid`);
-  if (pidAlive(external)) return external;
+  if (pidIs(external, 'postgres')) return external;
   try {
     const first = fs
       .readFileSync(`/var/lib/postgresql/${version}/main/postmaster.pid`, 'utf8')
       .split('\n')[0];
     const pid = Number(first);
-    return pidAlive(pid) ? pid : undefined;
+    return pidIs(pid, 'postgres') ? pid : undefined;
   } catch {
     return undefined;
   }
@@ -442,7 +459,7 @@ export async function crashKafka() {
  */
 function kafkaBrokerPid() {
   const own = readPid(kafkaPidFile);
-  if (pidAlive(own)) return own;
+  if (pidIs(own, 'kafka.Kafka')) return own;
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
