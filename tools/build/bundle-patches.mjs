@@ -5,11 +5,10 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-const { patchConnectionSource, CONNECTION_FILTER } = require('./postgres-driver-patch.cjs');
-const { patchRequestQueueSource, REQUEST_QUEUE_FILTER } = require('./kafkajs-request-queue-patch.cjs');
+const { DEPENDENCY_PATCHES } = require('./dependency-patches.cjs');
 
 /** Packages a bundle must include rather than leave external, because they are patched. */
-export const PATCHED_PACKAGES = ['postgres', 'kafkajs'];
+export const PATCHED_PACKAGES = DEPENDENCY_PATCHES.map((p) => p.package);
 
 /** Every npm package of the root manifest except the patched ones, as esbuild `external` entries. */
 export function externalPackages(manifest) {
@@ -18,17 +17,12 @@ export function externalPackages(manifest) {
     .flatMap((name) => [name, `${name}/*`]);
 }
 
-const PATCHES = [
-  { filter: CONNECTION_FILTER, patch: patchConnectionSource },
-  { filter: REQUEST_QUEUE_FILTER, patch: patchRequestQueueSource },
-];
-
 export const dependencyPatches = {
   name: 'dependency-patches',
   setup(pluginBuild) {
-    for (const { filter, patch } of PATCHES) {
+    for (const { filter, patchSource } of DEPENDENCY_PATCHES) {
       pluginBuild.onLoad({ filter }, async (args) => ({
-        contents: patch(await fs.promises.readFile(args.path, 'utf8')),
+        contents: patchSource(await fs.promises.readFile(args.path, 'utf8')),
         loader: 'js',
       }));
     }

@@ -120,7 +120,7 @@ describe('outbox relay', () => {
     });
     await relay.start();
     try {
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await waitFor('the first claim pass', async () => begins > 0);
       begins = 0;
       // About forty poll intervals with nothing to publish: one probe statement each, no transaction.
       await new Promise((resolve) => setTimeout(resolve, 1000));

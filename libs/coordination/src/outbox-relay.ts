@@ -135,23 +135,25 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     });
   }
 
+  /** Reads the backlog (one statement), reports it, and returns how many rows are due. */
+  async function readBacklog(): Promise<number> {
+    lastBacklogAt = Date.now();
+    const { rows, oldestAgeMs, due } = await outboxBacklog(sql, clock());
+    options.onEvent?.({ type: 'backlog', rows, oldestAgeMs });
+    return due;
+  }
+
+  /** The backlog gauge, at most once per poll interval, after a claim pass. */
   async function reportBacklog(): Promise<void> {
     if (!options.onEvent || Date.now() - lastBacklogAt < options.pollIntervalMs) return;
-    lastBacklogAt = Date.now();
-    const { rows, oldestAgeMs } = await outboxBacklog(sql, clock());
-    options.onEvent({ type: 'backlog', rows, oldestAgeMs });
+    await readBacklog();
   }
 
   /**
    * A pass after a quiet sleep: one statement tells whether any row is due (and refreshes the backlog),
    * so an idle relay does not open a claim transaction every poll interval.
    */
-  async function anythingDue(): Promise<boolean> {
-    lastBacklogAt = Date.now();
-    const { rows, oldestAgeMs, due } = await outboxBacklog(sql, clock());
-    options.onEvent?.({ type: 'backlog', rows, oldestAgeMs });
-    return due > 0;
-  }
+  const anythingDue = async () => (await readBacklog()) > 0;
 
   /** Sleeps unless a NOTIFY came during the pass; true when something woke it (a NOTIFY, stop). */
   function sleep(ms: number): Promise<boolean> {

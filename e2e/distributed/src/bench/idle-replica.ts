@@ -2,8 +2,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { createTestDatabase, uniqueKafkaNames } from '@els/coordination/testing';
 import { createTestKafka, deleteTopicsWithPrefix } from '../harness/kafka-probe';
 import { createWorkerCluster } from '../harness/process-cluster';
-import { metricValues } from './prometheus-histogram';
 import { sampleCpu } from './process-cpu';
+import { replicaCpuSeconds } from './worker-throughput';
 
 /** What one replica costs with nothing to do: joined to its group, no input, relay idle. */
 export interface IdleReplica {
@@ -27,13 +27,6 @@ export interface IdleReplica {
 export const IDLE_SETTLE_MS = 30_000;
 
 const pct = (cpuSeconds: number, windowS: number) => Math.round((cpuSeconds / windowS) * 1000) / 10;
-
-async function replicaCpuSeconds(cluster: ReturnType<typeof createWorkerCluster>): Promise<number> {
-  const { status, body } = await cluster.httpGet(0, '/metrics');
-  if (status !== 200 || typeof body !== 'string')
-    throw new Error(`idle replica: GET /metrics answered ${status}`);
-  return metricValues([body], 'process_cpu_seconds_total').reduce((a, b) => a + b, 0);
-}
 
 /** One replica started on empty topics and a fresh database; its CPU and the servers' over `windowS`. */
 export async function measureIdleReplica(

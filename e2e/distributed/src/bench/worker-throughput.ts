@@ -151,7 +151,8 @@ function worstGauge(expositions: string[], name: string): number | null {
   return values.length > 0 ? Math.round(Math.max(...values) * 1000 * 10) / 10 : null;
 }
 
-async function replicaCpuSeconds(cluster: WorkerCluster): Promise<number> {
+/** CPU seconds the running replicas have used (their process_cpu_seconds_total, summed). */
+export async function replicaCpuSeconds(cluster: WorkerCluster): Promise<number> {
   return sum(metricValues(await metricsOf(cluster), 'process_cpu_seconds_total'));
 }
 

@@ -1,0 +1,23 @@
+// Every dependency patch of this folder, once: the bundles (bundle-patches.mjs) and the root postinstall
+// (postinstall.cjs) both read this list, so a patch added here reaches node_modules and the bundles alike.
+const postgres = require('./postgres-driver-patch.cjs');
+const kafkajs = require('./kafkajs-request-queue-patch.cjs');
+
+const DEPENDENCY_PATCHES = [
+  {
+    name: 'postgres driver',
+    package: 'postgres',
+    filter: postgres.CONNECTION_FILTER,
+    patchSource: postgres.patchConnectionSource,
+    patchInstalled: postgres.patchInstalledDriver,
+  },
+  {
+    name: 'kafkajs request queue',
+    package: 'kafkajs',
+    filter: kafkajs.REQUEST_QUEUE_FILTER,
+    patchSource: kafkajs.patchRequestQueueSource,
+    patchInstalled: kafkajs.patchInstalledKafkajs,
+  },
+];
+
+module.exports = { DEPENDENCY_PATCHES };
