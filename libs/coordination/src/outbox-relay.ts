@@ -4,9 +4,8 @@ import type { Logger } from './handler-context';
 import { createWakeableSleep } from './wakeable-sleep';
 import {
   outboxBacklog,
-  outboxClaimDue,
+  outboxClaimAndMark,
   outboxMarkFailed,
-  outboxMarkPublished,
   outboxRelayBoundIdleTime,
   type OutboxRow,
 } from './sql/outbox';
@@ -56,8 +55,9 @@ const DEFAULT_PUBLISH_TIMEOUT_MS = 5000;
 export const RELAY_IDLE_MARGIN_MS = 2000;
 
 /**
- * Publishes the outbox. Runs in every replica: each pass claims a disjoint set of rows with SKIP LOCKED,
- * publishes them with their stored event ids, and marks them published in the same transaction. A crash
+ * Publishes the outbox. Runs in every replica: each pass claims a disjoint set of rows with SKIP LOCKED and
+ * marks them published in one statement, publishes them with their stored event ids, reverts the mark of
+ * the rows whose publish failed, and commits. A crash
  * after publishing and before the commit leaves the rows unpublished, so they are published again with
  * the same id: at least once, never lost (invariant 5). Woken by LISTEN/NOTIFY, polling as the fallback.
  */
@@ -95,17 +95,12 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   async function publishOnce(): Promise<number> {
     return sql.begin(async (tx) => {
-      const rows = await outboxClaimDue(tx, options.batchSize, clock());
+      const rows = await outboxClaimAndMark(tx, options.batchSize, clock());
       if (rows.length === 0) return 0;
       await outboxRelayBoundIdleTime(tx, publishTimeoutMs + RELAY_IDLE_MARGIN_MS);
       const results = await publishWithin(rows);
       const now = clock();
       const published = rows.filter((_, i) => results[i]?.ok === true);
-      await outboxMarkPublished(
-        tx,
-        published.map((r) => r.id),
-        now,
-      );
       const failures = rows
         .map((row, i) => ({ row, result: results[i] }))
         .filter((f) => f.result?.ok !== true);

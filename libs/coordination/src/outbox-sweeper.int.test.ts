@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Sql } from './database';
 import { silentLogger } from './handler-context';
 import { createOutboxSweeper, type OutboxSweeper, type SweeperEvent } from './outbox-sweeper';
-import { outboxClaimDue, outboxDeletePublishedBefore, outboxRowCounts } from './sql/outbox';
+import { outboxClaimAndMark, outboxDeletePublishedBefore, outboxRowCounts } from './sql/outbox';
 import { createTestDatabase, waitFor, type TestDatabase } from './testing';
 
 let db: TestDatabase;
@@ -95,7 +95,7 @@ describe('outbox sweeper', () => {
     const held = new Promise<void>((resolve) => (holding = resolve));
     const claim = other.begin(async (tx) => {
       // The relay's own claim of due rows, plus locks on published rows (as a relay marking them would).
-      const claimed = await outboxClaimDue(tx, 100, NOW);
+      const claimed = await outboxClaimAndMark(tx, 100, NOW);
       await tx`select id from outbox where key = ${lockedPublished} for update`;
       holding();
       await released;

@@ -71,8 +71,9 @@ export const MUTANTS: readonly Mutant[] = [
     id: 'relay-new-event-id',
     invariant: 'invariant 5 (published with its stable event id)',
     defect:
-      'The relay reads due outbox rows without SKIP LOCKED, so every replica publishes them, each time under a fresh event id.',
-    // Every relay wakes on the same NOTIFY and reads the same unclaimed rows.
+      'The relay marks due outbox rows without claiming them (no SKIP LOCKED), so relays that read them together each publish them, each time under a fresh event id.',
+    // Every relay wakes on the same NOTIFY and reads the same unclaimed rows; the later one waits for the
+    // first one's row locks and then marks and publishes the rows again.
     scenarios: [2, 3],
     ci: true,
   }),
