@@ -21,6 +21,21 @@ async function seedOutbox(sql: Sql, count: number): Promise<Map<string, string>>
   return new Map(rows.map((r) => [r.id, r.eventId]));
 }
 
+/** The pool with its `begin` calls (the relay's claim transactions) counted. */
+function countingBegins(pool: Sql): { sql: Sql; begins: number } {
+  const counter = { sql: pool, begins: 0 };
+  counter.sql = new Proxy(pool, {
+    get(target, property, receiver) {
+      if (property !== 'begin') return Reflect.get(target, property, receiver) as unknown;
+      return (...args: Parameters<Sql['begin']>) => {
+        counter.begins += 1;
+        return target.begin(...args);
+      };
+    },
+  });
+  return counter;
+}
+
 /**
  * A publisher port that records what it published and, in `attempts`, everything it was handed (the Kafka
  * side is tested in the worker).
@@ -98,20 +113,10 @@ describe('outbox relay', () => {
 
   it('opens no claim transaction while the outbox is empty, and still publishes what NOTIFY announces and what falls due', async () => {
     await db.sql`update outbox set published_at = coalesce(published_at, now())`;
-    const relaySql = db.connect(2);
-    let begins = 0;
-    const counted = new Proxy(relaySql, {
-      get(target, property, receiver) {
-        if (property !== 'begin') return Reflect.get(target, property, receiver) as unknown;
-        return (...args: Parameters<Sql['begin']>) => {
-          begins += 1;
-          return target.begin(...args);
-        };
-      },
-    });
+    const counted = countingBegins(db.connect(2));
     const published: OutboxMessage[] = [];
     const relay = createOutboxRelay({
-      sql: counted,
+      sql: counted.sql,
       publisher: recordingPublisher(published),
       batchSize: 50,
       pollIntervalMs: 25,
@@ -120,11 +125,11 @@ describe('outbox relay', () => {
     });
     await relay.start();
     try {
-      await waitFor('the first claim pass', async () => begins > 0);
-      begins = 0;
+      await waitFor('the first claim pass', async () => counted.begins > 0);
+      counted.begins = 0;
       // About forty poll intervals with nothing to publish: one probe statement each, no transaction.
       await new Promise((resolve) => setTimeout(resolve, 1000));
-      expect(begins).toBe(0);
+      expect(counted.begins).toBe(0);
       // An insert notifies; a row pushed back (no NOTIFY) is found by the probe once it is due.
       const announced = await seedOutbox(db.sql, 3);
       await waitFor('the announced rows published', async () => published.length === 3);
@@ -137,6 +142,55 @@ describe('outbox relay', () => {
       expect(published[3]?.eventId).toBe(row?.eventId);
     } finally {
       await relay.stop();
+    }
+  });
+
+  it("claims at once for its own replica's writes, leaves a peer's NOTIFY to the peer, and polls up the rows of a peer that has no relay", async () => {
+    await db.sql`update outbox set published_at = coalesce(published_at, now())`;
+    const session = (name: string) => createDatabase(db.url, { max: 2, applicationName: name });
+    const writerA = session('els-worker-a');
+    const writerC = session('els-worker-c');
+    const relays = ['a', 'b'].map((name) => {
+      const counted = countingBegins(session(`els-worker-${name}`));
+      const published: OutboxMessage[] = [];
+      const relay = createOutboxRelay({
+        sql: counted.sql,
+        publisher: recordingPublisher(published),
+        batchSize: 50,
+        pollIntervalMs: 1500,
+        maxBackoffMs: 200,
+        logger: silentLogger,
+      });
+      return { counted, published, relay };
+    });
+    const [a, b] = relays as [(typeof relays)[0], (typeof relays)[0]];
+    await Promise.all(relays.map((r) => r.relay.start()));
+    try {
+      await waitFor('the first claim passes', async () => a.counted.begins > 0 && b.counted.begins > 0);
+      // Past the first passes' sleeps, so neither relay is about to poll while A's rows are written.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      a.counted.begins = 0;
+      b.counted.begins = 0;
+      const own = await seedOutbox(writerA, 5);
+      await waitFor('A published the rows its replica wrote', async () => a.published.length === 5, {
+        timeoutMs: 1000,
+      });
+      expect(new Set(a.published.map((m) => m.eventId))).toEqual(new Set(own.values()));
+      expect(b.counted.begins).toBe(0);
+      // C has no relay (it stopped): its NOTIFY wakes nobody, a poll publishes its rows.
+      const orphaned = await seedOutbox(writerC, 3);
+      await waitFor(
+        "C's rows published by a poll",
+        async () => a.published.length + b.published.length === 8,
+        { timeoutMs: 5000 },
+      );
+      const byPoll = [...a.published.slice(5), ...b.published];
+      expect(new Set(byPoll.map((m) => m.eventId))).toEqual(new Set(orphaned.values()));
+    } finally {
+      await Promise.all(relays.map((r) => r.relay.stop()));
+      await Promise.all(
+        [writerA, writerC, ...relays.map((r) => r.counted.sql)].map((p) => p.end({ timeout: 5 })),
+      );
     }
   });
 

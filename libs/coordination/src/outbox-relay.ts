@@ -34,7 +34,10 @@ export interface OutboxRelayOptions {
   logger: Logger;
   onEvent?: (event: RelayEvent) => void;
   clock?: () => Date;
-  /** LISTEN channel; the outbox trigger notifies `els_outbox`. */
+  /**
+   * LISTEN channel; the outbox trigger notifies `els_outbox` with the writing session's application_name
+   * (migration 0004).
+   */
   channel?: string;
 }
 
@@ -54,12 +57,20 @@ const DEFAULT_PUBLISH_TIMEOUT_MS = 5000;
  */
 export const RELAY_IDLE_MARGIN_MS = 2000;
 
+/** The application_name of the relay's sessions, which the outbox trigger names in its NOTIFY. */
+async function sessionOrigin(sql: Sql): Promise<string> {
+  const [row] = await sql<Array<{ name: string | null }>>`
+    select current_setting('application_name', true) as name`;
+  return row?.name ?? '';
+}
+
 /**
  * Publishes the outbox. Runs in every replica: each pass claims a disjoint set of rows with SKIP LOCKED and
  * marks them published in one statement, publishes them with their stored event ids, reverts the mark of
  * the rows whose publish failed, and commits. A crash
  * after publishing and before the commit leaves the rows unpublished, so they are published again with
- * the same id: at least once, never lost (invariant 5). Woken by LISTEN/NOTIFY, polling as the fallback.
+ * the same id: at least once, never lost (invariant 5). Woken by LISTEN/NOTIFY for the rows its own replica
+ * wrote, polling as the fallback (which also publishes what a stopped peer left).
  */
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { sql, publisher, logger } = options;
@@ -191,7 +202,12 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       if (running) return;
       running = true;
       try {
-        listener = await sql.listen(options.channel ?? 'els_outbox', () => {
+        const origin = await sessionOrigin(sql);
+        listener = await sql.listen(options.channel ?? 'els_outbox', (writer) => {
+          // A peer's rows are its own relay's to publish; this relay's polling takes them over if that
+          // peer stopped first. An empty payload (no application_name, or a trigger older than 0004)
+          // is for every relay.
+          if (writer !== '' && origin !== '' && writer !== origin) return;
           if (!pause.wake()) notified = true;
         });
       } catch (error) {
