@@ -3,11 +3,18 @@
 // queue is not throttled), and the timer's callback arms the next one. An idle replica woke ~1,500 times a
 // second and spent 4.7 % of a core doing nothing. See docs/adr/0004-kafkajs-request-queue-patch.md.
 //
-// The edit returns early when no request is pending: push() arms the check when it enqueues one, and a
-// throttled queue with pending requests still schedules its check at the end of the throttle.
+// The first edit returns early when no request is pending: push() arms the check when it enqueues one,
+// and a throttled queue with pending requests still schedules its check at the end of the throttle.
+//
+// The second edit slows the request-timeout check: every connected broker connection runs an interval
+// at min(requestTimeout, 100 ms) to look for requests past their timeout, ten wake-ups a second per
+// connection whether anything is in flight or not. It runs at a tenth of the request timeout now (1 s for
+// the worker's 30 s), never more often than before, so a request still times out within 10 % of its
+// timeout.
 const { applyEdits, patchInstalledFiles } = require('./source-edits.cjs');
 
 const MARKER = '/* els: no timer without pending requests */';
+const TIMEOUT_CHECK_MARKER = '/* els: request timeouts checked at a tenth of the timeout */';
 
 const EDITS = [
   {
@@ -18,6 +25,12 @@ const EDITS = [
     if (!this.throttleCheckTimeoutId) {`,
     occurrences: 1,
     applied: MARKER,
+  },
+  {
+    find: `      }, Math.min(this.requestTimeout, 100))`,
+    replace: `      }, Math.max(100, Math.min(this.requestTimeout / 10, 1000))) ${TIMEOUT_CHECK_MARKER}`,
+    occurrences: 1,
+    applied: TIMEOUT_CHECK_MARKER,
   },
 ];
 
@@ -34,4 +47,10 @@ function patchInstalledKafkajs(root) {
   return patchInstalledFiles(root, 'kafkajs', ['src/network/requestQueue/index.js'], patchRequestQueueSource);
 }
 
-module.exports = { patchRequestQueueSource, patchInstalledKafkajs, REQUEST_QUEUE_FILTER, MARKER };
+module.exports = {
+  patchRequestQueueSource,
+  patchInstalledKafkajs,
+  REQUEST_QUEUE_FILTER,
+  MARKER,
+  TIMEOUT_CHECK_MARKER,
+};

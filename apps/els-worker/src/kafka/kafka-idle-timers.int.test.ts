@@ -5,37 +5,80 @@ import { createKafkaClient } from './kafka-client';
 
 const brokers = [process.env.ELS_TEST_KAFKA_BROKERS ?? '127.0.0.1:9092'];
 
-/** Timers created anywhere in this process while `during` runs. */
-async function timersCreatedDuring(during: () => Promise<void>): Promise<number> {
+/**
+ * Watches this process's timers from now on: `during` counts the timers created and the timer callbacks
+ * run (also of timers armed before it, such as a connection's interval) while its function runs.
+ */
+function watchTimers() {
+  const live = new Set<number>();
+  let measuring = false;
   let created = 0;
+  let fired = 0;
   const hook = createHook({
-    init(_id, type) {
-      if (type === 'Timeout') created += 1;
+    init(id, type) {
+      if (type !== 'Timeout') return;
+      live.add(id);
+      if (measuring) created += 1;
     },
-  });
-  hook.enable();
-  try {
-    await during();
-  } finally {
-    hook.disable();
-  }
-  return created;
+    before(id) {
+      if (measuring && live.has(id)) fired += 1;
+    },
+    destroy(id) {
+      live.delete(id);
+    },
+  }).enable();
+  return {
+    async during(run: () => Promise<void>): Promise<{ created: number; fired: number }> {
+      created = 0;
+      fired = 0;
+      measuring = true;
+      try {
+        await run();
+      } finally {
+        measuring = false;
+      }
+      return { created, fired };
+    },
+    stop: () => void hook.disable(),
+  };
 }
 
 describe('kafkajs request queue (docs/adr/0004-kafkajs-request-queue-patch.md)', () => {
   it('arms no timer while a used connection has nothing pending', async () => {
     // Unpatched, kafkajs 2.2.4 re-arms a 1 ms timer forever once a connection's queue has been checked:
     // about a thousand timers a second per connection, in an otherwise idle process.
+    const timers = watchTimers();
     const kafka = createKafkaClient({ brokers, clientId: 'idle-timers', logger: silentLogger });
     const admin = kafka.admin();
     await admin.connect();
     try {
       await admin.listTopics();
       await admin.describeCluster();
-      const created = await timersCreatedDuring(() => delay(1000));
+      const { created } = await timers.during(() => delay(1000));
       // The one timer of the measuring delay itself, and none for the idle connection.
       expect(created).toBeLessThan(20);
     } finally {
+      timers.stop();
+      await admin.disconnect();
+    }
+  });
+
+  it("checks an idle connection's request timeouts once a second, not ten times", async () => {
+    // Unpatched, every connected broker connection runs its request-timeout check every 100 ms: about
+    // ten wake-ups a second per connection. The worker's 30 s request timeout is checked every second.
+    const timers = watchTimers();
+    const kafka = createKafkaClient({ brokers, clientId: 'idle-timeout-checks', logger: silentLogger });
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      await admin.listTopics();
+      await admin.describeCluster();
+      const { fired } = await timers.during(() => delay(3000));
+      // The admin holds one or two broker connections: at most about three checks each in 3 s, and the
+      // measuring delay itself; unpatched it is about thirty per connection.
+      expect(fired).toBeLessThan(10);
+    } finally {
+      timers.stop();
       await admin.disconnect();
     }
   });

@@ -50,7 +50,7 @@ export interface WorkerStages {
   settled: StageLatency | null;
   /** Outbox row inserted → published by the relay. */
   outboxPublishLag: StageLatency | null;
-  /** Event-loop delay p99 over the run (Node's monitorEventLoopDelay), the worst replica. */
+  /** Event-loop lateness p99 since the previous scrape (Node's monitorEventLoopDelay), the worst replica. */
   eventLoopLagP99Ms: number | null;
 }
 
@@ -146,9 +146,17 @@ async function scrapeMetrics(cluster: WorkerCluster, logDir: string, label: stri
 }
 
 /** The largest value of an unlabelled gauge across replicas, in ms. */
-function worstGauge(expositions: string[], name: string): number | null {
-  const values = metricValues(expositions, name);
-  return values.length > 0 ? Math.round(Math.max(...values) * 1000 * 10) / 10 : null;
+/**
+ * The worst replica's event-loop lateness p99, ms. prom-client's `nodejs_eventloop_lag_*` gauges are Node's
+ * delay monitor's sampling intervals (its resolution plus the lateness), so the lateness is p99 − min.
+ */
+function worstEventLoopLateness(expositions: string[]): number | null {
+  const lateness = expositions.flatMap((text) => {
+    const [p99] = metricValues([text], 'nodejs_eventloop_lag_p99_seconds');
+    const [min] = metricValues([text], 'nodejs_eventloop_lag_min_seconds');
+    return p99 === undefined || min === undefined ? [] : [Math.max(0, p99 - min)];
+  });
+  return lateness.length > 0 ? Math.round(Math.max(...lateness) * 1000 * 10) / 10 : null;
 }
 
 /** CPU seconds the running replicas have used (their process_cpu_seconds_total, summed). */
@@ -174,7 +182,7 @@ function stagesOf(expositions: string[], warmUp: string[] | undefined): WorkerSt
     assignmentTransaction: stage('els_content_transaction_duration_seconds', { outcome: 'committed' }),
     settled: stage('els_event_settled_delay_seconds', { event: 'content' }),
     outboxPublishLag: stage('els_outbox_publish_lag_seconds'),
-    eventLoopLagP99Ms: worstGauge(expositions, 'nodejs_eventloop_lag_p99_seconds'),
+    eventLoopLagP99Ms: worstEventLoopLateness(expositions),
   };
 }
 
