@@ -8,18 +8,16 @@ import type { Sql, Tx } from '../database';
  */
 export async function outboxInsert(tx: Tx, events: OutboundEvent[], now: Date): Promise<number> {
   if (events.length === 0) return 0;
-  const rows = await tx`
+  // One JSON document for all rows: the envelopes are not escaped again into an array literal (by the
+  // driver) and parsed out of it (by PostgreSQL), which cost more than the rest of the statement.
+  const rows = events.map((e) => ({ topic: e.topic, key: e.key, payload: e.envelope }));
+  const inserted = await tx`
     insert into outbox (event_id, topic, key, payload, created_at, next_attempt_at)
-    select e.event_id, e.topic, e.key, e.payload::jsonb, ${now}, ${now}
-    from unnest(
-      ${events.map((e) => e.envelope.event_id)}::uuid[],
-      ${events.map((e) => e.topic)}::text[],
-      ${events.map((e) => e.key)}::text[],
-      ${events.map((e) => JSON.stringify(e.envelope))}::text[]
-    ) as e(event_id, topic, key, payload)
+    select (e.payload ->> 'event_id')::uuid, e.topic, e.key, e.payload, ${now}, ${now}
+    from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as e(topic text, key text, payload jsonb)
     on conflict (event_id) do nothing
     returning id`;
-  return rows.length;
+  return inserted.length;
 }
 
 export interface OutboxRow {
