@@ -36,6 +36,9 @@ function hashLabel(label: string): number {
   return hash >>> 0;
 }
 
+/** Two hex digits of every byte value. */
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+
 export function createSeededRandom(seed: number): SeededRandom {
   const next = mulberry32(seed);
   const int = (maxExclusive: number) => Math.floor(next() * maxExclusive);
@@ -43,11 +46,14 @@ export function createSeededRandom(seed: number): SeededRandom {
     next,
     int,
     uuid() {
-      const bytes = Array.from({ length: 16 }, () => int(256));
-      bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x40;
-      bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
-      const hex = bytes.map((byte) => byte.toString(16).padStart(2, '0')).join('');
-      return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+      // Sixteen draws of a byte; the version and variant bits are set in bytes 6 and 8.
+      let text = '';
+      for (let i = 0; i < 16; i += 1) {
+        const byte = int(256);
+        text += HEX[i === 6 ? (byte & 0x0f) | 0x40 : i === 8 ? (byte & 0x3f) | 0x80 : byte];
+        if (i === 3 || i === 5 || i === 7 || i === 9) text += '-';
+      }
+      return text;
     },
     shuffle<T>(items: T[]): T[] {
       for (let i = items.length - 1; i > 0; i -= 1) {

@@ -85,6 +85,12 @@ export const DEFAULT_PRODUCE_OPTIONS: ProduceOptions = {
   retryForMs: 120_000,
 };
 
+/** Where one message goes: its prefixed topic and the partition its key maps to. */
+interface Placement {
+  topic: string;
+  partition: number;
+}
+
 /** Values above this go out alone, so a broker refusing one cannot leave a shared request half-written. */
 const LARGE_VALUE_BYTES = 512 * 1024;
 
@@ -178,24 +184,21 @@ export async function produceWorkload(
    */
   const sendChunk = async (
     chunk: PlannedSend[],
+    placed: Placement[],
   ): Promise<{ rejection: string; attempts: number } | { offsets: (string | null)[]; attempts: number }> => {
     const byTopic = new Map<string, Message[]>();
-    for (const send of chunk) {
-      const topic = topicName(send.topic, options.topicPrefix);
+    chunk.forEach((send, index) => {
+      const { topic, partition } = placed[index] as Placement;
       const messages = byTopic.get(topic) ?? [];
-      messages.push({
-        key: send.key,
-        value: send.value,
-        partition: partitionForKey(send.key, partitionsOf(topic)),
-      });
+      messages.push({ key: send.key, value: send.value, partition });
       byTopic.set(topic, messages);
-    }
+    });
     const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
     const giveUpAt = clock.now() + options.retryForMs;
     for (let attempt = 0; ; attempt += 1) {
       try {
         const acknowledged = await deps.producer.sendBatch({ topicMessages, acks: -1 });
-        return { offsets: offsetsOf(chunk, acknowledged), attempts: attempt + 1 };
+        return { offsets: offsetsOf(placed, acknowledged), attempts: attempt + 1 };
       } catch (error) {
         const kind = classifySendError(error);
         if (kind === 'too-large' && chunk.length === 1) {
@@ -208,16 +211,15 @@ export async function produceWorkload(
     }
   };
 
-  const offsetsOf = (chunk: PlannedSend[], acknowledged: RecordMetadata[]): (string | null)[] => {
+  const offsetsOf = (placed: Placement[], acknowledged: RecordMetadata[]): (string | null)[] => {
     const base = new Map<string, bigint>();
     for (const meta of acknowledged) {
       if (meta.baseOffset !== undefined)
         base.set(`${meta.topicName}:${meta.partition}`, BigInt(meta.baseOffset));
     }
     const position = new Map<string, bigint>();
-    return chunk.map((send) => {
-      const topic = topicName(send.topic, options.topicPrefix);
-      const at = `${topic}:${partitionForKey(send.key, partitionsOf(topic))}`;
+    return placed.map(({ topic, partition }) => {
+      const at = `${topic}:${partition}`;
       const first = base.get(at);
       const index = position.get(at) ?? 0n;
       position.set(at, index + 1n);
@@ -231,15 +233,20 @@ export async function produceWorkload(
       if (deps.signal?.aborted) break;
       await bucket.take(chunk.length);
       const sentAtMs = clock.now();
-      const outcome = await sendChunk(chunk);
+      // Each message's topic and partition, computed once for the send, its offset and its log line.
+      const placed = chunk.map((send): Placement => {
+        const topic = topicName(send.topic, options.topicPrefix);
+        return { topic, partition: partitionForKey(send.key, partitionsOf(topic)) };
+      });
+      const outcome = await sendChunk(chunk, placed);
       const rejection = 'rejection' in outcome ? outcome.rejection : undefined;
       const ackedAtMs = clock.now();
       const lines: SentLogLine[] = chunk.map((send, index) => {
-        const topic = topicName(send.topic, options.topicPrefix);
+        const { topic, partition } = placed[index] as Placement;
         const line: SentLogLine = {
           seq: (seq += 1),
           topic,
-          partition: partitionForKey(send.key, partitionsOf(topic)),
+          partition,
           key: send.key,
           kind: send.kind,
           batchId: send.batchId,
