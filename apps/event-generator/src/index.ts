@@ -1,6 +1,6 @@
 export { createSeededRandom } from './seeded-random';
 export type { SeededRandom } from './seeded-random';
-export { partitionForKey } from './key-partition';
+export { partitionForKey } from '@els/contracts';
 export { workloadOptionsSchema, resolveWorkloadOptions } from './workload-options';
 export type { WorkloadOptions, WorkloadOptionsInput } from './workload-options';
 export {

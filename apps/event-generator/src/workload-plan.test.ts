@@ -1,5 +1,4 @@
-import { TOPICS, parseEnvelope } from '@els/contracts';
-import { partitionForKey } from './key-partition';
+import { TOPICS, parseEnvelope, partitionForKey } from '@els/contracts';
 import {
   MALFORMED_CLASSES,
   MALFORMED_CLASS_CODES,

@@ -1,6 +1,5 @@
-import { COURSE_CODES, TOPICS, type BaseTopic } from '@els/contracts';
+import { COURSE_CODES, TOPICS, partitionForKey, type BaseTopic } from '@els/contracts';
 import { makeContent, makeRegistration, makeValidationFailure, toWire } from '@els/contracts/testing';
-import { partitionForKey } from './key-partition';
 import { MALFORMED_CLASSES, buildMalformedMessage, type MalformedClass } from './malformed-message';
 import { createSeededRandom, type SeededRandom } from './seeded-random';
 import { resolveWorkloadOptions, type WorkloadOptions, type WorkloadOptionsInput } from './workload-options';

@@ -1,7 +1,6 @@
 import type { Message, Producer, RecordMetadata } from 'kafkajs';
-import { topicName } from '@els/contracts';
+import { partitionForKey, topicName } from '@els/contracts';
 import { systemClock, type Clock } from './clock';
-import { partitionForKey } from './key-partition';
 import { classifySendError } from './send-error';
 import type { SentLogLine, SentLogWriter } from './sent-log';
 import { createTokenBucket } from './token-bucket';

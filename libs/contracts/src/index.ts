@@ -1,4 +1,5 @@
 export { TOPICS, INPUT_TOPICS, OUTPUT_TOPICS, topicName, baseTopicOf } from './topics';
+export { murmur2, partitionForKey } from './key-partition';
 export type { BaseTopic, TopicKey } from './topics';
 export {
   ELS_SOURCE_SERVICE,

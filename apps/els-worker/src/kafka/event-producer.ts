@@ -1,5 +1,12 @@
-import { TOPICS, topicName, type BaseTopic } from '@els/contracts';
-import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
+import { TOPICS, partitionForKey, topicName, type BaseTopic } from '@els/contracts';
+import {
+  CompressionTypes,
+  Partitioners,
+  type ICustomPartitioner,
+  type Kafka,
+  type Message,
+  type Producer,
+} from 'kafkajs';
 import type { DeadLetter, OutboundRecord, RecordPublishResult } from '../consumer/message-types';
 import type { Logger } from '../logger';
 import { DEAD_LETTER_HEADROOM_BYTES, LARGE_EVENT_TOPICS } from './topic-admin';
@@ -68,6 +75,21 @@ export function isStaleProducerError(error: unknown, depth = 0): boolean {
   return wrapped.some((inner) => isStaleProducerError(inner, depth + 1));
 }
 
+/**
+ * kafkajs's default partitioner, with the key hashed by the contracts' `partitionForKey` (the same
+ * partition; kafkajs computes murmur2 on its 64-bit `Long` emulation for every record). A record without
+ * a key, or with an explicit partition, is placed by kafkajs's own partitioner as before.
+ */
+export const keyPartitioner: ICustomPartitioner = () => {
+  const fallback = Partitioners.DefaultPartitioner();
+  return (args) => {
+    const { key, partition } = args.message;
+    if (partition !== undefined && partition !== null) return partition;
+    if (key === undefined || key === null) return fallback(args);
+    return partitionForKey(key, args.partitionMetadata.length);
+  };
+};
+
 export function createEventProducer(kafka: Kafka, topicPrefix: string, logger: Logger): EventProducer {
   let producer: Producer | undefined;
   let starting: Promise<void> | undefined;
@@ -79,7 +101,7 @@ export function createEventProducer(kafka: Kafka, topicPrefix: string, logger: L
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: keyPartitioner,
     });
     producer = created;
     starting = created.connect();
