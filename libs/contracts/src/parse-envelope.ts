@@ -45,11 +45,17 @@ export function parseEnvelope(
   }
   let json: unknown;
   try {
-    const text = typeof bytes === 'string' ? bytes : new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    json = JSON.parse(text);
+    json = JSON.parse(typeof bytes === 'string' ? bytes : utf8.decode(bytes));
   } catch (error) {
     return fail(CONTRACT_ERROR_CODES.notJson, '$', `not UTF-8 JSON: ${(error as Error).message}`);
   }
+  // A well-formed event is validated once, by its event's schema (envelope and data). Only when that
+  // fails, or the type is unknown, does the envelope alone decide which error it is: the envelope's
+  // issues first, then an unknown type, then the data's issues.
+  const eventType = (json as { event_type?: unknown } | null)?.event_type;
+  const name = typeof eventType === 'string' ? eventNameForType(eventType) : undefined;
+  const parsed = name ? EVENT_DEFINITIONS[name].schema.safeParse(json) : undefined;
+  if (name && parsed?.success) return { ok: true, event: { name, envelope: parsed.data } as ParsedEvent };
   const envelope = rawEnvelopeSchema.safeParse(json);
   if (!envelope.success) {
     return {
@@ -57,20 +63,19 @@ export function parseEnvelope(
       error: contractError(CONTRACT_ERROR_CODES.invalidEnvelope, issuesOf(envelope.error)),
     };
   }
-  const name = eventNameForType(envelope.data.event_type);
-  if (!name) {
+  if (!name || !parsed) {
     return fail(
       CONTRACT_ERROR_CODES.unknownEventType,
       '$.event_type',
       `unknown event_type "${envelope.data.event_type.slice(0, 200)}"`,
     );
   }
-  const parsed = EVENT_DEFINITIONS[name].schema.safeParse(json);
-  if (!parsed.success) {
-    return { ok: false, error: contractError(CONTRACT_ERROR_CODES.invalidData, issuesOf(parsed.error)) };
-  }
-  return { ok: true, event: { name, envelope: parsed.data } as ParsedEvent };
+  if (parsed.success) return { ok: true, event: { name, envelope: parsed.data } as ParsedEvent };
+  return { ok: false, error: contractError(CONTRACT_ERROR_CODES.invalidData, issuesOf(parsed.error)) };
 }
+
+/** Strict UTF-8 (invalid bytes are an error, not U+FFFD); one instance serves every call. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function fail(code: ContractError['code'], path: string, reason: string): ParseResult {
   return { ok: false, error: contractError(code, [{ path, reason }]) };
