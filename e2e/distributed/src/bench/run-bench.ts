@@ -152,10 +152,11 @@ function markdown(report: BenchReport): string {
     `${report.idle.replicaCorePct} % of one core; over the same window PostgreSQL ${report.idle.postgresCorePct} %,`,
     `Kafka ${report.idle.kafkaCorePct} %, Redis ${report.idle.redisCorePct} % (their own idling included).`,
     '',
-    `Memory against batch size: RSS of a fresh replica after ${report.memory.textsPerRun} texts in batches of each size`,
-    `(${Object.entries(report.memory.rssMbByBatchSize)
+    `Memory against batch size: RSS of a fresh replica after ${report.memory.textsPerRun} texts in batches of each size,`,
+    `the median of ${report.memory.rounds.length} round(s) (${Object.entries(report.memory.rssMbByBatchSize)
       .map(([size, mb]) => `${size}: ${mb} MB`)
-      .join(', ')}); growth from the smallest to the largest ${report.memory.growthPct} %.`,
+      .join(', ')}); growth from the smallest to the largest ${report.memory.growthPct} %`,
+    `(by round: ${report.memory.rounds.map((r) => `${r.growthPct} %`).join(', ')}).`,
     '',
     `Ratios: worker drain with 1 replica vs the one-slot-per-transaction ceiling ${report.ratios.throughputVsSingleRowCeiling};`,
     `scale3 = ${report.ratios.scale3}, scale5 = ${report.ratios.scale5} (drain throughput vs 1 replica).`,
@@ -164,38 +165,62 @@ function markdown(report: BenchReport): string {
 
 interface MemoryByBatchSize {
   textsPerRun: number;
+  /** The median over the rounds of each batch size's RSS, MB. */
   rssMbByBatchSize: Record<string, number>;
-  /** RSS growth from the smallest to the largest batch size, in %. */
+  /** RSS growth from the smallest to the largest batch size, of the medians, in %. */
   growthPct: number;
+  /** Each round's RSS by batch size, and its growth in %. */
+  rounds: Array<{ rssMbByBatchSize: Record<string, number>; growthPct: number }>;
+}
+
+const growth = (first: number, last: number) =>
+  first > 0 ? Math.round(((last - first) / first) * 1000) / 10 : 0;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
 /**
  * RSS of one fresh replica after a backlog of the same number of texts, cut into batches of each size
- * (1,000 × 10, …, 1 × 10,000), so only the batch size changes between runs.
+ * (1,000 × 10, …, 1 × 10,000), so only the batch size changes between runs. Three rounds (one in the quick
+ * profile), each going through every size: a single RSS reading moves by about 10 % from run to run.
  */
 async function measureMemory(): Promise<MemoryByBatchSize> {
   const sizes = quick ? [10, 1000] : [10, 100, 1000, 10_000];
+  const roundCount = quick ? 1 : 3;
   const textsPerRun = Math.max(...sizes);
-  const rssMbByBatchSize: Record<string, number> = {};
-  for (const size of sizes) {
-    log(`memory: ${textsPerRun / size} batch(es) of ${size} essays, 1 replica`);
-    const result = await measureWorkerRun({
-      replicas: 1,
-      offeredPerSec: 0,
-      batches: Math.ceil(textsPerRun / size),
-      slots: size,
-      durationS: 0,
-      logDir: path.join(outDir, 'logs', `memory-${size}`),
+  const rounds: MemoryByBatchSize['rounds'] = [];
+  for (let round = 1; round <= roundCount; round += 1) {
+    const rss: Record<string, number> = {};
+    for (const size of sizes) {
+      log(
+        `memory, round ${round} of ${roundCount}: ${textsPerRun / size} batch(es) of ${size} essays, 1 replica`,
+      );
+      const result = await measureWorkerRun({
+        replicas: 1,
+        offeredPerSec: 0,
+        batches: Math.ceil(textsPerRun / size),
+        slots: size,
+        durationS: 0,
+        logDir: path.join(outDir, 'logs', `memory-${round}-${size}`),
+      });
+      rss[String(size)] = result.rssMb;
+      log(`  RSS ${result.rssMb} MB`);
+    }
+    rounds.push({
+      rssMbByBatchSize: rss,
+      growthPct: growth(rss[String(sizes[0])] ?? 0, rss[String(sizes.at(-1))] ?? 0),
     });
-    rssMbByBatchSize[String(size)] = result.rssMb;
-    log(`  RSS ${result.rssMb} MB`);
   }
-  const first = rssMbByBatchSize[String(sizes[0])] ?? 0;
-  const last = rssMbByBatchSize[String(sizes.at(-1))] ?? 0;
+  const rssMbByBatchSize = Object.fromEntries(
+    sizes.map((size) => [String(size), median(rounds.map((r) => r.rssMbByBatchSize[String(size)] ?? 0))]),
+  );
   return {
     textsPerRun,
     rssMbByBatchSize,
-    growthPct: first > 0 ? Math.round(((last - first) / first) * 1000) / 10 : 0,
+    growthPct: growth(rssMbByBatchSize[String(sizes[0])] ?? 0, rssMbByBatchSize[String(sizes.at(-1))] ?? 0),
+    rounds,
   };
 }
 
