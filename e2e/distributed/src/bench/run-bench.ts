@@ -8,6 +8,7 @@ import path from 'node:path';
 import * as prettier from 'prettier';
 import { repoRoot } from '../harness/paths';
 import { runStackOperation } from '../harness/stack-control';
+import { targetVerdicts, targetsTable, type TargetInputs } from './bench-targets';
 import { measureIdleReplica, type IdleReplica } from './idle-replica';
 import { BATCH_ROWS, measurePostgresCeiling, type PgbenchResult } from './pgbench-ceiling';
 import { measureWorkerRun, WARMUP_MS, type WorkerRun, type WorkerRunSpec } from './worker-throughput';
@@ -62,6 +63,31 @@ const quad = (x: { p50: number; p95: number; p99: number; max: number } | null) 
 function startup(report: BenchReport): string {
   const values = report.runs.flatMap((r) => (r.replicaStartupCpuMs === null ? [] : [r.replicaStartupCpuMs]));
   return values.length > 0 ? `${Math.min(...values)}–${Math.max(...values)}` : '–';
+}
+
+/** What the targets look at, from one run's report. */
+function targetInputs(report: BenchReport): TargetInputs {
+  const run = (replicas: number, offered: number) =>
+    report.runs.find((r) => r.replicas === replicas && r.offeredPerSec === offered);
+  const paced = report.runs.filter((r) => r.offeredPerSec > 0);
+  return {
+    drainVsCeiling: report.ratios.throughputVsSingleRowCeiling,
+    cpuPerTextAt5000: run(3, 5000)?.cpuMicrosPerText.total ?? null,
+    cpuPerTextAt1000With5: run(5, 1000)?.cpuMicrosPerText.total ?? null,
+    idleReplicaCorePct: report.idle.replicaCorePct,
+    scale3: report.ratios.scale3,
+    scale5: report.ratios.scale5,
+    steadyP99At5000: run(3, 5000)?.steadyLatencyMs?.p99 ?? null,
+    contentTransactionP99At1000: paced
+      .filter((r) => r.offeredPerSec === 1000)
+      .map((r) => ({ replicas: r.replicas, p99: r.stages.assignmentTransaction?.p99 ?? null })),
+    completionP99: paced.map((r) => ({
+      run: runName(r),
+      p99: r.completion.steadyFromLastSentMs?.p99 ?? null,
+    })),
+    rssGrowthPct: report.memory.growthPct,
+    rssGrowthPctByRound: report.memory.rounds.map((r) => r.growthPct),
+  };
 }
 
 function markdown(report: BenchReport): string {
@@ -160,6 +186,10 @@ function markdown(report: BenchReport): string {
     '',
     `Ratios: worker drain with 1 replica vs the one-slot-per-transaction ceiling ${report.ratios.throughputVsSingleRowCeiling};`,
     `scale3 = ${report.ratios.scale3}, scale5 = ${report.ratios.scale5} (drain throughput vs 1 replica).`,
+    '',
+    'Targets, judged on this run alone:',
+    '',
+    targetsTable(targetVerdicts(targetInputs(report))),
   ].join('\n');
 }
 
@@ -251,7 +281,15 @@ async function writeDoc(block: string): Promise<void> {
   fs.writeFileSync(docFile, await prettier.format(page, { ...options, filepath: docFile }));
 }
 
+/** `--render`: rewrites the generated block from the last run's bench.json, without measuring. */
+async function render(): Promise<void> {
+  const report = JSON.parse(fs.readFileSync(path.join(outDir, 'bench.json'), 'utf8')) as BenchReport;
+  await writeDoc(markdown(report));
+  log(`rendered docs/reference/performance.md from the run of ${report.startedAt}`);
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--render')) return render();
   const started = Date.now();
   fs.mkdirSync(outDir, { recursive: true });
   await runStackOperation('up');
