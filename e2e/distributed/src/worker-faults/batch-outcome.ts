@@ -96,7 +96,7 @@ export async function collectOutcome(fixture: WorkerFixture, batch: FullBatch): 
   const { sql } = fixture.db;
   await waitFor(
     `the completion event of ${batch.batchId}`,
-    () => fixture.collector.of(OUTPUT.completed).length > 0,
+    () => distinctEventIds(fixture, OUTPUT.completed, batch.batchId).size > 0,
     { timeoutMs: 90_000 },
   );
   await waitFor(
@@ -111,7 +111,7 @@ export async function collectOutcome(fixture: WorkerFixture, batch: FullBatch): 
   );
   await waitFor(
     `every slot-assigned event of ${batch.batchId} on the topic`,
-    () => distinctEventIds(fixture, OUTPUT.assigned).size >= batch.texts.length,
+    () => distinctEventIds(fixture, OUTPUT.assigned, batch.batchId).size >= batch.texts.length,
     { timeoutMs: 60_000 },
   );
   const rows = await sql<{ essay_id: string; text_storage_id: string }[]>`
@@ -120,7 +120,7 @@ export async function collectOutcome(fixture: WorkerFixture, batch: FullBatch): 
   const sent = new Set(batch.texts);
   const held = new Map<string, number>();
   for (const row of rows) held.set(row.text_storage_id, (held.get(row.text_storage_id) ?? 0) + 1);
-  const events = distinctEventIds(fixture, OUTPUT.assigned);
+  const events = distinctEventIds(fixture, OUTPUT.assigned, batch.batchId);
   const perEssay = new Map<string, number>();
   for (const value of events.values()) {
     const essayId = String((value['data'] as Record<string, unknown>)['essay_id']);
@@ -133,8 +133,8 @@ export async function collectOutcome(fixture: WorkerFixture, batch: FullBatch): 
     doubled: [...held].filter(([text, n]) => n > 1 || !sent.has(text)).map(([text]) => text),
     essaysAnnouncedTwice: [...perEssay].filter(([, n]) => n > 1).map(([essayId]) => essayId),
     slotAssignedEvents: events.size,
-    completionEvents: distinctEventIds(fixture, OUTPUT.completed).size,
-    excessEvents: distinctEventIds(fixture, OUTPUT.excess).size,
+    completionEvents: distinctEventIds(fixture, OUTPUT.completed, batch.batchId).size,
+    excessEvents: distinctEventIds(fixture, OUTPUT.excess, batch.batchId).size,
     deadLetters: fixture.collector.of(OUTPUT.deadLetter).length,
     unpublishedOutboxRows: unpublished?.n ?? 0,
   };
@@ -154,13 +154,21 @@ export function cleanOutcome(slots: number): BatchOutcome {
   };
 }
 
+/**
+ * The events of one batch on an output topic, by event id. A fixture's topics outlive a test, so the events
+ * of the batches of earlier tests are there too and must not count (nor stand in for this batch's).
+ */
 function distinctEventIds(
   fixture: WorkerFixture,
   topic: (typeof OUTPUT)[keyof typeof OUTPUT],
+  batchId: string,
 ): Map<string, Record<string, unknown>> {
   const events = new Map<string, Record<string, unknown>>();
   for (const message of fixture.collector.of(topic)) {
-    if (message.value) events.set(String(message.value['event_id']), message.value);
+    const data = message.value?.['data'] as Record<string, unknown> | undefined;
+    if (message.value && data?.['batch_id'] === batchId) {
+      events.set(String(message.value['event_id']), message.value);
+    }
   }
   return events;
 }
