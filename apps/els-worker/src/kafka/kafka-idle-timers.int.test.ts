@@ -43,43 +43,42 @@ function watchTimers() {
   };
 }
 
+/**
+ * Watches the timers while `measure` runs against an admin client whose broker connections have carried
+ * requests and are now idle.
+ */
+async function onIdleAdmin<T>(
+  clientId: string,
+  measure: (timers: ReturnType<typeof watchTimers>) => Promise<T>,
+): Promise<T> {
+  const timers = watchTimers();
+  const admin = createKafkaClient({ brokers, clientId, logger: silentLogger }).admin();
+  try {
+    await admin.connect();
+    await admin.listTopics();
+    await admin.describeCluster();
+    return await measure(timers);
+  } finally {
+    timers.stop();
+    await admin.disconnect();
+  }
+}
+
 describe('kafkajs request queue (docs/adr/0004-kafkajs-request-queue-patch.md)', () => {
   it('arms no timer while a used connection has nothing pending', async () => {
     // Unpatched, kafkajs 2.2.4 re-arms a 1 ms timer forever once a connection's queue has been checked:
     // about a thousand timers a second per connection, in an otherwise idle process.
-    const timers = watchTimers();
-    const kafka = createKafkaClient({ brokers, clientId: 'idle-timers', logger: silentLogger });
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await admin.listTopics();
-      await admin.describeCluster();
-      const { created } = await timers.during(() => delay(1000));
-      // The one timer of the measuring delay itself, and none for the idle connection.
-      expect(created).toBeLessThan(20);
-    } finally {
-      timers.stop();
-      await admin.disconnect();
-    }
+    const { created } = await onIdleAdmin('idle-timers', (timers) => timers.during(() => delay(1000)));
+    // The one timer of the measuring delay itself, and none for the idle connection.
+    expect(created).toBeLessThan(20);
   });
 
   it("checks an idle connection's request timeouts once a second, not ten times", async () => {
     // Unpatched, every connected broker connection runs its request-timeout check every 100 ms: about
     // ten wake-ups a second per connection. The worker's 30 s request timeout is checked every second.
-    const timers = watchTimers();
-    const kafka = createKafkaClient({ brokers, clientId: 'idle-timeout-checks', logger: silentLogger });
-    const admin = kafka.admin();
-    try {
-      await admin.connect();
-      await admin.listTopics();
-      await admin.describeCluster();
-      const { fired } = await timers.during(() => delay(3000));
-      // The admin holds one or two broker connections: at most about three checks each in 3 s, and the
-      // measuring delay itself; unpatched it is about thirty per connection.
-      expect(fired).toBeLessThan(10);
-    } finally {
-      timers.stop();
-      await admin.disconnect();
-    }
+    const { fired } = await onIdleAdmin('idle-timeout-checks', (timers) => timers.during(() => delay(3000)));
+    // The admin holds one or two broker connections: at most about three checks each in 3 s, and the
+    // measuring delay itself; unpatched it is about thirty per connection.
+    expect(fired).toBeLessThan(10);
   });
 });
