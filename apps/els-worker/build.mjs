@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Bundles the worker into dist/apps/els-worker/main.js (CommonJS, Node 20, npm packages stay external in
 // node_modules except the patched ones — the PostgreSQL driver and kafkajs, bundled with their fixes
-// applied: docs/adr/0002-postgres-driver-patch.md, docs/adr/0004-kafkajs-request-queue-patch.md) and copies
-// the coordination migrations next to it, where the migrator looks for them.
+// applied: docs/adr/0002-postgres-driver-patch.md, docs/adr/0004-kafkajs-request-queue-patch.md,
+// docs/adr/0005-kafkajs-offset-commit-coalescing.md) and copies the coordination migrations next to it,
+// where the migrator looks for them.
 import { build } from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';

@@ -2,6 +2,7 @@
 // (postinstall.cjs) both read this list, so a patch added here reaches node_modules and the bundles alike.
 const postgres = require('./postgres-driver-patch.cjs');
 const kafkajs = require('./kafkajs-request-queue-patch.cjs');
+const kafkajsCommits = require('./kafkajs-offset-commit-patch.cjs');
 
 const DEPENDENCY_PATCHES = [
   {
@@ -17,6 +18,13 @@ const DEPENDENCY_PATCHES = [
     filter: kafkajs.REQUEST_QUEUE_FILTER,
     patchSource: kafkajs.patchRequestQueueSource,
     patchInstalled: kafkajs.patchInstalledKafkajs,
+  },
+  {
+    name: 'kafkajs offset commits',
+    package: 'kafkajs',
+    filter: kafkajsCommits.OFFSET_MANAGER_FILTER,
+    patchSource: kafkajsCommits.patchOffsetManagerSource,
+    patchInstalled: kafkajsCommits.patchInstalledOffsetManager,
   },
 ];
 
