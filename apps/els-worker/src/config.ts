@@ -74,6 +74,7 @@ const configShape = {
   ELS_RETRY_MAX_BACKOFF_MS: integer(10, 600_000, 5000),
   ELS_PARTITIONS_CONSUMED_CONCURRENTLY: integer(1, 100, 12),
   ELS_CONSUMER_MAX_BATCH_SIZE: integer(1, 10_000, 500),
+  ELS_CONSUMER_MAX_BYTES_PER_PARTITION: integer(1024, 100 * 1_048_576, 1_048_576),
   ELS_RETRY_UNEXPECTED_MAX: integer(1, 1000, 5),
   ELS_READY_MAX_RETRY_MS: integer(0, 86_400_000, 60_000),
   ELS_DB_STATEMENT_TIMEOUT_MS: integer(100, 600_000, 10_000),
@@ -114,6 +115,7 @@ export interface WorkerConfig {
   readonly retryMaxBackoffMs: number;
   readonly partitionsConsumedConcurrently: number;
   readonly consumerMaxBatchSize: number;
+  readonly consumerMaxBytesPerPartition: number;
   readonly retryUnexpectedMax: number;
   readonly readyMaxRetryMs: number;
   readonly dbStatementTimeoutMs: number;
@@ -204,6 +206,7 @@ export function parseConfig(
     retryMaxBackoffMs: env_.ELS_RETRY_MAX_BACKOFF_MS,
     partitionsConsumedConcurrently: env_.ELS_PARTITIONS_CONSUMED_CONCURRENTLY,
     consumerMaxBatchSize: env_.ELS_CONSUMER_MAX_BATCH_SIZE,
+    consumerMaxBytesPerPartition: env_.ELS_CONSUMER_MAX_BYTES_PER_PARTITION,
     retryUnexpectedMax: env_.ELS_RETRY_UNEXPECTED_MAX,
     readyMaxRetryMs: env_.ELS_READY_MAX_RETRY_MS,
     dbStatementTimeoutMs: env_.ELS_DB_STATEMENT_TIMEOUT_MS,

@@ -8,6 +8,7 @@ import {
   handleContentBatch,
   handleRegistration,
   handleValidationFailure,
+  probeDatabaseWritable,
   schemaStatus,
   type BatchStatus,
   type ContentOutcome,
@@ -17,6 +18,7 @@ import {
   type SchemaStatus,
   type Sql,
   type ValidationFailureOutcome,
+  type WriteProbeResult,
 } from '@els/coordination';
 
 export type {
@@ -45,7 +47,8 @@ export interface StatusQueries {
 
 /** What readiness asks the database. */
 export interface DatabaseProbe {
-  ping(): Promise<void>;
+  /** Answers whether this session's transactions are read-only (a standby, a database set read-only). */
+  ping(): Promise<{ readOnly: boolean }>;
   schemaStatus(): Promise<SchemaStatus>;
 }
 
@@ -60,6 +63,8 @@ export interface ClassifiedError {
 /** Everything the worker needs from libs/coordination, bound to one pool; the only place that imports it. */
 export interface CoordinationPort extends EventHandlers, StatusQueries, DatabaseProbe {
   classifyError(error: unknown): ClassifiedError;
+  /** One write in a transaction of its own (libs/coordination `probeDatabaseWritable`); never throws. */
+  probeWritable(): Promise<WriteProbeResult>;
   /** The identity of this database, scoping the Redis pre-filter (invariant 9). Needs a current schema. */
   deploymentId(): Promise<string>;
 }
@@ -74,11 +79,14 @@ export function createCoordinationPort(sql: Sql, context: HandlerContext): Coord
     essayStatus: (essayId) => essayStatus(sql, essayId),
     async ping() {
       try {
-        await sql`select 1`;
+        const [row] = await sql<Array<{ read_only: boolean }>>`
+          select current_setting('transaction_read_only') = 'on' as read_only`;
+        return { readOnly: row?.read_only === true };
       } catch (error) {
         throw coerceError(error);
       }
     },
+    probeWritable: () => probeDatabaseWritable(sql),
     schemaStatus: () => schemaStatus(sql),
     deploymentId: () => deploymentId(sql),
     classifyError(error) {

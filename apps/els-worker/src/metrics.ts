@@ -1,6 +1,7 @@
 import { ERROR_CODES, type RelayEvent, type SweeperEvent } from '@els/coordination';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { BROKER_UNAVAILABLE_CODE } from './consumer/batch-processor';
+import { BROKER_UNAVAILABLE_CODE, DEAD_LETTER_REFUSED_CODE } from './consumer/batch-processor';
+import type { DatabaseState } from './database-health';
 import type { ProcessorEvent } from './consumer/processor-events';
 
 /**
@@ -9,10 +10,16 @@ import type { ProcessorEvent } from './consumer/processor-events';
  */
 export const RETRY_REASONS: readonly string[] = [
   ERROR_CODES.databaseUnavailable,
+  ERROR_CODES.databaseReadOnly,
   ERROR_CODES.databaseConflict,
   ERROR_CODES.internal,
   BROKER_UNAVAILABLE_CODE,
+  DEAD_LETTER_REFUSED_CODE,
 ];
+
+const DATABASE_STATES: readonly DatabaseState[] = ['writable', 'read-only', 'unavailable'];
+/** Label value of a database state (Prometheus label values conventionally use underscores). */
+const stateLabel = (state: DatabaseState) => state.replace('-', '_');
 
 const LATENCY_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -164,6 +171,24 @@ export function createMetrics() {
       help: '1 while Redis is unavailable and only the database de-duplicates.',
       registers,
     }),
+    databaseState: new Gauge({
+      name: 'els_database_state',
+      help: 'What the replica last learned of its database (write probe, readiness): 1 on the current state (writable, read_only, unavailable).',
+      labelNames: ['state'],
+      registers,
+    }),
+    writeProbes: new Counter({
+      name: 'els_database_write_probes_total',
+      help: 'Write probes run before dead-lettering a message for a failure that is not a known outage, by what they found.',
+      labelNames: ['result'],
+      registers,
+    }),
+    deadLettersRefused: new Counter({
+      name: 'els_dead_letters_refused_total',
+      help: 'Letters the dead-letter topic refused for good, by outcome (reference: written without the value; stopped: the partition stops at the message).',
+      labelNames: ['outcome'],
+      registers,
+    }),
     redisPrefilterDuration: new Histogram({
       name: 'els_redis_prefilter_duration_seconds',
       help: 'Duration of one Redis pre-filter lookup.',
@@ -193,6 +218,11 @@ export function createMetrics() {
   });
 
   for (const reason of RETRY_REASONS) m.retries.inc({ reason }, 0);
+  for (const state of DATABASE_STATES) {
+    m.databaseState.set({ state: stateLabel(state) }, 0);
+    m.writeProbes.inc({ result: stateLabel(state) }, 0);
+  }
+  for (const outcome of ['reference', 'stopped']) m.deadLettersRefused.inc({ outcome }, 0);
 
   function observeProcessor(event: ProcessorEvent): void {
     switch (event.type) {
@@ -208,6 +238,9 @@ export function createMetrics() {
         return;
       case 'dead-lettered':
         m.deadLetters.inc({ code: event.code });
+        return;
+      case 'dead-letter-refused':
+        m.deadLettersRefused.inc({ outcome: event.outcome });
         return;
       case 'retry':
         m.retries.inc({ reason: event.reason });
@@ -312,6 +345,11 @@ export function createMetrics() {
       if (call.ok) m.contentTransactionEvents.observe(call.events);
     },
     observeRedisDegraded: (degraded: boolean) => m.redisDegraded.set(degraded ? 1 : 0),
+    observeDatabaseState(current: DatabaseState): void {
+      for (const state of DATABASE_STATES)
+        m.databaseState.set({ state: stateLabel(state) }, state === current ? 1 : 0);
+    },
+    observeWriteProbe: (result: DatabaseState) => m.writeProbes.inc({ result: stateLabel(result) }),
     observeRedisLookup: (durationMs: number) => m.redisPrefilterDuration.observe(durationMs / 1000),
     /** The exposition text and its content type, for GET /metrics. */
     async render(): Promise<{ contentType: string; body: string }> {

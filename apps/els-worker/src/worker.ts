@@ -2,11 +2,13 @@ import { INPUT_TOPICS, topicName } from '@els/contracts';
 import { createOutboxRelay, createOutboxSweeper } from '@els/coordination';
 import type { WorkerConfig } from './config';
 import { BROKER_UNAVAILABLE_CODE, createBatchProcessor } from './consumer/batch-processor';
+import { createDatabaseHealth } from './database-health';
 import { coalesceContentBatches } from './consumer/content-coalescer';
 import { retryWhileActive } from './consumer/retry-loop';
 import { createRetryTracker } from './consumer/retry-tracker';
 import { createCoordinationPort, type Sql } from './coordination-port';
 import { buildHttpServer, createHttpServer } from './http/http-server';
+import { isPermanentBrokerRefusal } from './kafka/broker-refusal';
 import type { KafkaTransport } from './kafka/kafka-transport';
 import { componentLogger, type Logger } from './logger';
 import { createMetrics, type WorkerMetrics } from './metrics';
@@ -66,6 +68,12 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): Worker {
   const coordination = createCoordinationPort(deps.sql, { clock: deps.clock, logger: consumerLog });
   const retrying = createRetryTracker();
   metrics.observeRetrying(retrying.list);
+  const databaseHealth = createDatabaseHealth({
+    probe: coordination.probeWritable,
+    logger: consumerLog,
+    onState: metrics.observeDatabaseState,
+    onProbe: metrics.observeWriteProbe,
+  });
 
   // Read once the schema is current (waitForSchema); the filter starts only after that.
   let deploymentId: string | undefined;
@@ -105,6 +113,7 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): Worker {
     groupId: config.consumerGroup,
     topics: INPUT_TOPICS.map((base) => topicName(base, config.topicPrefix)),
     partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
+    maxBytesPerPartition: config.consumerMaxBytesPerPartition,
     logger: consumerLog,
     onLag: metrics.observeConsumerLag,
     onMembership: metrics.observeGroupMembership,
@@ -120,8 +129,10 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): Worker {
         }),
       },
       classifyError: coordination.classifyError,
+      verifyDatabase: databaseHealth.verify,
       eventFilter,
       publishDeadLetters: (letters) => producer.publishDeadLetters(letters),
+      isPermanentBrokerRefusal,
       maxMessageBytes: config.maxMessageBytes,
       maxContentBatch: config.consumerMaxBatchSize,
       retryMaxBackoffMs: config.retryMaxBackoffMs,
@@ -145,6 +156,7 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): Worker {
         redisDegraded: eventFilter.degraded,
         retrying: retrying.list,
         maxRetryMs: config.readyMaxRetryMs,
+        onDatabaseState: databaseHealth.observe,
       },
       renderMetrics: metrics.render,
       logger: httpLog,

@@ -1,12 +1,13 @@
-import { coerceError, ElsError, ERROR_CODES, SQLSTATE_RULES, type RetryPolicy } from './errors';
+import { coerceError, ElsError, ERROR_CODES, FAILURE_RULES, type RetryPolicy } from './errors';
 
 /** What a driver error with this `code` (SQLSTATE or errno) is classified as. */
-function classified(code: string) {
-  const error = coerceError(Object.assign(new Error(`failure ${code}`), { code }));
+function classified(code: string, routine?: string) {
+  const error = coerceError(Object.assign(new Error(`failure ${code}`), { code, routine }));
   return { code: error.code, retriable: error.retriable, retry: error.retry };
 }
 
 const unavailable = { code: ERROR_CODES.databaseUnavailable, retriable: true, retry: 'unbounded' };
+const readOnly = { code: ERROR_CODES.databaseReadOnly, retriable: true, retry: 'unbounded' };
 const conflict = { code: ERROR_CODES.databaseConflict, retriable: true, retry: 'unbounded' };
 const badInput = { code: ERROR_CODES.invalidInputData, retriable: false, retry: 'never' };
 const rejected = { code: ERROR_CODES.databaseRejected, retriable: false, retry: 'never' };
@@ -27,6 +28,10 @@ describe('error classification', () => {
     ['40P01', 'deadlock', conflict],
     ['55P03', 'lock_timeout', unavailable],
     ['25P03', 'idle_in_transaction_session_timeout', unavailable],
+    ['25006', 'read-only SQL transaction (standby, failover)', readOnly],
+    ['25P02', 'in failed SQL transaction', unavailable],
+    ['25001', 'active SQL transaction (the session, not the message)', unavailable],
+    ['57P04', 'database dropped', unavailable],
     ['22021', 'invalid byte sequence', badInput],
     ['22003', 'numeric value out of range', badInput],
     ['54000', 'index row size exceeds btree maximum', rejected],
@@ -38,7 +43,6 @@ describe('error classification', () => {
     ['P0001', 'raise_exception (an unknown class)', unexpected],
     ['42P01', 'undefined table (an unknown class)', unexpected],
     ['55000', 'object not in prerequisite state (class 55 other than 55P03)', unexpected],
-    ['25001', 'active SQL transaction (class 25 other than 25P03)', unexpected],
   ])('classifies SQLSTATE %s (%s) by the table', (state, _what, expected) => {
     expect(classified(state)).toEqual(expected);
   });
@@ -46,6 +50,11 @@ describe('error classification', () => {
   it.each([
     'ECONNREFUSED',
     'ECONNRESET',
+    'ECONNABORTED',
+    'EHOSTUNREACH',
+    'EHOSTDOWN',
+    'ENETUNREACH',
+    'ENETDOWN',
     'EPIPE',
     'ETIMEDOUT',
     'ENOTFOUND',
@@ -95,10 +104,19 @@ describe('error classification', () => {
     expect(policy(true, 'never')).toBe('unbounded');
   });
 
-  it('lists each SQLSTATE class or code once, with a non-retriable flag exactly for the permanent ones', () => {
-    const keys = SQLSTATE_RULES.map((rule) => rule.sqlState);
+  it('splits 54000 by the routine that raised it: a full NOTIFY queue is an outage, an index row too large is not', () => {
+    expect(classified('54000', 'PreCommit_Notify')).toEqual(unavailable);
+    expect(classified('54000', '_bt_check_third_page')).toEqual(rejected);
+    expect(classified('54000')).toEqual(rejected);
+    expect(classified('54001', 'PreCommit_Notify')).toEqual(rejected);
+  });
+
+  it('lists each match once, with a non-retriable flag exactly for the permanent ones', () => {
+    const keys = FAILURE_RULES.map((rule) => JSON.stringify(rule.match));
     expect(new Set(keys).size).toBe(keys.length);
-    for (const rule of SQLSTATE_RULES) {
+    const errnos = FAILURE_RULES.flatMap((rule) => ('errnos' in rule.match ? rule.match.errnos : []));
+    expect(new Set(errnos).size).toBe(errnos.length);
+    for (const rule of FAILURE_RULES) {
       expect(rule.retry === 'never').toBe(
         rule.code === ERROR_CODES.invalidInputData || rule.code === ERROR_CODES.databaseRejected,
       );

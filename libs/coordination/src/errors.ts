@@ -1,6 +1,7 @@
 /** Stable error codes of the coordination library (docs/reference/errors.md). */
 export const ERROR_CODES = {
   databaseUnavailable: 'ELS_ERR_DATABASE_UNAVAILABLE',
+  databaseReadOnly: 'ELS_ERR_DATABASE_READ_ONLY',
   databaseConflict: 'ELS_ERR_DATABASE_CONFLICT',
   invalidInputData: 'ELS_ERR_INVALID_INPUT_DATA',
   databaseRejected: 'ELS_ERR_DATABASE_REJECTED',
@@ -13,11 +14,13 @@ export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 
 /**
  * How often a failure may be retried:
- * - `unbounded`: unavailability (database, broker, Redis down, a lock or statement timeout). It goes away
- *   by itself, so it is retried for as long as the worker runs and never dead-letters valid input.
- * - `bounded`: unexpected (a JS error the handlers did not anticipate, an unknown SQLSTATE). It may be a
- *   passing glitch or a poison message: retried a bounded number of times, then dead-lettered.
- * - `never`: the message itself is refused for a permanent reason: dead-lettered at once.
+ * - `unbounded`: unavailability (database, broker, Redis down or read-only, a lock or statement timeout).
+ *   It goes away by itself, so it is retried for as long as the worker runs and never dead-letters input.
+ * - `bounded`: unexpected (a JS error the handlers did not anticipate, an unknown SQLSTATE). It may be an
+ *   outage nobody listed or a poison message: retried a bounded number of times, and dead-lettered only
+ *   when the database then proves it is writable and the failure reproduces (invariant 6).
+ * - `never`: the message itself is refused for a permanent reason; dead-lettered once the database has
+ *   proved it is writable (a refusal that is really an outage is then retried instead).
  */
 export type RetryPolicy = 'unbounded' | 'bounded' | 'never';
 
@@ -45,123 +48,242 @@ export class ElsError extends Error {
   }
 }
 
-interface SqlStateRule {
-  /** A two-character SQLSTATE class or a full five-character SQLSTATE; the longest match wins. */
-  readonly sqlState: string;
+/** What a rule recognises: a SQLSTATE (class or full code, optionally narrowed by the raising routine), or errnos. */
+export type FailureMatch =
+  | {
+      /** A two-character SQLSTATE class or a full five-character SQLSTATE; the longest match wins. */
+      readonly sqlState: string;
+      /**
+       * Only when the server function that raised it is one of these (PostgreSQL's `routine` field): one
+       * SQLSTATE can mean an outage or a refusal depending on where it was raised (54000).
+       */
+      readonly routines?: readonly string[];
+    }
+  | {
+      /** Node's and postgres.js's codes of a connection that could not be made or was lost. */
+      readonly errnos: readonly string[];
+    };
+
+/** One row of the classification table: what is recognised, how it is handled, what it means, what to do. */
+export interface FailureRule {
+  readonly match: FailureMatch;
   readonly code: ErrorCode;
   readonly retry: RetryPolicy;
   readonly meaning: string;
+  /** What the operator does about it (docs/reference/errors.md shows it). */
+  readonly action: string;
 }
 
+const RESTORE = 'Restore the database; the worker resumes by itself.';
+
 /**
- * How each PostgreSQL SQLSTATE is handled (docs/reference/errors.md lists the same table).
- *
- * Retried without limit — the condition goes away by itself, the message is not at fault:
- *   08 connection exception; 53 insufficient resources (disk full, out of memory, too many connections);
- *   57 operator intervention (57014 query_canceled, raised by statement_timeout; 57P01-57P03 the server
- *   shutting down or not accepting connections yet); 58 system error (I/O); 40 transaction rollback
- *   (40001 serialization failure, 40P01 deadlock); 55P03 lock_not_available (lock_timeout);
- *   25P03 idle_in_transaction_session_timeout.
- * Permanent — the database refuses this message's data and always will: dead-lettered at once:
- *   22 data exception (a NUL byte, an out-of-range number) → ELS_ERR_INVALID_INPUT_DATA;
- *   54 program limit exceeded (an index row too large), 23 integrity constraint violation the handlers
- *   did not expect (the expected 23505s are handled in savepoints and never get here), 40002 (an
- *   integrity violation found at commit), XX internal error (corruption) → ELS_ERR_DATABASE_REJECTED.
- * Any other SQLSTATE is unexpected: ELS_ERR_INTERNAL with the bounded policy.
+ * How every database failure is classified: the one table (docs/reference/errors.md shows it and a test
+ * holds the two equal). An exact SQLSTATE with a matching routine wins over the exact SQLSTATE, which wins
+ * over its class. Outages are listed so that they are retried at once without limit; a failure that is
+ * not an outage by this table is still dead-lettered only after the database proved it is writable and
+ * the failure reproduced (apps/els-worker retry loop), so an outage missing from this table costs retries,
+ * never a message.
  */
-export const SQLSTATE_RULES: readonly SqlStateRule[] = [
+export const FAILURE_RULES: readonly FailureRule[] = [
   {
-    sqlState: '08',
+    match: {
+      errnos: [
+        'ECONNREFUSED',
+        'ECONNRESET',
+        'ECONNABORTED',
+        'EPIPE',
+        'ETIMEDOUT',
+        'EHOSTUNREACH',
+        'EHOSTDOWN',
+        'ENETUNREACH',
+        'ENETDOWN',
+        'ENETRESET',
+        'ENOTCONN',
+        'EADDRNOTAVAIL',
+        'ENOTFOUND',
+        'EAI_AGAIN',
+        'CONNECTION_CLOSED',
+        'CONNECTION_ENDED',
+        'CONNECTION_DESTROYED',
+        'CONNECT_TIMEOUT',
+      ],
+    },
+    code: ERROR_CODES.databaseUnavailable,
+    retry: 'unbounded',
+    meaning:
+      'the connection could not be made or was lost (refused, reset, unreachable host or network, DNS)',
+    action: `${RESTORE} Check the route and DNS between the replica and PostgreSQL.`,
+  },
+  {
+    match: { sqlState: '08' },
     code: ERROR_CODES.databaseUnavailable,
     retry: 'unbounded',
     meaning: 'connection exception',
+    action: RESTORE,
   },
   {
-    sqlState: '53',
+    match: { sqlState: '25006' },
+    code: ERROR_CODES.databaseReadOnly,
+    retry: 'unbounded',
+    meaning: 'read-only transaction: a standby, a failover in progress, or default_transaction_read_only',
+    action:
+      'Point the worker at the primary (or end the read-only mode, e.g. a full disk); it resumes by itself.',
+  },
+  {
+    match: { sqlState: '25' },
     code: ERROR_CODES.databaseUnavailable,
     retry: 'unbounded',
-    meaning: 'insufficient resources',
+    meaning:
+      'invalid transaction state (25P02 in a failed transaction, 25P03 idle-in-transaction timeout): the session, not the message',
+    action: 'None; persistent retries deserve a look at the sessions (`pg_stat_activity`).',
   },
   {
-    sqlState: '57',
-    code: ERROR_CODES.databaseUnavailable,
-    retry: 'unbounded',
-    meaning: 'operator intervention',
-  },
-  { sqlState: '58', code: ERROR_CODES.databaseUnavailable, retry: 'unbounded', meaning: 'system error' },
-  { sqlState: '40', code: ERROR_CODES.databaseConflict, retry: 'unbounded', meaning: 'transaction rollback' },
-  {
-    sqlState: '40002',
+    match: { sqlState: '40002' },
     code: ERROR_CODES.databaseRejected,
     retry: 'never',
-    meaning: 'transaction integrity constraint violation',
+    meaning: 'transaction integrity constraint violation found at commit',
+    action: 'Report it with the dead letter; replay after the fix.',
   },
   {
-    sqlState: '55P03',
+    match: { sqlState: '40' },
+    code: ERROR_CODES.databaseConflict,
+    retry: 'unbounded',
+    meaning: 'transaction rollback (40001 serialization failure, 40P01 deadlock)',
+    action:
+      'None; persistent growth of `els_retries_total{reason="ELS_ERR_DATABASE_CONFLICT"}` deserves a look.',
+  },
+  {
+    match: { sqlState: '53' },
     code: ERROR_CODES.databaseUnavailable,
     retry: 'unbounded',
-    meaning: 'lock not available',
+    meaning: 'insufficient resources (disk full, out of memory, too many connections)',
+    action: `${RESTORE} Free disk or memory, or raise max_connections.`,
   },
   {
-    sqlState: '25P03',
+    match: { sqlState: '54000', routines: ['PreCommit_Notify'] },
     code: ERROR_CODES.databaseUnavailable,
     retry: 'unbounded',
-    meaning: 'idle in transaction session timeout',
+    meaning: 'the NOTIFY queue is full (a LISTEN session that stopped reading holds its tail)',
+    action:
+      'Find the session with `pg_notification_queue_usage()` and `pg_stat_activity` (LISTEN, idle in transaction) and end it.',
   },
-  { sqlState: '22', code: ERROR_CODES.invalidInputData, retry: 'never', meaning: 'data exception' },
-  { sqlState: '54', code: ERROR_CODES.databaseRejected, retry: 'never', meaning: 'program limit exceeded' },
   {
-    sqlState: '23',
+    match: { sqlState: '54' },
     code: ERROR_CODES.databaseRejected,
     retry: 'never',
-    meaning: 'integrity constraint violation',
+    meaning: 'program limit exceeded (an index row too large)',
+    action: 'Report it with the dead letter (it names the SQLSTATE); replay after the fix.',
   },
-  { sqlState: 'XX', code: ERROR_CODES.databaseRejected, retry: 'never', meaning: 'internal error' },
+  {
+    match: { sqlState: '55P03' },
+    code: ERROR_CODES.databaseUnavailable,
+    retry: 'unbounded',
+    meaning: 'lock not available (lock_timeout: another session holds the rows)',
+    action: 'None when it passes; a lasting one names a stuck session in `pg_locks`.',
+  },
+  {
+    match: { sqlState: '57' },
+    code: ERROR_CODES.databaseUnavailable,
+    retry: 'unbounded',
+    meaning:
+      'operator intervention (57014 statement_timeout, 57P01-57P03 shutting down or starting, 57P04 database dropped)',
+    action: RESTORE,
+  },
+  {
+    match: { sqlState: '58' },
+    code: ERROR_CODES.databaseUnavailable,
+    retry: 'unbounded',
+    meaning: 'system error (I/O)',
+    action: `${RESTORE} Check the server's storage.`,
+  },
+  {
+    match: { sqlState: '22' },
+    code: ERROR_CODES.invalidInputData,
+    retry: 'never',
+    meaning: 'data exception (a NUL byte, an out-of-range number)',
+    action: 'Fix the producer; report it too: the contract should have refused it.',
+  },
+  {
+    match: { sqlState: '23' },
+    code: ERROR_CODES.databaseRejected,
+    retry: 'never',
+    meaning: 'integrity constraint violation the handlers did not expect',
+    action: 'Report it with the dead letter; replay after the fix.',
+  },
+  {
+    match: { sqlState: 'XX' },
+    code: ERROR_CODES.databaseRejected,
+    retry: 'never',
+    meaning: 'internal error (corruption)',
+    action: 'Check the server log and the storage; replay after the repair.',
+  },
 ];
 
-/** Node and postgres.js error codes of a connection that could not be made or was lost: unavailability. */
-const CONNECTION_ERRNO = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'CONNECTION_CLOSED',
-  'CONNECTION_ENDED',
-  'CONNECTION_DESTROYED',
-  'CONNECT_TIMEOUT',
-]);
+/** The row for anything the table does not recognise (a JS error, an unknown SQLSTATE). */
+export const UNEXPECTED_FAILURE = {
+  code: ERROR_CODES.internal,
+  retry: 'bounded',
+  meaning: 'anything else (a JS error, e.g. P0001 raise_exception or 42P01 undefined table)',
+  action:
+    'Read the `Retrying after a retriable failure` log lines of its correlation id; fix the cause and replay the dead letter.',
+} as const satisfies Omit<FailureRule, 'match'>;
 
 const SQLSTATE_SHAPE = /^[0-9A-Z]{5}$/;
 
-function sqlState(error: unknown): string | undefined {
+function field(error: unknown, name: 'code' | 'routine'): string | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' ? code : undefined;
+  const value = (error as Record<string, unknown>)[name];
+  return typeof value === 'string' ? value : undefined;
 }
 
-/** The rule for a SQLSTATE: an exact entry before its class. */
-export function sqlStateRule(state: string): SqlStateRule | undefined {
+const sqlStateRules = FAILURE_RULES.filter(
+  (rule): rule is FailureRule & { match: { sqlState: string; routines?: readonly string[] } } =>
+    'sqlState' in rule.match,
+);
+const errnoRule = new Map<string, FailureRule>(
+  FAILURE_RULES.flatMap((rule) =>
+    'errnos' in rule.match ? rule.match.errnos.map((errno) => [errno, rule] as const) : [],
+  ),
+);
+
+/** The rule for a SQLSTATE (and the routine that raised it): exact with routine, exact, then class. */
+export function sqlStateRule(state: string, routine?: string): FailureRule | undefined {
+  const exact = sqlStateRules.filter((rule) => rule.match.sqlState === state);
   return (
-    SQLSTATE_RULES.find((rule) => rule.sqlState === state) ??
-    SQLSTATE_RULES.find((rule) => rule.sqlState.length === 2 && state.startsWith(rule.sqlState))
+    exact.find((rule) => routine !== undefined && rule.match.routines?.includes(routine)) ??
+    exact.find((rule) => rule.match.routines === undefined) ??
+    sqlStateRules.find(
+      (rule) =>
+        rule.match.sqlState.length === 2 &&
+        rule.match.routines === undefined &&
+        state.startsWith(rule.match.sqlState),
+    )
   );
+}
+
+/** The rule for a thrown error, or undefined when the table does not recognise it. */
+export function failureRule(error: unknown): FailureRule | undefined {
+  const code = field(error, 'code');
+  if (code === undefined) return undefined;
+  const byErrno = errnoRule.get(code);
+  if (byErrno) return byErrno;
+  return SQLSTATE_SHAPE.test(code) ? sqlStateRule(code, field(error, 'routine')) : undefined;
 }
 
 /** True for PostgreSQL's unique_violation (23505). */
 export function isUniqueViolation(error: unknown): boolean {
-  return sqlState(error) === '23505';
+  return field(error, 'code') === '23505';
 }
 
 /** True for deadlock / serialization failures, which a transaction retry resolves. */
 export function isTransactionConflict(error: unknown): boolean {
-  const code = sqlState(error);
+  const code = field(error, 'code');
   return code === '40001' || code === '40P01';
 }
 
 const PREFIX: Record<ErrorCode, string> = {
   [ERROR_CODES.databaseUnavailable]: 'database unavailable',
+  [ERROR_CODES.databaseReadOnly]: 'database read-only',
   [ERROR_CODES.databaseConflict]: 'transaction conflict',
   [ERROR_CODES.invalidInputData]: 'input rejected by the database',
   [ERROR_CODES.databaseRejected]: 'refused by the database',
@@ -173,32 +295,22 @@ const PREFIX: Record<ErrorCode, string> = {
 /** The one place that turns anything thrown into an ElsError. */
 export function coerceError(error: unknown): ElsError {
   if (error instanceof ElsError) return error;
-  const code = sqlState(error);
   const message = error instanceof Error ? error.message : String(error);
-  if (code && CONNECTION_ERRNO.has(code)) {
-    return new ElsError(
-      ERROR_CODES.databaseUnavailable,
-      `${PREFIX[ERROR_CODES.databaseUnavailable]}: ${message}`,
-      true,
-      {
-        cause: error,
-      },
-    );
-  }
-  const rule = code && SQLSTATE_SHAPE.test(code) ? sqlStateRule(code) : undefined;
+  const rule = failureRule(error);
   if (rule) {
-    return new ElsError(
-      rule.code,
-      `${PREFIX[rule.code]} (${code} ${rule.meaning}): ${message}`,
-      rule.retry !== 'never',
-      {
-        cause: error,
-        retry: rule.retry,
-      },
-    );
+    const code = field(error, 'code');
+    const detail = 'sqlState' in rule.match ? ` (${code} ${rule.meaning})` : '';
+    return new ElsError(rule.code, `${PREFIX[rule.code]}${detail}: ${message}`, rule.retry !== 'never', {
+      cause: error,
+      retry: rule.retry,
+    });
   }
-  // Neither unavailability nor a known refusal: maybe a passing glitch, maybe a message that breaks an
-  // assumption of the code. Retried a few times (dead-lettering valid input on the first glitch would lose
-  // it), then dead-lettered with its bytes so one message cannot stop its partition for good.
-  return new ElsError(ERROR_CODES.internal, message, true, { cause: error, retry: 'bounded' });
+  // Neither a known outage nor a known refusal: maybe an outage nobody listed, maybe a message that breaks
+  // an assumption of the code. Retried a few times, then dead-lettered only if the database proves it is
+  // writable and the failure reproduces (the worker's retry loop), so one message cannot stop its
+  // partition for good and an unlisted outage cannot cost a message.
+  return new ElsError(UNEXPECTED_FAILURE.code, message, true, {
+    cause: error,
+    retry: UNEXPECTED_FAILURE.retry,
+  });
 }

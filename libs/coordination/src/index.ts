@@ -2,8 +2,17 @@ export { createDatabase, inTransaction } from './database';
 export type { Sql, Tx, DatabaseOptions } from './database';
 export { migrate, schemaStatus, defaultMigrationsDir } from './migrator';
 export type { SchemaStatus } from './migrator';
-export { ElsError, ERROR_CODES, coerceError, isUniqueViolation, isTransactionConflict } from './errors';
-export type { ErrorCode } from './errors';
+export {
+  ElsError,
+  ERROR_CODES,
+  FAILURE_RULES,
+  UNEXPECTED_FAILURE,
+  coerceError,
+  failureRule,
+  isUniqueViolation,
+  isTransactionConflict,
+} from './errors';
+export type { ErrorCode, FailureMatch, FailureRule, RetryPolicy } from './errors';
 export { silentLogger } from './handler-context';
 export type { Logger, HandlerContext } from './handler-context';
 export { handleRegistration } from './handlers/registration-handler';
@@ -25,6 +34,7 @@ export { outboxBacklog } from './sql/outbox';
 export type { OutboxBacklog } from './sql/outbox';
 export { createOutboxSweeper } from './outbox-sweeper';
 export type { OutboxSweeper, OutboxSweeperOptions, SweeperEvent } from './outbox-sweeper';
-export { deploymentId } from './sql/deployment';
+export { deploymentId, probeDatabaseWritable } from './sql/deployment';
+export type { WriteProbeResult } from './sql/deployment';
 export { batchStatus, essayStatus } from './status-queries';
 export type { BatchStatus, EssayStatus } from './status-queries';

@@ -1,8 +1,14 @@
+import { createHash } from 'node:crypto';
 import { makeContent, makeRegistration, makeValidationFailure, toWire } from '@els/contracts/testing';
 import pino from 'pino';
 import type { ContentOutcome, EventHandlers } from '../coordination-port';
 import { silentLogger } from '../logger';
-import { createBatchProcessor, ESSAY_ID_CONFLICT_CODE } from './batch-processor';
+import {
+  createBatchProcessor,
+  DEAD_LETTER_REFUSED_CODE,
+  ESSAY_ID_CONFLICT_CODE,
+  type BatchProcessorOptions,
+} from './batch-processor';
 import type { BatchControl, DeadLetter, InboundMessage } from './message-types';
 import type { ProcessorEvent } from './processor-events';
 import type { ClassifiedFailure } from './retry-loop';
@@ -57,7 +63,13 @@ const assigned = (batchId: string, textStorageId: string): ContentOutcome => ({
   completed: false,
 });
 
-function harness(overrides: Partial<EventHandlers> = {}, seen: string[] = [], captureLogs = false) {
+function harness(
+  overrides: Partial<EventHandlers> = {},
+  seen: string[] = [],
+  captureLogs = false,
+  processorOptions: Partial<BatchProcessorOptions> = {},
+) {
+  let heartbeats = 0;
   const calls: string[] = [];
   const resolved: string[] = [];
   const letters: DeadLetter[] = [];
@@ -95,7 +107,7 @@ function harness(overrides: Partial<EventHandlers> = {}, seen: string[] = [], ca
   };
   const control: BatchControl = {
     resolveOffset: (offset) => resolved.push(offset),
-    heartbeat: async () => undefined,
+    heartbeat: async () => void heartbeats++,
     isActive: () => active,
   };
   const process = createBatchProcessor({
@@ -116,9 +128,11 @@ function harness(overrides: Partial<EventHandlers> = {}, seen: string[] = [], ca
       events.push(event);
     },
     sleep: async () => undefined,
+    ...processorOptions,
   });
   return {
     process,
+    heartbeats: () => heartbeats,
     control,
     calls,
     resolved,
@@ -464,6 +478,151 @@ describe('batch processor', () => {
       await h.process(messagesOf([toWire(broken)]), h.control);
       const [line] = h.lines.filter((l) => l['msg'] === 'Message dead-lettered');
       expect(line).toMatchObject({ correlationId: c1.correlation_id, eventId: c1.event_id });
+    });
+  });
+});
+
+describe('batch processor: outages are decided by evidence, dead letters stay replayable', () => {
+  const registration = makeRegistration({ batchId: 'b2', slots: 3 });
+  const c1 = makeContent({ batchId: 'b2', textStorageId: 't1' });
+  const c2 = makeContent({ batchId: 'b2', textStorageId: 't2' });
+  const readOnly: ClassifiedFailure = {
+    code: 'ELS_ERR_DATABASE_READ_ONLY',
+    retriable: true,
+    message: 'write probe: read-only',
+    cause: undefined,
+  };
+
+  it('never marks a dead-lettered event id as seen, only those whose transaction committed', async () => {
+    const h = harness({
+      handleContentBatch: async () => {
+        throw new BadInput('invalid byte sequence');
+      },
+      handleContent: async (e) => {
+        if (e.data.text_storage_id === 't2') throw new BadInput('invalid byte sequence');
+        return assigned(e.data.entity_id, e.data.text_storage_id);
+      },
+    });
+    await h.process(messagesOf([toWire(c1), toWire(c2)]), h.control);
+    expect(h.letters.map((l) => l.eventId)).toEqual([c2.event_id]);
+    expect(h.marked).toEqual([c1.event_id]);
+  });
+
+  it('never marks a registration that was dead-lettered for an essay id conflict', async () => {
+    const h = harness({
+      handleRegistration: async () => ({ kind: 'conflict', batchId: 'b2', essayIds: ['x'] }),
+    });
+    await h.process(messagesOf([toWire(registration)]), h.control);
+    expect(h.letters).toHaveLength(1);
+    expect(h.marked).toEqual([]);
+  });
+
+  it('keeps retrying an unexpected failure while the write probe finds the database read-only, and dead-letters nothing', async () => {
+    let attempts = 0;
+    let probes = 0;
+    const h = harness(
+      {
+        handleContentBatch: async (es) => {
+          if (++attempts <= 40) throw new Unexpected('cannot execute UPDATE in a read-only transaction');
+          return es.map((e) => assigned(e.data.entity_id, e.data.text_storage_id));
+        },
+      },
+      [],
+      false,
+      { verifyDatabase: async () => (++probes <= 37 ? readOnly : undefined) },
+    );
+    await h.process(messagesOf([toWire(c1)]), h.control);
+    expect(h.letters).toEqual([]);
+    expect(h.resolved).toEqual(['0']);
+    expect(h.marked).toEqual([c1.event_id]);
+    expect(probes).toBeGreaterThan(30);
+    expect(
+      h.events.filter((e) => e.type === 'retry' && e.reason === 'ELS_ERR_DATABASE_READ_ONLY').length,
+    ).toBe(37);
+  });
+
+  it('dead-letters an unexpected failure only after the database took a write and the failure happened again', async () => {
+    let probes = 0;
+    const h = harness(
+      {
+        handleContentBatch: async () => {
+          throw new Unexpected('a bug');
+        },
+      },
+      [],
+      false,
+      { verifyDatabase: async () => void probes++ },
+    );
+    await h.process(messagesOf([toWire(c1)]), h.control);
+    expect(h.letters.map((l) => l.code)).toEqual(['ELS_ERR_INTERNAL']);
+    expect(probes).toBe(2);
+  });
+
+  it('asks for a heartbeat between the steps of a fetched batch', async () => {
+    const h = harness();
+    await h.process(messagesOf([toWire(registration), toWire(c1), toWire(c2), Buffer.from('x')]), h.control);
+    expect(h.resolved).toEqual(['0', '2', '3']);
+    expect(h.heartbeats()).toBe(2);
+  });
+
+  it('leaves the rest of the batch unresolved when the heartbeat says the group is rebalancing', async () => {
+    const h = harness();
+    const control: BatchControl = {
+      ...h.control,
+      heartbeat: async () =>
+        Promise.reject(Object.assign(new Error('rebalancing'), { type: 'REBALANCE_IN_PROGRESS' })),
+    };
+    await expect(h.process(messagesOf([toWire(registration), toWire(c1)]), control)).rejects.toThrow(
+      'rebalancing',
+    );
+    expect(h.resolved).toEqual(['0']);
+  });
+
+  describe('a dead letter the dead-letter topic refuses for good', () => {
+    const tooLarge = () =>
+      Object.assign(new Error('The request included a message larger than the max message size'), {
+        type: 'MESSAGE_TOO_LARGE',
+      });
+
+    it('is written as a reference letter with the value hash and size, and the partition moves on', async () => {
+      const written: DeadLetter[] = [];
+      const h = harness({}, [], false, {
+        publishDeadLetters: async (letters) => {
+          if (letters.some((letter) => !letter.reference && letter.message.value?.toString() === 'big'))
+            throw tooLarge();
+          written.push(...letters);
+        },
+        isPermanentBrokerRefusal: (error) => (error as { type?: string }).type === 'MESSAGE_TOO_LARGE',
+      });
+      await h.process(messagesOf([Buffer.from('small'), Buffer.from('big'), toWire(c1)]), h.control);
+      expect(written.map((l) => [l.message.offset, l.reference === undefined])).toEqual([
+        ['0', true],
+        ['1', false],
+      ]);
+      expect(written[1]?.reference).toMatchObject({
+        valueBytes: 3,
+        valueSha256: createHash('sha256').update('big').digest('hex'),
+      });
+      expect(h.resolved).toEqual(['1', '2']);
+      expect(h.events).toContainEqual({ type: 'dead-letter-refused', outcome: 'reference' });
+    });
+
+    it('stops the partition at the message when the reference letter is refused too, naming it in retry', async () => {
+      let attempts = 0;
+      const h = harness({}, [], false, {
+        publishDeadLetters: async () => {
+          if (++attempts > 20) h.stop();
+          throw tooLarge();
+        },
+        isPermanentBrokerRefusal: () => true,
+      });
+      await h.process(messagesOf([Buffer.from('big'), toWire(c1)]), h.control);
+      expect(h.resolved).toEqual([]);
+      expect(h.letters).toEqual([]);
+      expect(h.events.filter((e) => e.type === 'dead-letter-refused')).toEqual([
+        { type: 'dead-letter-refused', outcome: 'stopped' },
+      ]);
+      expect(h.events.some((e) => e.type === 'retry' && e.reason === DEAD_LETTER_REFUSED_CODE)).toBe(true);
     });
   });
 });

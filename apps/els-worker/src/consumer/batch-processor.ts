@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ContentOutcome, EventHandlers } from '../coordination-port';
 import type { Logger } from '../logger';
 import type { EventFilter } from '../redis/event-filter';
@@ -9,13 +10,51 @@ import type { RetrySubject } from './retry-tracker';
 
 export const ESSAY_ID_CONFLICT_CODE = 'ELS_ERR_ESSAY_ID_CONFLICT';
 export const BROKER_UNAVAILABLE_CODE = 'ELS_ERR_BROKER_UNAVAILABLE';
+/** The dead-letter topic refused a letter for good (too large, not allowed): see `isPermanentBrokerRefusal`. */
+export const DEAD_LETTER_REFUSED_CODE = 'ELS_ERR_DEAD_LETTER_REFUSED';
 const DEFAULT_RETRY_UNEXPECTED_MAX = 5;
+
+/** A letter whose reference letter the dead-letter topic refused too: its partition cannot move on. */
+class DeadLetterRefused extends Error {
+  override readonly name = 'DeadLetterRefused';
+  constructor(
+    readonly letter: DeadLetter,
+    cause: unknown,
+  ) {
+    super(
+      `the dead-letter topic refuses the letter of ${letter.message.topic}[${letter.message.partition}]@${letter.message.offset} and its reference letter: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+  }
+}
+
+/** What a reference letter says about the value it could not carry. */
+function referenceOf(message: InboundMessage, refusal: string): NonNullable<DeadLetter['reference']> {
+  const value = message.value ?? Buffer.alloc(0);
+  return {
+    valueSha256: createHash('sha256').update(value).digest('hex'),
+    valueBytes: value.byteLength,
+    refusal,
+  };
+}
 
 export interface BatchProcessorOptions {
   handlers: EventHandlers;
   classifyError(error: unknown): Omit<ClassifiedFailure, 'cause'>;
+  /**
+   * Asked before a message is dead-lettered (or a content run split) for a database failure: the outage
+   * a write probe found, or undefined when the database took the write (see `retryWhileActive`). Without
+   * it, failures give up by their policy alone.
+   */
+  verifyDatabase?(failure: ClassifiedFailure): Promise<ClassifiedFailure | undefined>;
   eventFilter: Pick<EventFilter, 'filterSeen' | 'markSeen'>;
   publishDeadLetters(letters: readonly DeadLetter[]): Promise<void>;
+  /**
+   * True when a dead-letter publish failed because the topic refuses these letters for good (a letter
+   * above its size limit, no permission), not because the broker is away. Such letters are written again
+   * as reference letters (headers, no value); default: nothing is permanent, every failure is retried.
+   */
+  isPermanentBrokerRefusal?(error: unknown): boolean;
   maxMessageBytes: number;
   maxContentBatch: number;
   retryMaxBackoffMs: number;
@@ -121,7 +160,7 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
     control: BatchControl,
     step: string,
     concerned: readonly Concerned[],
-    maxBoundedAttempts = retryUnexpectedMax,
+    settings: { maxBoundedAttempts?: number; verify?: boolean; requireReproduction?: boolean } = {},
   ) {
     const first = concerned[0];
     const subject: RetrySubject = {
@@ -137,7 +176,13 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
     try {
       return await retryWhileActive(work, classify, {
         maxBackoffMs: options.retryMaxBackoffMs,
-        maxBoundedAttempts,
+        maxBoundedAttempts: settings.maxBoundedAttempts ?? retryUnexpectedMax,
+        ...(settings.verify && options.verifyDatabase
+          ? {
+              verifyBeforeGivingUp: options.verifyDatabase,
+              requireReproduction: settings.requireReproduction,
+            }
+          : {}),
         isActive: control.isActive,
         heartbeat: control.heartbeat,
         sleep: options.sleep,
@@ -167,10 +212,73 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
     }
   }
 
+  /**
+   * Publishes letters; a request the dead-letter topic refuses for good is split into single letters, and
+   * a single refused letter is written as a reference letter (its headers and the value's SHA-256 and
+   * size, no value: the original stays at its source offset for the input topic's retention). A reference
+   * letter refused as well throws DeadLetterRefused: the partition stops there, retried without limit and
+   * named by /readyz, because moving on would lose the message without a trace.
+   */
+  async function publishLetters(letters: readonly DeadLetter[]): Promise<void> {
+    try {
+      await options.publishDeadLetters(letters);
+      return;
+    } catch (error) {
+      if (!options.isPermanentBrokerRefusal?.(error)) throw error;
+      const [only] = letters;
+      if (letters.length > 1 || !only) {
+        for (const letter of letters) await publishLetters([letter]);
+        return;
+      }
+      if (only.reference) throw new DeadLetterRefused(only, error);
+      const refusal = error instanceof Error ? error.message : String(error);
+      await publishLetters([{ ...only, reference: referenceOf(only.message, refusal) }]);
+      emit({ type: 'dead-letter-refused', outcome: 'reference' });
+      logger.error(
+        {
+          code: only.code,
+          eventId: only.eventId,
+          correlationId: only.correlationId,
+          topic: only.message.topic,
+          partition: only.message.partition,
+          offset: only.message.offset,
+          valueBytes: only.message.value?.byteLength ?? 0,
+          err: refusal,
+        },
+        'Dead-letter topic refused the letter; wrote a reference letter without the value',
+      );
+    }
+  }
+
+  const deadLetterFailure = (error: unknown): ClassifiedFailure =>
+    error instanceof DeadLetterRefused
+      ? { code: DEAD_LETTER_REFUSED_CODE, retriable: true, message: error.message, cause: error.cause }
+      : brokerFailure(error);
+
   async function deadLetter(letters: DeadLetter[], control: BatchControl): Promise<boolean> {
+    let stopped = false;
     const sent = await retry(
-      () => options.publishDeadLetters(letters),
-      brokerFailure,
+      async () => {
+        try {
+          await publishLetters(letters);
+        } catch (error) {
+          if (error instanceof DeadLetterRefused && !stopped) {
+            stopped = true;
+            emit({ type: 'dead-letter-refused', outcome: 'stopped' });
+            logger.error(
+              {
+                topic: error.letter.message.topic,
+                partition: error.letter.message.partition,
+                offset: error.letter.message.offset,
+                err: error.message,
+              },
+              'Dead-letter topic refuses even the reference letter; the partition stops here until it is fixed',
+            );
+          }
+          throw error;
+        }
+      },
+      deadLetterFailure,
       control,
       'dead-letter',
       letters,
@@ -213,8 +321,12 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
     });
   }
 
-  /** Returns false when the consumer stopped before the step finished. */
-  async function runStep(step: Step, control: BatchControl): Promise<boolean> {
+  /**
+   * Returns false when the consumer stopped before the step finished. Pushes onto `committed` the event id
+   * of every message whose database transaction committed: only those are marked seen in Redis, never a
+   * dead-lettered one, so a replayed dead letter is processed (invariant 10).
+   */
+  async function runStep(step: Step, control: BatchControl, committed: string[]): Promise<boolean> {
     switch (step.kind) {
       case 'skip':
         return true;
@@ -246,6 +358,7 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
           control,
           'registration',
           [concernedOf(item)],
+          { verify: true },
         );
         if (!result.done) return false;
         const outcome = result.value;
@@ -264,6 +377,7 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
             control,
           );
         }
+        committed.push(item.envelope.event_id);
         logger.info(
           { ...ids, ...outcome },
           outcome.kind === 'duplicate' ? 'Registration already applied' : 'Batch registered',
@@ -279,8 +393,10 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
           control,
           'validation-failure',
           [concernedOf(item)],
+          { verify: true },
         );
         if (!result.done) return false;
+        committed.push(item.envelope.event_id);
         emit({
           type: 'validation-failure-handled',
           outcome: result.value,
@@ -293,13 +409,14 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
         return true;
       }
       case 'content':
-        return runContent(step.items, control);
+        return runContent(step.items, control, committed);
     }
   }
 
   async function runContent(
     items: Extract<PlannedMessage, { kind: 'content' }>[],
     control: BatchControl,
+    committed: string[],
   ): Promise<boolean> {
     const started = performance.now();
     const concerned = items.map(concernedOf);
@@ -310,11 +427,15 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
         control,
         'content',
         concerned,
-        // An unexpected failure of a run cannot be pinned on one event: split the run at once, so each
-        // event gets its own bounded attempts and the valid ones are not held back by the guilty one.
-        items.length > 1 ? 1 : retryUnexpectedMax,
+        // An unexpected failure of a run cannot be pinned on one event: split the run at once (once the
+        // database proved it is writable), so each event gets its own bounded attempts and the valid ones
+        // are not held back by the guilty one.
+        items.length > 1
+          ? { maxBoundedAttempts: 1, verify: true, requireReproduction: false }
+          : { verify: true },
       );
       if (!result.done) return false;
+      for (const item of items) committed.push(item.envelope.event_id);
       emit({ type: 'content-handled', outcomes: result.value, durationMs: performance.now() - started });
       logContent(items, result.value);
       return true;
@@ -345,8 +466,10 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
           control,
           'content',
           [concernedOf(item)],
+          { verify: true },
         );
         if (!result.done) return false;
+        committed.push(item.envelope.event_id);
         emit({ type: 'content-handled', outcomes: [result.value], durationMs: performance.now() - one });
         logContent([item], [result.value]);
       } catch (error) {
@@ -357,9 +480,13 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
     return true;
   }
 
-  async function runStepOrDeadLetter(step: Step, control: BatchControl): Promise<boolean> {
+  async function runStepOrDeadLetter(
+    step: Step,
+    control: BatchControl,
+    committed: string[],
+  ): Promise<boolean> {
     try {
-      return await runStep(step, control);
+      return await runStep(step, control, committed);
     } catch (error) {
       if (
         !(error instanceof NonRetriableFailure) ||
@@ -378,9 +505,17 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
     }
     const ids = planned.flatMap((item) => (item.kind === 'unusable' ? [] : [item.envelope.event_id]));
     const seen = await options.eventFilter.filterSeen(ids);
+    let first = true;
     for (const step of planSteps(planned, seen, options.maxContentBatch)) {
       if (!control.isActive()) return;
-      if (!(await runStepOrDeadLetter(step, control))) return;
+      // A fetch can hold many steps' work; on a slow database they add up past the session timeout, and a
+      // member silent that long is evicted mid-batch while its peers wait in JoinGroup. kafkajs throttles
+      // the heartbeat to its interval, so asking between steps is cheap; it throws once the group
+      // rebalances, leaving the rest unresolved for the partition's next owner.
+      if (!first) await control.heartbeat();
+      first = false;
+      const committed: string[] = [];
+      if (!(await runStepOrDeadLetter(step, control, committed))) return;
       control.resolveOffset(step.lastOffset);
       const settledAt = Date.now();
       if (step.kind !== 'skip') {
@@ -402,9 +537,7 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
           );
         }
       }
-      if (step.kind !== 'dead-letter' && step.kind !== 'skip') {
-        await options.eventFilter.markSeen(step.items.map((item) => item.envelope.event_id));
-      }
+      if (committed.length > 0) await options.eventFilter.markSeen(committed);
     }
   };
 }

@@ -9,6 +9,11 @@ export interface InboundMessage {
   readonly value: Buffer | null;
   /** The record's timestamp (ms since the epoch; the producer's send time unless the topic says otherwise). */
   readonly timestampMs?: number;
+  /**
+   * The record's headers as fetched (a name repeated in one record comes as an array). Read only to carry a
+   * replay's `x-els-replay-of` onto its dead letter; the consumer adapter may leave them out.
+   */
+  readonly headers?: Readonly<Record<string, Buffer | string | ReadonlyArray<Buffer | string> | undefined>>;
 }
 
 /** What the processor may do with the batch it was handed (a view of kafkajs' eachBatch payload). */
@@ -31,6 +36,15 @@ export interface DeadLetter {
   readonly reason: string;
   readonly eventId?: string;
   readonly correlationId?: string;
+  /**
+   * Set when the dead-letter topic refused the letter for good: it is written without its value, with the
+   * value's SHA-256 and size and the refusal, and the original stays at its source offset.
+   */
+  readonly reference?: {
+    readonly valueSha256: string;
+    readonly valueBytes: number;
+    readonly refusal: string;
+  };
 }
 
 /** A record to publish: `topic` is a base topic name (the prefix is applied by the producer). */

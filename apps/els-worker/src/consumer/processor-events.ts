@@ -25,6 +25,11 @@ export type ProcessorEvent =
   | { type: 'content-handled'; outcomes: readonly ContentOutcome[]; durationMs: number }
   | { type: 'validation-failure-handled'; outcome: ValidationFailureOutcome; durationMs: number }
   | { type: 'dead-lettered'; code: string }
+  /**
+   * The dead-letter topic refused a letter for good: a reference letter was written instead, or (refused
+   * too) the partition stopped at the message.
+   */
+  | { type: 'dead-letter-refused'; outcome: 'reference' | 'stopped' }
   /** An attempt failed and will be retried; `subject` is the same object for every retry of one loop. */
   | { type: 'retry'; reason: string; subject: RetrySubject; attempt: number }
   /** The retry loop of `subject` ended (succeeded, gave up or stopped). */

@@ -127,5 +127,74 @@ describe('retry loop', () => {
       });
       expect(work.calls()).toBe(8);
     });
+
+    describe('before giving up, the database proves it is writable and the failure reproduces', () => {
+      const outage: ClassifiedFailure = {
+        code: 'ELS_ERR_DATABASE_READ_ONLY',
+        retriable: true,
+        message: 'write probe: read-only',
+        cause: undefined,
+      };
+      /** A probe that answers from a script: 'W' writable, 'R' read-only. */
+      function probe(answers: string) {
+        let calls = 0;
+        return {
+          calls: () => calls,
+          verify: async () => (answers[calls++] === 'R' ? outage : undefined),
+        };
+      }
+
+      it('keeps retrying an unexpected failure for as long as the probe finds the database read-only', async () => {
+        const work = scripted('B'.repeat(50));
+        const database = probe('R'.repeat(48));
+        const codes: string[] = [];
+        const outcome = await retryWhileActive(work.work, classify, {
+          ...options(3),
+          verifyBeforeGivingUp: database.verify,
+          onRetry: (failure) => void codes.push(failure.code),
+        });
+        expect(outcome).toEqual({ done: true, value: 'ok' });
+        expect(work.calls()).toBe(51);
+        expect(codes.filter((code) => code === 'ELS_ERR_DATABASE_READ_ONLY')).toHaveLength(48);
+      });
+
+      it('gives up only when the failure happens again after a probe that found the database writable', async () => {
+        const work = scripted('BBBBBBBBBB');
+        const database = probe('WW');
+        const outcome = retryWhileActive(work.work, classify, {
+          ...options(3),
+          verifyBeforeGivingUp: database.verify,
+        });
+        await expect(outcome).rejects.toMatchObject({ attempts: 4, failure: { code: 'ELS_ERR_INTERNAL' } });
+        expect(database.calls()).toBe(2);
+      });
+
+      it('succeeds when the attempt after a passing probe succeeds', async () => {
+        const work = scripted('BBB');
+        const database = probe('W');
+        expect(
+          await retryWhileActive(work.work, classify, {
+            ...options(3),
+            verifyBeforeGivingUp: database.verify,
+          }),
+        ).toEqual({ done: true, value: 'ok' });
+      });
+
+      it('probes a permanent refusal too, and retries it while the database is read-only', async () => {
+        let calls = 0;
+        const database = probe('RRW');
+        const outcome = retryWhileActive(
+          async () => {
+            calls += 1;
+            throw new Error('refused');
+          },
+          (error) => ({ code: 'ELS_ERR_DATABASE_REJECTED', retriable: false, message: 'no', cause: error }),
+          { ...options(1), verifyBeforeGivingUp: database.verify, requireReproduction: false },
+        );
+        await expect(outcome).rejects.toMatchObject({ failure: { code: 'ELS_ERR_DATABASE_REJECTED' } });
+        expect(calls).toBe(3);
+        expect(database.calls()).toBe(3);
+      });
+    });
   });
 });

@@ -65,6 +65,7 @@ function build(world: Partial<World> = {}) {
       database: {
         ping: async () => {
           if (!state.databaseUp) throw new Error('connection refused');
+          return { readOnly: false };
         },
         schemaStatus: async () => state.schema,
       },
@@ -92,7 +93,7 @@ describe('HTTP API', () => {
       ready: true,
       instanceId: 'replica-1',
       dependencies: {
-        database: { ok: true },
+        database: { ok: true, readOnly: false },
         schema: { ok: true, applied: 3, expected: 3 },
         kafka: { ok: true, joined: true },
         redis: { ok: true, degraded: false },

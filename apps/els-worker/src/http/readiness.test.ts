@@ -16,7 +16,7 @@ function probes(overrides: Partial<ReadinessProbes> = {}): ReadinessProbes {
   return {
     instanceId: 'replica-1',
     database: {
-      ping: async () => undefined,
+      ping: async () => ({ readOnly: false }),
       schemaStatus: async () => ({ current: true, applied: 3, expected: 3 }),
     },
     consumerJoined: () => true,
@@ -80,5 +80,46 @@ describe('readiness with messages in retry', () => {
     const report = await checkReadiness(probes({ retrying: tracker.list, maxRetryMs: 1000 }));
     expect(report.ready).toBe(true);
     expect(report.retrying.messages).toEqual([]);
+  });
+});
+
+describe('readiness of a read-only database', () => {
+  it('is unready while the database refuses writes, says so, and reports each state it saw', async () => {
+    let readOnly = true;
+    const states: string[] = [];
+    const check = () =>
+      checkReadiness(
+        probes({
+          database: {
+            ping: async () => ({ readOnly }),
+            schemaStatus: async () => ({ current: true, applied: 3, expected: 3 }),
+          },
+          onDatabaseState: (state) => void states.push(state),
+        }),
+      );
+    const during = await check();
+    expect(during.ready).toBe(false);
+    expect(during.dependencies.database).toEqual({ ok: false, readOnly: true });
+    expect(during.dependencies.schema.ok).toBe(true);
+    readOnly = false;
+    const after = await check();
+    expect(after.ready).toBe(true);
+    expect(after.dependencies.database).toEqual({ ok: true, readOnly: false });
+    expect(states).toEqual(['read-only', 'writable']);
+  });
+
+  it('reports an unreachable database as unavailable', async () => {
+    const states: string[] = [];
+    const report = await checkReadiness(
+      probes({
+        database: {
+          ping: async () => Promise.reject(new Error('ECONNREFUSED')),
+          schemaStatus: async () => ({ current: true, applied: 3, expected: 3 }),
+        },
+        onDatabaseState: (state) => void states.push(state),
+      }),
+    );
+    expect(report.ready).toBe(false);
+    expect(states).toEqual(['unavailable']);
   });
 });

@@ -5,7 +5,8 @@ export interface ReadinessReport {
   ready: boolean;
   instanceId: string;
   dependencies: {
-    database: { ok: boolean };
+    /** Not ok when unreachable or read-only (its transactions refuse writes: a standby, a failover). */
+    database: { ok: boolean; readOnly: boolean };
     schema: { ok: boolean; applied: number; expected: number };
     kafka: { ok: boolean; joined: boolean };
     redis: { ok: boolean; degraded: boolean };
@@ -26,6 +27,8 @@ export interface ReadinessProbes {
   retrying?(): RetryingMessage[];
   /** `ELS_READY_MAX_RETRY_MS`: longest retry that keeps the replica ready; 0 only reports (default). */
   maxRetryMs?: number;
+  /** Told what the database ping found, so metrics and the write probe's state follow readiness too. */
+  onDatabaseState?(state: 'writable' | 'read-only' | 'unavailable'): void;
   /** A probe slower than this counts as failed, so /readyz answers while PostgreSQL hangs. */
   timeoutMs?: number;
 }
@@ -43,17 +46,19 @@ async function withTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
 }
 
 /**
- * Ready = database reachable, schema current, consumer in its group, no message retrying for longer than
+ * Ready = database reachable and writable, schema current, consumer in its group, no message retrying for longer than
  * `maxRetryMs`. A degraded Redis is reported but does
  * not make the replica unready: the database guarantees alone are enough to keep working (invariant 9).
  */
 export async function checkReadiness(probes: ReadinessProbes): Promise<ReadinessReport> {
   const timeoutMs = probes.timeoutMs ?? 2000;
-  const database = await withTimeout(probes.database.ping(), timeoutMs).then(
-    () => true,
-    () => false,
+  const ping = await withTimeout(probes.database.ping(), timeoutMs).then(
+    (answer) => ({ reachable: true, readOnly: answer.readOnly }),
+    () => ({ reachable: false, readOnly: false }),
   );
-  const schema = database
+  probes.onDatabaseState?.(!ping.reachable ? 'unavailable' : ping.readOnly ? 'read-only' : 'writable');
+  const database = ping.reachable && !ping.readOnly;
+  const schema = ping.reachable
     ? await withTimeout(probes.database.schemaStatus(), timeoutMs).then(
         (status) => ({ ok: status.current, applied: status.applied, expected: status.expected }),
         () => ({ ok: false, applied: 0, expected: 0 }),
@@ -68,7 +73,7 @@ export async function checkReadiness(probes: ReadinessProbes): Promise<Readiness
     ready: database && schema.ok && joined && retryingOk,
     instanceId: probes.instanceId,
     dependencies: {
-      database: { ok: database },
+      database: { ok: database, readOnly: ping.readOnly },
       schema,
       kafka: { ok: joined, joined },
       redis: { ok: !degraded, degraded },

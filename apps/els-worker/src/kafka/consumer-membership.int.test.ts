@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { TOPICS, topicName } from '@els/contracts';
 import { TEST_KAFKA_BROKERS, uniqueKafkaNames, waitFor } from '@els/coordination/testing';
 import type { Kafka } from 'kafkajs';
+import { makeContent, toWire } from '@els/contracts/testing';
+import { createBatchProcessor } from '../consumer/batch-processor';
 import { silentLogger } from '../logger';
 import { createEventConsumer, type EventConsumer, type EventConsumerOptions } from './event-consumer';
 import { createEventProducer, type EventProducer } from './event-producer';
@@ -197,4 +199,73 @@ describe('consumer group membership', () => {
     await member.stop({ drainMs: 1000 });
     expect(member.leftWorkUncommitted()).toBe(false);
   });
+
+  it('keeps its membership through a fetched batch whose steps add up to more than a session timeout on a slow database', async () => {
+    const groupId = `${names.consumerGroup}-slow-database`;
+    const STEP_MS = 600;
+    const MESSAGES = 16; // 16 steps of 600 ms: about 10 s of work in one fetch, against a 6 s session timeout
+    const handled: string[] = [];
+    let lostMembership = false;
+    const slowly = async <T>(value: T): Promise<T> => {
+      await new Promise((resolve) => setTimeout(resolve, STEP_MS));
+      return value;
+    };
+    const member = consumer(groupId, {
+      sessionTimeoutMs: 6000,
+      partitionsConsumedConcurrently: 1,
+      onMembership: (joined) => {
+        if (!joined) lostMembership = true;
+      },
+      // The real processor, one content event per step, every database call slow (a database behind a
+      // high-latency link, or one working through a backlog).
+      handleBatch: createBatchProcessor({
+        handlers: {
+          handleRegistration: () => Promise.reject(new Error('not sent')),
+          handleValidationFailure: () => Promise.reject(new Error('not sent')),
+          handleContent: () => Promise.reject(new Error('runs are handled whole')),
+          handleContentBatch: async (envelopes) => {
+            handled.push(...envelopes.map((e) => e.data.text_storage_id));
+            return slowly(
+              envelopes.map((e) => ({
+                kind: 'pending' as const,
+                batchId: e.data.entity_id,
+                textStorageId: e.data.text_storage_id,
+              })),
+            );
+          },
+        },
+        classifyError: (error) => ({ code: 'ELS_ERR_INTERNAL', retriable: true, message: String(error) }),
+        eventFilter: { filterSeen: async () => new Set(), markSeen: async () => undefined },
+        publishDeadLetters: async () => undefined,
+        maxMessageBytes: 1_048_576,
+        maxContentBatch: 1,
+        retryMaxBackoffMs: 100,
+        logger: silentLogger,
+      }),
+    });
+    await member.start();
+    await waitFor('the member joined', () => member.joined(), { timeoutMs: 30_000 });
+    lostMembership = false;
+    // Every message on one partition, so one fetch holds them all.
+    const raw = kafka.producer();
+    await raw.connect();
+    await raw.send({
+      topic,
+      messages: Array.from({ length: MESSAGES }, (_, i) => ({
+        partition: 3,
+        key: 'slow',
+        value: toWire(makeContent({ batchId: 'slow-batch', textStorageId: `slow-t${i}` })),
+      })),
+    });
+    await raw.disconnect();
+    await waitFor('every message handled', () => handled.length >= MESSAGES, {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+    });
+    // Past the session timeout: a member that had not heartbeaten would be evicted and its work redelivered.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    expect(lostMembership).toBe(false);
+    expect(member.joined()).toBe(true);
+    expect(handled).toEqual(Array.from({ length: MESSAGES }, (_, i) => `slow-t${i}`));
+  }, 120_000);
 });

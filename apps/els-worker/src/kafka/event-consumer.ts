@@ -14,6 +14,11 @@ export interface EventConsumerOptions {
   onMembership?: (joined: boolean) => void;
   /** The consumer crashed and kafkajs will not restart it; the process should shut down. */
   onFatal?: (error: Error) => void;
+  /**
+   * Most bytes one fetch takes from one partition (default 1 MiB, kafkajs's): with the heartbeat between
+   * the steps of a batch, it bounds how much work a slow database can leave waiting in one fetch.
+   */
+  maxBytesPerPartition?: number;
   /** Read from the earliest offset when the group has no committed offset (default true). */
   fromBeginning?: boolean;
   /** Group session timeout (default 30 s): a member silent for longer is evicted by the coordinator. */
@@ -140,6 +145,7 @@ export function createEventConsumer(kafka: Kafka, options: EventConsumerOptions)
         // once (minBytes 1), so this bounds only the idle loop — ten fetches a second cost an idle replica
         // about 1.5 % of a core, one a second a tenth of that.
         maxWaitTimeInMs: 1000,
+        ...(options.maxBytesPerPartition ? { maxBytesPerPartition: options.maxBytesPerPartition } : {}),
         retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
       });
       consumer = created;

@@ -14,6 +14,11 @@ import { DEAD_LETTER_HEADROOM_BYTES, LARGE_EVENT_TOPICS } from './topic-admin';
 export const EVENT_ID_HEADER = 'x-els-event-id';
 /** On published events: the application_name of the session that wrote the outbox row (its replica). */
 export const ORIGIN_HEADER = 'x-els-origin';
+/**
+ * On a record produced by `replay-dead-letters`: `<dead-letter topic>/<partition>/<offset>` of the letter it
+ * replays. A dead letter of such a record carries it on, so a replay can tell "failed again after replay".
+ */
+export const REPLAY_OF_HEADER = 'x-els-replay-of';
 export const DEAD_LETTER_HEADERS = {
   sourceTopic: 'x-els-source-topic',
   sourcePartition: 'x-els-source-partition',
@@ -21,12 +26,45 @@ export const DEAD_LETTER_HEADERS = {
   errorCode: 'x-els-error-code',
   errorMessage: 'x-els-error-message',
   eventId: EVENT_ID_HEADER,
+  replayOf: REPLAY_OF_HEADER,
 } as const;
 
 /**
+ * On a reference letter only (the dead-letter topic refused the letter with its value): the SHA-256 (hex)
+ * and size of the value left at its source offset, and the broker's refusal. Its value is null.
+ */
+export const REFERENCE_LETTER_HEADERS = {
+  valueSha256: 'x-els-value-sha256',
+  valueBytes: 'x-els-value-bytes',
+  refusal: 'x-els-dead-letter-refusal',
+} as const;
+
+/** A well-formed `x-els-replay-of` value: a topic name, a partition and an offset (at most 281 bytes). */
+const REPLAY_OF_PATTERN = /^[A-Za-z0-9._-]{1,249}\/\d{1,10}\/\d{1,19}$/;
+
+type RecordHeaders = Readonly<Record<string, Buffer | string | ReadonlyArray<Buffer | string> | undefined>>;
+
+/** The text of a header that appears once; undefined when it is absent or repeated. */
+export function singleHeaderText(headers: RecordHeaders | undefined, name: string): string | undefined {
+  const value = headers?.[name];
+  if (typeof value === 'string') return value;
+  return Buffer.isBuffer(value) ? value.toString('utf8') : undefined;
+}
+
+/**
+ * The `x-els-replay-of` of a record, when it is well-formed. Anything else is dropped: the header comes
+ * from whoever produced the input record, and an unchecked value could push a dead letter past the
+ * dead-letter topic's headroom.
+ */
+export function replayOfHeader(headers: RecordHeaders | undefined): string | undefined {
+  const value = singleHeaderText(headers, REPLAY_OF_HEADER);
+  return value !== undefined && REPLAY_OF_PATTERN.test(value) ? value : undefined;
+}
+
+/**
  * `x-els-error-message` is cut to this many bytes of UTF-8, so the headers of a dead letter (this, a
- * topic name of at most 249 characters, partition, offset, code and event id: under 1.5 KiB) always fit
- * the dead-letter topic's headroom over the input topics (DEAD_LETTER_HEADROOM_BYTES).
+ * topic name of at most 249 characters, partition, offset, code, event id and a checked replay-of: under
+ * 2 KiB) always fit the dead-letter topic's headroom over the input topics (DEAD_LETTER_HEADROOM_BYTES).
  */
 export const DEAD_LETTER_ERROR_MESSAGE_MAX_BYTES = 1024;
 
@@ -226,7 +264,12 @@ export function createEventProducer(kafka: Kafka, topicPrefix: string, logger: L
         await sendGrouped(
           chunk.map(({ letter, headers }) => ({
             topic,
-            message: { key: letter.message.key, value: letter.message.value, headers },
+            // A reference letter carries no value: the topic refused the letter with it (see DeadLetter).
+            message: {
+              key: letter.message.key,
+              value: letter.reference ? null : letter.message.value,
+              headers,
+            },
           })),
         );
       }
@@ -279,5 +322,15 @@ export function deadLetterHeaders(letter: DeadLetter): Record<string, string> {
     [DEAD_LETTER_HEADERS.errorMessage]: truncateUtf8(letter.reason, DEAD_LETTER_ERROR_MESSAGE_MAX_BYTES),
   };
   if (letter.eventId) headers[DEAD_LETTER_HEADERS.eventId] = letter.eventId;
+  const replayOf = replayOfHeader(letter.message.headers);
+  if (replayOf) headers[DEAD_LETTER_HEADERS.replayOf] = replayOf;
+  if (letter.reference) {
+    headers[REFERENCE_LETTER_HEADERS.valueSha256] = letter.reference.valueSha256;
+    headers[REFERENCE_LETTER_HEADERS.valueBytes] = String(letter.reference.valueBytes);
+    headers[REFERENCE_LETTER_HEADERS.refusal] = truncateUtf8(
+      letter.reference.refusal,
+      DEAD_LETTER_ERROR_MESSAGE_MAX_BYTES,
+    );
+  }
   return headers;
 }
