@@ -42,6 +42,7 @@ describe('parseConfig', () => {
       retryMaxBackoffMs: 5000,
       partitionsConsumedConcurrently: 12,
       consumerMaxBatchSize: 500,
+      consumerMaxBytesPerPartition: 1_048_576,
       retryUnexpectedMax: 5,
       readyMaxRetryMs: 60_000,
       dbStatementTimeoutMs: 10_000,
@@ -133,7 +134,7 @@ describe('parseConfig', () => {
 
   it('lists every key it accepts', () => {
     expect(CONFIG_KEYS).toContain('ELS_DATABASE_URL');
-    expect(CONFIG_KEYS).toHaveLength(30);
+    expect(CONFIG_KEYS).toHaveLength(31);
     expect(CONFIG_KEYS.every((key) => key.startsWith('ELS_'))).toBe(true);
   });
 });

@@ -1,21 +1,31 @@
 import { createDatabase, migrate, type Sql } from '@els/coordination';
+import pino from 'pino';
 import { ConfigError, parseConfig, redactConfig, type WorkerConfig } from './config';
+import { DeadLetterReplayError, replayDeadLetters } from './dead-letters/dead-letter-replay';
+import { cursorGroupId, deadLetterTopic, resolveReplayFilters } from './dead-letters/dead-letter-selection';
+import { parseReplayArguments, REPLAY_USAGE } from './dead-letters/replay-args';
+import { parseReplayConfig, type ReplayConfig } from './dead-letters/replay-config';
+import { formatLetterLine, formatProgressLine, formatSummaryLine } from './dead-letters/replay-report';
+import { createKafkaClient } from './kafka/kafka-client';
 import { createKafkaTransport } from './kafka/kafka-transport';
 import { componentLogger, createRootLogger } from './logger';
 import { buildWorker } from './worker';
 
 /**
  * The only impure module: reads the environment, opens connections, wires signals.
- *   main.js migrate   apply the schema and create the Kafka topics (idempotent, safe concurrently)
- *   main.js [start]   run the worker until SIGTERM / SIGINT
+ *   main.js migrate                          apply the schema and create the Kafka topics (idempotent, safe concurrently)
+ *   main.js [start]                          run the worker until SIGTERM / SIGINT
+ *   main.js replay-dead-letters [options]    produce dead letters back to their source topics (--help)
  */
+
+const COMMANDS = ['start', 'migrate', 'replay-dead-letters'] as const;
 
 // Exit codes (docs/guides/operate.md).
 /** Every part stopped and all fetched work was committed. */
 const EXIT_OK = 0;
 /** Fatal failure (the consumer crashed for good, start failed, a migration failed). */
 const EXIT_FAILURE = 1;
-/** Bad configuration or unknown command. */
+/** Bad configuration, unknown command, or a bad argument of replay-dead-letters. */
 const EXIT_BAD_CONFIG = 2;
 /**
  * Stopped within the grace period, but some fetched messages were left uncommitted (they are redelivered
@@ -166,12 +176,104 @@ async function runStart(config: WorkerConfig): Promise<void> {
   }
 }
 
+/** Writes to a stream and waits until it is flushed, so process.exit cannot cut a piped line short. */
+function writeFully(stream: NodeJS.WriteStream, text: string): Promise<void> {
+  return new Promise((resolve) => stream.write(text, () => resolve()));
+}
+
+/**
+ * `replay-dead-letters`: arguments and configuration first (exit 2 naming the bad one, before any
+ * connection), then the replay. Progress and logs go to stderr, so stdout holds only the listed letters
+ * and the final JSON summary line.
+ */
+async function runReplayDeadLetters(argv: readonly string[]): Promise<number> {
+  const parsed = parseReplayArguments(argv);
+  if (parsed.kind === 'help') {
+    await writeFully(process.stdout, `${REPLAY_USAGE}\n`);
+    return EXIT_OK;
+  }
+  if (parsed.kind === 'error') {
+    await writeFully(
+      process.stderr,
+      `replay-dead-letters: bad argument ${parsed.argument}: ${parsed.message}\n`,
+    );
+    return EXIT_BAD_CONFIG;
+  }
+  let config: ReplayConfig;
+  try {
+    config = parseReplayConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const lines = error.issues.map((issue) => `  ${issue.key} ${issue.reason}\n`).join('');
+    await writeFully(process.stderr, `${error.code}: invalid configuration\n${lines}`);
+    return EXIT_BAD_CONFIG;
+  }
+  const resolved = resolveReplayFilters(parsed.arguments, config.topicPrefix);
+  if (resolved.kind === 'error') {
+    await writeFully(
+      process.stderr,
+      `replay-dead-letters: bad argument ${resolved.argument}: ${resolved.message}\n`,
+    );
+    return EXIT_BAD_CONFIG;
+  }
+  const { filters } = resolved;
+  const { dryRun, fromBeginning } = parsed.arguments;
+  // The worker's loggers write to stdout; this command keeps stdout for its result.
+  const root = pino(
+    {
+      level: config.logLevel,
+      base: { instanceId: config.instanceId, command: 'replay-dead-letters' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      ...(config.logPretty
+        ? { transport: { target: 'pino-pretty', options: { destination: 2, colorize: true } } }
+        : {}),
+    },
+    config.logPretty ? undefined : pino.destination({ dest: 2, sync: true }),
+  );
+  const kafka = createKafkaClient({
+    brokers: config.kafkaBrokers,
+    clientId: `els-replay-${config.instanceId}`,
+    logger: componentLogger(root, 'kafka'),
+  });
+  const context = {
+    dryRun,
+    fromBeginning,
+    deadLetterTopic: deadLetterTopic(config.topicPrefix),
+    cursorGroup: cursorGroupId(filters),
+    filters,
+  };
+  try {
+    const summary = await replayDeadLetters({
+      kafka,
+      topicPrefix: config.topicPrefix,
+      filters,
+      dryRun,
+      fromBeginning,
+      logger: componentLogger(root, 'main'),
+      onProgress: (progress) => process.stderr.write(`${formatProgressLine(progress, dryRun)}\n`),
+      onLetter: (listing) => process.stdout.write(`${formatLetterLine(listing, context.deadLetterTopic)}\n`),
+    });
+    await writeFully(process.stdout, `${formatSummaryLine({ ok: true, summary }, context)}\n`);
+    return EXIT_OK;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    await writeFully(process.stderr, `replay-dead-letters: failed: ${message}\n`);
+    const outcome =
+      error instanceof DeadLetterReplayError
+        ? { ok: false as const, reason: error.reason, error: message, progress: error.progress }
+        : { ok: false as const, reason: 'unexpected', error: message };
+    await writeFully(process.stdout, `${formatSummaryLine(outcome, context)}\n`);
+    return EXIT_FAILURE;
+  }
+}
+
 async function main(argv: readonly string[]): Promise<void> {
   const command = argv[0] ?? 'start';
-  if (command !== 'start' && command !== 'migrate') {
-    process.stderr.write(`unknown command "${command}"; use "migrate" or "start"\n`);
+  if (!(COMMANDS as readonly string[]).includes(command)) {
+    process.stderr.write(`unknown command "${command}"; use one of ${COMMANDS.join(', ')}\n`);
     process.exit(EXIT_BAD_CONFIG);
   }
+  if (command === 'replay-dead-letters') process.exit(await runReplayDeadLetters(argv.slice(1)));
   const config = loadConfig();
   if (command === 'migrate') process.exit(await runMigrate(config));
   await runStart(config);

@@ -207,6 +207,7 @@ export function createEventConsumer(kafka: Kafka, options: EventConsumerOptions)
             key: message.key,
             value: message.value,
             timestampMs: Number(message.timestamp),
+            headers: message.headers,
           }));
           let lastResolved: bigint | undefined;
           const lastOffset = messages.length > 0 ? BigInt(batch.lastOffset()) : undefined;
