@@ -2,7 +2,8 @@
 // Local stack without Docker: PostgreSQL 15, Redis 7 and a single-node Apache Kafka (KRaft) on loopback.
 //
 //   npm run stack -- up       idempotent; reuses services that already answer, installs missing ones (and
-//                             the tools the tests use: nginx, promtool, docker-compose, chromium) with apt
+//                             the tools the tests use: nginx, promtool, docker-compose, chromium,
+//                             iptables) with apt
 //   npm run stack -- status   exits non-zero naming every service that is down
 //   npm run stack -- down     stops only what `up` started (by PID / cluster), never a foreign process
 //
@@ -144,12 +145,15 @@ function aptInstall(pkg) {
 // ---------------------------------------------------------------- tools the tests use
 
 // Deployment validation (infra/tests) runs `nginx -t`, `promtool` and `docker-compose config`; the
-// distributed suite puts nginx in front of the replicas and renders its report with /usr/bin/chromium.
+// distributed suite puts nginx in front of the replicas, renders its report with /usr/bin/chromium, and
+// refuses one replica's connections with an iptables rule (the nemesis's net-refuse fault).
 const TOOLS = [
   { package: 'nginx-light', present: () => commandExists('nginx') || fs.existsSync('/usr/sbin/nginx') },
   { package: 'prometheus', present: () => commandExists('promtool') },
   { package: 'docker-compose', present: () => commandExists('docker-compose') },
   { package: 'chromium', present: () => fs.existsSync('/usr/bin/chromium') },
+  // /usr/sbin is not on every PATH.
+  { package: 'iptables', present: () => commandExists('iptables') || fs.existsSync('/usr/sbin/iptables') },
 ];
 
 /** Installs the missing tools in one apt-get run; when that is impossible, the tests name what is missing. */

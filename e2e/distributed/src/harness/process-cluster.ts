@@ -49,7 +49,7 @@ export interface ReadinessBody {
   ready: boolean;
   instanceId: string;
   dependencies: {
-    database: { ok: boolean };
+    database: { ok: boolean; readOnly?: boolean };
     schema: { ok: boolean };
     kafka: { ok: boolean; joined: boolean };
     redis: { ok: boolean; degraded: boolean };

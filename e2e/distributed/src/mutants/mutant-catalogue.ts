@@ -185,4 +185,14 @@ export const MUTANTS: readonly Mutant[] = [
     scenarios: [2, 4],
     ci: false,
   }),
+  entry({
+    id: 'read-only-dead-lettered',
+    invariant: 'invariant 6 (unavailability retried, never dropped)',
+    defect:
+      'A read-only database (25006) is taken for an unexpected failure and dead-lettered after a few attempts, without a write probe proving the database writable: valid texts arriving during the outage are lost.',
+    // Scenario 7 with the read-only database fault only: content arrives during every hold.
+    scenarios: [7],
+    ci: false,
+    faults: ['postgres-read-only'],
+  }),
 ];

@@ -1,7 +1,8 @@
 import { waitFor } from '@els/coordination/testing';
 import type { Sql } from '@els/coordination';
 import type { WorkerCluster } from '../harness/process-cluster';
-import { stackFaults } from '../harness/stack-control';
+import { stackFaults, type StackFaults } from '../harness/stack-control';
+import type { DatabaseFaults } from './database-faults';
 import type { ScheduledFault } from './fault-schedule';
 import type { NetworkFaults } from './network-faults';
 
@@ -16,6 +17,10 @@ export interface FaultTargets {
   network: NetworkFaults | undefined;
   /** The run's database, for faults that watch the outbox. */
   sql: Sql;
+  /** Control of the run's database from a session of its own (`postgres-read-only`); none: skipped. */
+  database?: DatabaseFaults | undefined;
+  /** The shared services' controls (default: the driver's, `stackFaults`). */
+  stack?: StackFaults;
   note(text: string): void;
 }
 
@@ -111,6 +116,7 @@ async function restartAndWait(targets: FaultTargets, index: number): Promise<voi
 /** Runs one fault to its end. */
 export async function applyFault(targets: FaultTargets, fault: ScheduledFault): Promise<void> {
   const { cluster } = targets;
+  const stack = targets.stack ?? stackFaults;
   switch (fault.kind) {
     case 'replica-kill': {
       const index = targetReplica(targets, fault);
@@ -177,23 +183,39 @@ export async function applyFault(targets: FaultTargets, fault: ScheduledFault): 
       return;
     }
     case 'postgres-crash':
-      await stackFaults.crashPostgres();
+      await stack.crashPostgres();
       return;
     case 'postgres-restart':
-      await stackFaults.restartPostgres();
+      await stack.restartPostgres();
       return;
+    case 'postgres-read-only': {
+      const { database } = targets;
+      if (!database) {
+        targets.note(`${fault.label}: no control of the run's database; skipped`);
+        return;
+      }
+      // Reset in `finally` even when setting it failed half-way (set, but the sessions not ended): a
+      // reset of a database that is not read-only only ends the replicas' sessions once more.
+      try {
+        await database.setReadOnly(true);
+        await sleep(fault.holdMs);
+      } finally {
+        await database.setReadOnly(false);
+      }
+      return;
+    }
     case 'kafka-crash':
-      await stackFaults.crashKafka();
+      await stack.crashKafka();
       return;
     case 'kafka-restart':
-      await stackFaults.restartKafka();
+      await stack.restartKafka();
       return;
     case 'redis-restart':
-      await stackFaults.stopRedis();
+      await stack.stopRedis();
       try {
         await sleep(fault.holdMs);
       } finally {
-        await stackFaults.startRedis();
+        await stack.startRedis();
       }
       return;
     case 'net-latency':
@@ -224,22 +246,57 @@ export async function applyFault(targets: FaultTargets, fault: ScheduledFault): 
       }
       return;
     }
+    case 'net-refuse': {
+      const { network } = targets;
+      const index = fault.replica ?? 0;
+      const dependency = fault.dependency ?? 'postgres';
+      const proxy = network?.proxy(index, dependency);
+      if (!network || !proxy) {
+        targets.note(`${fault.label}: r${index + 1} has no ${dependency} proxy; skipped`);
+        return;
+      }
+      if (network.packetFilterUnavailable) {
+        targets.note(`${fault.label}: ${network.packetFilterUnavailable}; skipped`);
+        return;
+      }
+      const rule = { host: proxy.host, port: proxy.port, refusal: fault.refusal ?? 'tcp-reset' } as const;
+      await network.packetFilter.refuse(rule);
+      try {
+        // The rule turns down new connections only. The replica's open ones are reset now, after the rule
+        // is in place, so that it reconnects into the rule at once instead of whenever its pools happen to
+        // open a connection.
+        network.setMode(index, dependency, { kind: 'reset' });
+        network.setMode(index, dependency, { kind: 'pass' });
+        await sleep(fault.holdMs);
+      } finally {
+        await network.packetFilter.remove(rule);
+      }
+      return;
+    }
   }
 }
 
 /**
- * Undoes whatever a fault action may have left behind (services up, replicas resumed, proxies open), then
- * waits for every running replica to be ready again. Returns the replicas still not ready after
- * `READY_AFTER_FAULT_MS`, each with its /readyz answer: a replica that does not recover once every fault
- * has healed is a stuck peer.
+ * Undoes whatever a fault action may have left behind (services up, the database writable again, replicas
+ * resumed, proxies open, packet filter rules gone), then waits for every running replica to be ready
+ * again. Returns the replicas still not ready after `READY_AFTER_FAULT_MS`, each with its /readyz answer:
+ * a replica that does not recover once every fault has healed is a stuck peer.
  */
 export async function healEverything(targets: FaultTargets): Promise<string[]> {
-  targets.network?.healAll();
-  await stackFaults
-    .startPostgres()
-    .catch((error: Error) => targets.note(`heal PostgreSQL: ${error.message}`));
-  await stackFaults.startRedis().catch((error: Error) => targets.note(`heal Redis: ${error.message}`));
-  await stackFaults.startKafka().catch((error: Error) => targets.note(`heal Kafka: ${error.message}`));
+  const stack = targets.stack ?? stackFaults;
+  await targets.network
+    ?.healAll()
+    .catch((error: Error) => targets.note(`heal network faults: ${error.message}`));
+  await stack.startPostgres().catch((error: Error) => targets.note(`heal PostgreSQL: ${error.message}`));
+  // After PostgreSQL is up: an interrupted read-only fault leaves the setting in the catalogue.
+  await targets.database
+    ?.heal()
+    .then((healed) => {
+      if (healed) targets.note('heal: the run database was still read-only; reset');
+    })
+    .catch((error: Error) => targets.note(`heal the read-only database: ${error.message}`));
+  await stack.startRedis().catch((error: Error) => targets.note(`heal Redis: ${error.message}`));
+  await stack.startKafka().catch((error: Error) => targets.note(`heal Kafka: ${error.message}`));
   for (const replica of targets.cluster.replicas) {
     if (replica.state === 'paused') targets.cluster.resume(replica.index);
   }

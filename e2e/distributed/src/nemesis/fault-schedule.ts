@@ -24,6 +24,11 @@ export type FaultKind =
   | 'postgres-crash'
   /** A clean PostgreSQL shutdown (`-m fast`) and start. */
   | 'postgres-restart'
+  /**
+   * The run's database read-only for the hold, as after a failover onto a standby or on a full disk: the
+   * replicas' sessions are ended and reconnect into read-only ones (SQLSTATE 25006 on every write).
+   */
+  | 'postgres-read-only'
   /** SIGKILL of the broker, then the same broker started again. */
   | 'kafka-crash'
   /** A controlled broker shutdown and start. */
@@ -35,7 +40,12 @@ export type FaultKind =
   /** A partition between one replica and a dependency: nothing gets through for the hold. */
   | 'net-blackhole'
   /** Every connection between one replica and a dependency reset, new ones too, for the hold. */
-  | 'net-reset';
+  | 'net-reset'
+  /**
+   * New connections from one replica to a dependency refused or unreachable for the hold (a packet filter
+   * rule), its open ones reset at the start so that it has to reconnect into the rule.
+   */
+  | 'net-refuse';
 
 export const FAULT_KINDS: readonly FaultKind[] = [
   'replica-kill',
@@ -47,17 +57,45 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'scale-down',
   'postgres-crash',
   'postgres-restart',
+  'postgres-read-only',
   'kafka-crash',
   'kafka-restart',
   'redis-restart',
   'net-latency',
   'net-blackhole',
   'net-reset',
+  'net-refuse',
 ];
 
 /** A dependency a replica reaches through its own fault proxy. */
 export type ProxiedDependency = 'postgres' | 'redis' | 'kafka';
 export const PROXIED_DEPENDENCIES: readonly ProxiedDependency[] = ['postgres', 'redis', 'kafka'];
+
+/**
+ * How a `net-refuse` fault turns a connection attempt down, as the connecting client sees it:
+ * `icmp-host-unreachable` EHOSTUNREACH, `icmp-net-unreachable` ENETUNREACH, `tcp-reset` ECONNREFUSED
+ * (measured on loopback; `iptables … -j REJECT --reject-with <this>`).
+ */
+export type ConnectionRefusal = 'icmp-host-unreachable' | 'icmp-net-unreachable' | 'tcp-reset';
+export const CONNECTION_REFUSALS: readonly ConnectionRefusal[] = [
+  'icmp-host-unreachable',
+  'icmp-net-unreachable',
+  'tcp-reset',
+];
+
+/**
+ * The dependencies a `net-refuse` fault is drawn for, PostgreSQL three times in five: the worker decides
+ * from the database's errors whether a message is refused for good (dead-lettered) or waits for an outage,
+ * so an unreachable database is where a wrong decision loses data. Redis and Kafka are drawn too, since
+ * their clients must ride out the same errnos.
+ */
+const REFUSED_DEPENDENCIES: readonly ProxiedDependency[] = [
+  'postgres',
+  'postgres',
+  'postgres',
+  'redis',
+  'kafka',
+];
 
 /** Faults on a shared service: one at a time, never overlapping each other. */
 const SERVICE_KINDS: ReadonlySet<FaultKind> = new Set([
@@ -66,10 +104,18 @@ const SERVICE_KINDS: ReadonlySet<FaultKind> = new Set([
   'kafka-crash',
   'kafka-restart',
   'redis-restart',
+  // The whole database changes under every replica, as a crash or restart does: one at a time with those.
+  'postgres-read-only',
 ]);
 /** Faults that change the membership of the whole group: one at a time, and not during a service fault. */
 const GROUP_KINDS: ReadonlySet<FaultKind> = new Set(['rolling-restart', 'scale-up', 'scale-down']);
-const NETWORK_KINDS: ReadonlySet<FaultKind> = new Set(['net-latency', 'net-blackhole', 'net-reset']);
+/** Faults that act through a replica's fault proxies: none where the replicas reach the services directly. */
+export const NETWORK_KINDS: ReadonlySet<FaultKind> = new Set([
+  'net-latency',
+  'net-blackhole',
+  'net-reset',
+  'net-refuse',
+]);
 const REPLICA_KINDS: ReadonlySet<FaultKind> = new Set([
   'replica-kill',
   'replica-pause',
@@ -91,6 +137,8 @@ export interface ScheduledFault {
   dependency?: ProxiedDependency;
   /** Added latency of a `net-latency` fault. */
   latencyMs?: number;
+  /** How a `net-refuse` fault turns new connections down. */
+  refusal?: ConnectionRefusal;
   label: string;
 }
 
@@ -127,6 +175,9 @@ function expectedSpanMs(kind: FaultKind, holdMs: number, replicas: number): numb
     case 'postgres-crash':
     case 'postgres-restart':
       return holdMs + 5_000;
+    // Two ALTER DATABASE and two rounds of terminated sessions, then the replicas' reconnects.
+    case 'postgres-read-only':
+      return holdMs + 3_000;
     case 'rolling-restart':
       return replicas * 12_000;
     case 'scale-up':
@@ -157,10 +208,27 @@ function holdFor(kind: FaultKind, random: SeededRandom, sessionTimeoutMs: number
       return between(3_000, 14_000);
     case 'net-reset':
       return between(300, 2_000);
+    // Long enough for content to arrive and for a worker that takes the outage for a refusal to use up its
+    // bounded attempts (ELS_RETRY_UNEXPECTED_MAX = 5 with backoff capped at 1 s: under 2 s) and dead-letter
+    // it: what the dead-letter check then names.
+    case 'postgres-read-only':
+      return between(4_000, 12_000);
+    // A client backs off between connection attempts (postgres.js: 3^n / 100 s, up to 20 s), so a short
+    // refusal shows the worker only its first few errors; measured through a fault proxy, one message's
+    // fifth failed attempt came 2.4-6.8 s into the refusal, later with the worker's other loops sharing
+    // the pool. Up to 24 s lets the errors reach the worker's decision, as in a real failover.
+    case 'net-refuse':
+      return between(4_000, 24_000);
     default:
       return 0;
   }
 }
+
+const REFUSAL_PHRASES: Record<ConnectionRefusal, string> = {
+  'icmp-host-unreachable': 'host unreachable',
+  'icmp-net-unreachable': 'network unreachable',
+  'tcp-reset': 'connections refused',
+};
 
 function describe(fault: Omit<ScheduledFault, 'label'>): string {
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -179,11 +247,20 @@ function describe(fault: Omit<ScheduledFault, 'label'>): string {
       return `${fault.dependency} partition${replica}, ${seconds(fault.holdMs)}`;
     case 'net-reset':
       return `${fault.dependency} resets${replica}, ${seconds(fault.holdMs)}`;
+    case 'net-refuse':
+      return `${fault.dependency} ${REFUSAL_PHRASES[fault.refusal ?? 'tcp-reset']}${replica}, ${seconds(fault.holdMs)}`;
     case 'redis-restart':
       return `Redis down ${seconds(fault.holdMs)}`;
+    case 'postgres-read-only':
+      return `PostgreSQL read-only ${seconds(fault.holdMs)}`;
     default:
       return fault.kind;
   }
+}
+
+function drawDependency(kind: FaultKind, random: SeededRandom): ProxiedDependency | undefined {
+  const from = kind === 'net-refuse' ? REFUSED_DEPENDENCIES : PROXIED_DEPENDENCIES;
+  return from[random.int(from.length)];
 }
 
 interface Occupied {
@@ -240,10 +317,11 @@ export function planFaultSchedule(options: ScheduleOptions): ScheduledFault[] {
       holdMs,
       spanMs,
       ...(replicaTarget === undefined ? {} : { replica: replicaTarget }),
-      ...(NETWORK_KINDS.has(kind)
-        ? { dependency: PROXIED_DEPENDENCIES[random.int(PROXIED_DEPENDENCIES.length)] }
-        : {}),
+      ...(NETWORK_KINDS.has(kind) ? { dependency: drawDependency(kind, random) } : {}),
       ...(kind === 'net-latency' ? { latencyMs: 50 + random.int(351) } : {}),
+      ...(kind === 'net-refuse'
+        ? { refusal: CONNECTION_REFUSALS[random.int(CONNECTION_REFUSALS.length)] }
+        : {}),
     };
     schedule.push({ ...fault, label: describe(fault) });
     return true;

@@ -1,8 +1,15 @@
-import { FAULT_KINDS, parseFaultKinds, planFaultSchedule, type ScheduledFault } from './fault-schedule';
+import {
+  CONNECTION_REFUSALS,
+  FAULT_KINDS,
+  parseFaultKinds,
+  planFaultSchedule,
+  type ScheduledFault,
+} from './fault-schedule';
 
 const SERVICE = new Set([
   'postgres-crash',
   'postgres-restart',
+  'postgres-read-only',
   'kafka-crash',
   'kafka-restart',
   'redis-restart',
@@ -73,6 +80,68 @@ describe('fault schedule', () => {
     }
   });
 
+  it('holds the database read-only long enough for content to arrive and use up bounded retries', () => {
+    for (let seed = 0; seed < 50; seed += 1) {
+      const schedule = planFaultSchedule({
+        seed,
+        loadMs: 30_000,
+        replicas: 3,
+        kinds: ['postgres-read-only', 'replica-kill'],
+      });
+      const readOnly = schedule.filter((fault) => fault.kind === 'postgres-read-only');
+      expect(readOnly.length).toBeGreaterThan(0);
+      for (const fault of readOnly) {
+        // ELS_RETRY_UNEXPECTED_MAX = 5 attempts with backoff capped at 1 s take under 2 s.
+        expect(fault.holdMs).toBeGreaterThanOrEqual(4_000);
+        expect(fault.holdMs).toBeLessThanOrEqual(12_000);
+        expect(fault.replica).toBeUndefined();
+        expect(fault.spanMs).toBeGreaterThan(fault.holdMs);
+        expect(fault.label).toMatch(/^PostgreSQL read-only \d+\.\d s$/);
+      }
+    }
+  });
+
+  it('never overlaps a read-only database with a PostgreSQL crash or restart, even when they are all it draws', () => {
+    for (let seed = 0; seed < 100; seed += 1) {
+      const schedule = planFaultSchedule({
+        seed,
+        loadMs: 60_000,
+        replicas: 3,
+        count: 6,
+        kinds: ['postgres-read-only', 'postgres-crash', 'postgres-restart'],
+      });
+      expect(schedule.some((fault) => fault.kind === 'postgres-read-only')).toBe(true);
+      for (const [i, a] of schedule.entries()) {
+        for (const b of schedule.slice(i + 1)) expect(overlap(a, b)).toBe(false);
+      }
+    }
+  });
+
+  it('refuses connections of one replica to a dependency, PostgreSQL most often, each refusal drawn', () => {
+    const dependencies = { postgres: 0, redis: 0, kafka: 0 };
+    const refusals = new Set<string>();
+    for (let seed = 0; seed < 300; seed += 1) {
+      for (const fault of planFaultSchedule({ seed, loadMs: 30_000, replicas: 3, kinds: ['net-refuse'] })) {
+        expect([0, 1, 2]).toContain(fault.replica);
+        expect(fault.dependency).toBeDefined();
+        dependencies[fault.dependency ?? 'postgres'] += 1;
+        expect(CONNECTION_REFUSALS).toContain(fault.refusal);
+        refusals.add(fault.refusal ?? '');
+        expect(fault.holdMs).toBeGreaterThanOrEqual(4_000);
+        expect(fault.holdMs).toBeLessThanOrEqual(24_000);
+        expect(fault.label).toMatch(
+          new RegExp(
+            `^${fault.dependency} (host unreachable|network unreachable|connections refused) r${(fault.replica ?? 0) + 1}, `,
+          ),
+        );
+      }
+    }
+    expect([...refusals].sort()).toEqual([...CONNECTION_REFUSALS].sort());
+    expect(dependencies.redis).toBeGreaterThan(0);
+    expect(dependencies.kafka).toBeGreaterThan(0);
+    expect(dependencies.postgres).toBeGreaterThan(dependencies.redis + dependencies.kafka);
+  });
+
   it('draws only the kinds it is given', () => {
     const schedule = planFaultSchedule({ seed: 5, loadMs: 60_000, replicas: 3, kinds: ['replica-kill'] });
     expect(new Set(schedule.map((f) => f.kind))).toEqual(new Set(['replica-kill']));
@@ -83,6 +152,7 @@ describe('fault schedule', () => {
     expect(parseFaultKinds('')).toEqual(FAULT_KINDS);
     expect(parseFaultKinds('all')).toEqual(FAULT_KINDS);
     expect(parseFaultKinds(' replica-kill , net-reset')).toEqual(['replica-kill', 'net-reset']);
+    expect(parseFaultKinds('postgres-read-only,net-refuse')).toEqual(['postgres-read-only', 'net-refuse']);
     expect(() => parseFaultKinds('replica-kill,earthquake')).toThrow(/unknown fault kind earthquake/);
   });
 });

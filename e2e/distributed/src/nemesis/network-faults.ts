@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { startFaultProxy, type FaultMode, type FaultProxy } from './fault-proxy';
 import type { ProxiedDependency } from './fault-schedule';
+import { createPacketFilter, packetFilterTag, type PacketFilter } from './packet-filter';
 
 /**
  * Network faults per replica: every replica reaches PostgreSQL, Redis and Kafka through fault proxies of
@@ -11,6 +12,9 @@ import type { ProxiedDependency } from './fault-schedule';
  * address and would then connect to it directly. The local broker (infra/local/kafka/server.properties)
  * has one listener per replica slot, FAULT<n> on 19200+n, advertising 29200+n: the port of that replica's
  * proxy. A broker without those listeners (one started by other means) gets no Kafka proxies.
+ *
+ * Connections turned down by the kernel (`net-refuse`) are packet filter rules on a proxy's port
+ * (packet-filter.ts): only that replica's connections to that dependency meet them.
  */
 
 /** Replica slots the broker has fault listeners for. */
@@ -23,10 +27,16 @@ export interface NetworkFaults {
   endpointsFor(index: number): { databaseUrl?: string; redisUrl?: string; kafkaBrokers?: string };
   proxy(index: number, dependency: ProxiedDependency): FaultProxy | undefined;
   setMode(index: number, dependency: ProxiedDependency, mode: FaultMode): void;
-  /** Every proxy back to plain forwarding. */
-  healAll(): void;
+  /** Every proxy back to plain forwarding, and every packet filter rule of the run removed. */
+  healAll(): Promise<void>;
   /** Why a dependency has no proxies, when it has none (e.g. a broker without fault listeners). */
   readonly unavailable: Partial<Record<ProxiedDependency, string>>;
+  /** Packet filter rules on the proxies' ports (`net-refuse`), tagged with the run. */
+  readonly packetFilter: PacketFilter;
+  /** Why packet filter rules cannot be used here; undefined when they can. */
+  readonly packetFilterUnavailable: string | undefined;
+  /** Rules a suite process that died before healing had left, removed at the start. */
+  readonly leftoverRulesRemoved: readonly string[];
   close(): Promise<void>;
 }
 
@@ -58,12 +68,18 @@ export async function createNetworkFaults(options: {
   /** The broker's host (its fault listeners are on this host). */
   kafkaHost: string;
   label: string;
+  /** The run's packet filter (default: the machine's iptables, tagged with the label and this process). */
+  packetFilter?: PacketFilter;
 }): Promise<NetworkFaults> {
   const targets = { postgres: new URL(options.databaseUrl), redis: new URL(options.redisUrl) };
   const defaultPorts = { postgres: 5432, redis: 6379 };
   const proxies: Array<Partial<Record<ProxiedDependency, FaultProxy>>> = [];
   const unavailable: Partial<Record<ProxiedDependency, string>> = {};
   const all = () => proxies.flatMap((set) => Object.values(set));
+  const packetFilter = options.packetFilter ?? createPacketFilter({ tag: packetFilterTag(options.label) });
+  const packetFilterUnavailable = await packetFilter.unavailable();
+  // Before any proxy listens: a stale rule on an ephemeral port would refuse a new proxy that got it.
+  const leftoverRulesRemoved = packetFilterUnavailable ? [] : await packetFilter.removeLeftovers();
   try {
     for (let index = 0; index < options.replicas; index += 1) {
       const name = (dependency: ProxiedDependency) => `${options.label}-r${index + 1}-${dependency}`;
@@ -98,8 +114,14 @@ export async function createNetworkFaults(options: {
     await Promise.all(all().map((proxy) => proxy.close()));
     throw error;
   }
+  const removeRules = async () => {
+    if (!packetFilterUnavailable) await packetFilter.removeTagged();
+  };
   return {
     unavailable,
+    packetFilter,
+    packetFilterUnavailable,
+    leftoverRulesRemoved,
     endpointsFor(index) {
       const set = proxies[index];
       if (!set) return {};
@@ -116,10 +138,12 @@ export async function createNetworkFaults(options: {
       if (!proxy) throw new Error(`replica ${index + 1} has no ${dependency} proxy`);
       proxy.setMode(mode);
     },
-    healAll() {
+    async healAll() {
       for (const proxy of all()) if (proxy.mode.kind !== 'pass') proxy.setMode({ kind: 'pass' });
+      await removeRules();
     },
     async close() {
+      await removeRules().catch(() => undefined);
       await Promise.all(all().map((proxy) => proxy.close()));
     },
   };

@@ -30,6 +30,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const SERVICE_OF: Partial<Record<ScheduledFault['kind'], string>> = {
   'postgres-crash': 'postgres',
   'postgres-restart': 'postgres',
+  'postgres-read-only': 'postgres',
   'kafka-crash': 'kafka',
   'kafka-restart': 'kafka',
   'redis-restart': 'redis',

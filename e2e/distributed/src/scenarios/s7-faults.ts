@@ -1,12 +1,16 @@
-import { FAULT_KINDS, planFaultSchedule, type FaultKind } from '../nemesis/fault-schedule';
+import { TEST_SERVER_URL } from '@els/coordination/testing';
+import { createDatabaseFaults } from '../nemesis/database-faults';
+import { FAULT_KINDS, NETWORK_KINDS, planFaultSchedule, type FaultKind } from '../nemesis/fault-schedule';
 import { runNemesis } from '../nemesis/run-nemesis';
 import { outcome, pick, simple, sleep, waitForAssignments, type Runner } from './scenario-kit';
+import type { RunSettings } from './run-settings';
 import type { LoadContext } from './workload-run';
 
 /**
  * Scenario 7: the random nemesis. A fault schedule drawn from the run's seed (replica kills and pauses,
- * hard and graceful crashes of PostgreSQL and Kafka, Redis outages, partitions, latency and resets between
- * one replica and PostgreSQL or Redis, rolling restarts, scaling up and down) runs during the load, several
+ * hard and graceful crashes of PostgreSQL and Kafka, a read-only database, Redis outages, partitions,
+ * latency, resets and refused or unreachable connections between one replica and PostgreSQL, Redis or
+ * Kafka, rolling restarts, scaling up and down) runs during the load, several
  * faults overlapping; afterwards the checker judges the whole history. Every fault must have started
  * while the generator was still producing (one whose turn comes later, behind an overrunning service or
  * group fault, is skipped and noted), and every running replica must be ready again within two
@@ -21,14 +25,32 @@ import type { LoadContext } from './workload-run';
  */
 const CI_KINDS: readonly FaultKind[] = FAULT_KINDS.filter((kind) => kind !== 'replica-long-pause');
 
-/** Under the Compose driver the replicas reach the services directly: no fault proxies, no network faults. */
-const NETWORK_KINDS: ReadonlySet<FaultKind> = new Set(['net-latency', 'net-blackhole', 'net-reset']);
+/**
+ * The kinds scenario 7 draws from: E2E_FAULTS, else the profile's. Under the Compose driver the replicas
+ * reach the services directly: no fault proxies, so no network faults.
+ */
+export function faultKindsFor(settings: Pick<RunSettings, 'faults' | 'profile' | 'driver'>): FaultKind[] {
+  const drawable = settings.faults ?? (settings.profile === 'ci' ? CI_KINDS : FAULT_KINDS);
+  return settings.driver === 'compose' ? drawable.filter((kind) => !NETWORK_KINDS.has(kind)) : [...drawable];
+}
+
+/**
+ * One attempt for a failure the worker does not recognise, where the default gives five. This workload
+ * has no poison input: every message is valid, so none may ever be dead-lettered, whatever the budget. The
+ * budget only decides how long an outage must last before a worker that mistakes it for an unexpected
+ * failure dead-letters (loses) what it was handling, and a fault lasts seconds where a real outage lasts
+ * minutes. Connection errors come slowly, too: postgres.js backs off between connection attempts (3^n /
+ * 100 s, up to 20 s, shared by the pool), so a replica whose database connections are refused sees about
+ * one error per message every 10 s, and five attempts would need the database gone for about a minute
+ * (measured with net-refuse: 21 s of EHOSTUNREACH gave three failed attempts to the most-tried message,
+ * and the suite passed on a worker that dead-letters EHOSTUNREACH). A correct worker tells an outage from
+ * a refusal by the error, or by proving the database writable before it gives up, not by the count.
+ */
+const SENSITIVE_RETRY_BUDGET = { ELS_RETRY_UNEXPECTED_MAX: '1' } as const;
 
 export const faults: Runner = async (env) => {
   const durationS = env.settings.durationS ?? pick(env.settings, 30, 90);
-  const drawable = env.settings.faults ?? (env.settings.profile === 'ci' ? CI_KINDS : FAULT_KINDS);
-  const kinds =
-    env.settings.driver === 'compose' ? drawable.filter((kind) => !NETWORK_KINDS.has(kind)) : drawable;
+  const kinds = faultKindsFor(env.settings);
   const schedule = planFaultSchedule({
     seed: env.settings.seed,
     loadMs: durationS * 1000,
@@ -55,13 +77,26 @@ export const faults: Runner = async (env) => {
       }
     })();
     await waitForAssignments(context, 0, 1, 'load to reach the replicas before the first fault');
+    // The read-only fault acts from a session of its own to the server, which the suite reaches under
+    // either driver (the Compose stack publishes PostgreSQL on a host port); where it cannot, it is skipped.
+    const database = schedule.some((fault) => fault.kind === 'postgres-read-only')
+      ? createDatabaseFaults({ serverUrl: TEST_SERVER_URL, database: context.db.name })
+      : undefined;
+    const databaseUnavailable = await database?.unavailable();
+    if (databaseUnavailable) context.note(`no postgres-read-only faults: ${databaseUnavailable}`);
     const result = await runNemesis(
       schedule,
-      { cluster: context.cluster, network: context.network, sql: context.db.sql, note: context.note },
+      {
+        cluster: context.cluster,
+        network: context.network,
+        sql: context.db.sql,
+        database: databaseUnavailable ? undefined : database,
+        note: context.note,
+      },
       context,
       (line) => process.stdout.write(`[s7 seed ${env.settings.seed}] ${line}\n`),
       () => !producing,
-    );
+    ).finally(() => database?.close());
     for (const fault of result.skipped) context.note(`fault skipped, the load had ended: ${fault}`);
     actionFailures.push(...result.failures);
     unrecovered.push(...result.unrecovered);
@@ -74,6 +109,7 @@ export const faults: Runner = async (env) => {
     duringLoad,
     networkFaults: true,
     settleTimeoutMs: 180_000,
+    env: SENSITIVE_RETRY_BUDGET,
   });
   const afterLoad = run.faults
     .filter((window) => window.startMs > run.load.endMs)

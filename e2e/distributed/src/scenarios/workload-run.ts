@@ -161,6 +161,12 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
   for (const [dependency, why] of Object.entries(network?.unavailable ?? {})) {
     faultsUnavailable.push(`no ${dependency} network faults: ${why}`);
   }
+  if (network?.packetFilterUnavailable) {
+    faultsUnavailable.push(`no net-refuse faults: ${network.packetFilterUnavailable}`);
+  }
+  for (const rule of network?.leftoverRulesRemoved ?? []) {
+    faultsUnavailable.push(`removed a packet filter rule an earlier run left behind: ${rule}`);
+  }
   const clusterOptions: ClusterOptions = {
     label: options.label,
     replicas: options.replicas,
