@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { TOPICS, topicName } from '@els/contracts';
 import type { Kafka, KafkaMessage } from 'kafkajs';
-import { createBatchProcessor } from '../consumer/batch-processor';
+import { createBatchProcessor, type BatchProcessorOptions } from '../consumer/batch-processor';
 import type { EventHandlers } from '../coordination-port';
 import { silentLogger } from '../logger';
 import { waitFor } from '@els/coordination/testing';
@@ -33,6 +33,22 @@ const handlers: EventHandlers = {
 };
 
 describe('dead letters through the real broker', () => {
+  /** A processor over `handlers` that dead-letters through the real producer. */
+  const processorOptions = (): BatchProcessorOptions => ({
+    handlers,
+    classifyError: (error) => ({
+      code: 'ELS_ERR_INTERNAL',
+      retriable: true,
+      message: String(error),
+      cause: error,
+    }),
+    eventFilter: { filterSeen: async () => new Set(), markSeen: async () => undefined },
+    publishDeadLetters: (letters) => producer.publishDeadLetters(letters),
+    maxMessageBytes: 1_048_576,
+    maxContentBatch: 100,
+    retryMaxBackoffMs: 100,
+    logger: silentLogger,
+  });
   const prefix = `dlq-${randomUUID().slice(0, 8)}.`;
   const inputTopic = topicName(TOPICS.essayContentProvisioned, prefix);
   const deadLetterTopic = topicName(TOPICS.deadLetter, prefix);
@@ -68,21 +84,7 @@ describe('dead letters through the real broker', () => {
       topics: [inputTopic],
       partitionsConsumedConcurrently: 3,
       logger: silentLogger,
-      handleBatch: createBatchProcessor({
-        handlers,
-        classifyError: (error) => ({
-          code: 'ELS_ERR_INTERNAL',
-          retriable: true,
-          message: String(error),
-          cause: error,
-        }),
-        eventFilter: { filterSeen: async () => new Set(), markSeen: async () => undefined },
-        publishDeadLetters: (letters) => producer.publishDeadLetters(letters),
-        maxMessageBytes: 1_048_576,
-        maxContentBatch: 100,
-        retryMaxBackoffMs: 100,
-        logger: silentLogger,
-      }),
+      handleBatch: createBatchProcessor(processorOptions()),
     });
     await consumer.start();
     await waitFor('consumer joined its group', () => consumer?.joined() === true, { timeoutMs: 30_000 });
@@ -147,20 +149,8 @@ describe('dead letters through the real broker', () => {
     };
     const processorFor = (events: ProcessorEvent[], tracker = createRetryTracker()) =>
       createBatchProcessor({
-        handlers,
-        classifyError: (error) => ({
-          code: 'ELS_ERR_INTERNAL',
-          retriable: true,
-          message: String(error),
-          cause: error,
-        }),
-        eventFilter: { filterSeen: async () => new Set(), markSeen: async () => undefined },
-        publishDeadLetters: (letters) => producer.publishDeadLetters(letters),
+        ...processorOptions(),
         isPermanentBrokerRefusal,
-        maxMessageBytes: 1_048_576,
-        maxContentBatch: 100,
-        retryMaxBackoffMs: 100,
-        logger: silentLogger,
         onEvent: (event) => {
           tracker.observe(event);
           events.push(event);
