@@ -43,6 +43,7 @@ describe('parseConfig', () => {
       partitionsConsumedConcurrently: 12,
       consumerMaxBatchSize: 500,
       consumerMaxBytesPerPartition: 1_048_576,
+      consumerSessionTimeoutMs: 30_000,
       retryUnexpectedMax: 5,
       readyMaxRetryMs: 60_000,
       dbStatementTimeoutMs: 10_000,
@@ -134,7 +135,7 @@ describe('parseConfig', () => {
 
   it('lists every key it accepts', () => {
     expect(CONFIG_KEYS).toContain('ELS_DATABASE_URL');
-    expect(CONFIG_KEYS).toHaveLength(31);
+    expect(CONFIG_KEYS).toHaveLength(32);
     expect(CONFIG_KEYS.every((key) => key.startsWith('ELS_'))).toBe(true);
   });
 });

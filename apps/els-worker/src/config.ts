@@ -75,6 +75,8 @@ const configShape = {
   ELS_PARTITIONS_CONSUMED_CONCURRENTLY: integer(1, 100, 12),
   ELS_CONSUMER_MAX_BATCH_SIZE: integer(1, 10_000, 500),
   ELS_CONSUMER_MAX_BYTES_PER_PARTITION: integer(1024, 100 * 1_048_576, 1_048_576),
+  // The broker's group.min.session.timeout.ms and a sane ceiling (its max defaults to 30 min).
+  ELS_CONSUMER_SESSION_TIMEOUT_MS: integer(6000, 300_000, 30_000),
   ELS_RETRY_UNEXPECTED_MAX: integer(1, 1000, 5),
   ELS_READY_MAX_RETRY_MS: integer(0, 86_400_000, 60_000),
   ELS_DB_STATEMENT_TIMEOUT_MS: integer(100, 600_000, 10_000),
@@ -116,6 +118,7 @@ export interface WorkerConfig {
   readonly partitionsConsumedConcurrently: number;
   readonly consumerMaxBatchSize: number;
   readonly consumerMaxBytesPerPartition: number;
+  readonly consumerSessionTimeoutMs: number;
   readonly retryUnexpectedMax: number;
   readonly readyMaxRetryMs: number;
   readonly dbStatementTimeoutMs: number;
@@ -207,6 +210,7 @@ export function parseConfig(
     partitionsConsumedConcurrently: env_.ELS_PARTITIONS_CONSUMED_CONCURRENTLY,
     consumerMaxBatchSize: env_.ELS_CONSUMER_MAX_BATCH_SIZE,
     consumerMaxBytesPerPartition: env_.ELS_CONSUMER_MAX_BYTES_PER_PARTITION,
+    consumerSessionTimeoutMs: env_.ELS_CONSUMER_SESSION_TIMEOUT_MS,
     retryUnexpectedMax: env_.ELS_RETRY_UNEXPECTED_MAX,
     readyMaxRetryMs: env_.ELS_READY_MAX_RETRY_MS,
     dbStatementTimeoutMs: env_.ELS_DB_STATEMENT_TIMEOUT_MS,

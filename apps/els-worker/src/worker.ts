@@ -114,6 +114,7 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): Worker {
     topics: INPUT_TOPICS.map((base) => topicName(base, config.topicPrefix)),
     partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
     maxBytesPerPartition: config.consumerMaxBytesPerPartition,
+    sessionTimeoutMs: config.consumerSessionTimeoutMs,
     logger: consumerLog,
     onLag: metrics.observeConsumerLag,
     onMembership: metrics.observeGroupMembership,

@@ -34,9 +34,16 @@ export interface WorkerFixture {
   close(): Promise<void>;
 }
 
+export interface WorkerFixtureOptions {
+  replicas?: number;
+  env?: Record<string, string>;
+  /** Rewrites the database URL the replicas connect to (e.g. through a fault proxy); the test's own stays direct. */
+  routeDatabase?: (url: string) => string;
+}
+
 export async function openWorkerFixture(
   label: string,
-  options: { replicas?: number; env?: Record<string, string> } = {},
+  options: WorkerFixtureOptions = {},
 ): Promise<WorkerFixture> {
   const guard = createLeakGuard();
   const db = await createTestDatabase({ max: 3 });
@@ -50,6 +57,9 @@ export async function openWorkerFixture(
     consumerGroup,
     logDir: path.join(integrationLogDir, `${label}-${topicPrefix.slice(1, 9)}`),
     env: options.env ?? {},
+    ...(options.routeDatabase
+      ? { endpointsFor: () => ({ databaseUrl: options.routeDatabase?.(db.url) ?? db.url }) }
+      : {}),
     onSpawn: (child) => guard.trackChild(child),
   });
   let collector: OutputCollector | undefined;
@@ -96,7 +106,7 @@ export async function openWorkerFixture(
  */
 export function useWorkerFixture(
   label: string,
-  options: { replicas?: number; env?: Record<string, string>; restore?: () => Promise<void> } = {},
+  options: WorkerFixtureOptions & { restore?: () => Promise<void> } = {},
 ): () => WorkerFixture {
   let fixture: WorkerFixture | undefined;
   beforeAll(async () => {
