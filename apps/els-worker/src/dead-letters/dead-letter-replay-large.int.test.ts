@@ -44,7 +44,10 @@ describe('replaying a dead letter larger than a default fetch', () => {
       reason: 'too large',
       eventId: randomUUID(),
     });
-    await producer.publishDeadLetters([letter(small, 1), letter(big, 2), letter(small, 3)]);
+    // The big letter sits behind a small one on the same partition, so no fetch of that partition holds
+    // both: the replay must resume behind what it handled instead of fetching it again.
+    await producer.publishDeadLetters([letter(small, 1), letter(small, 2)]);
+    await producer.publishDeadLetters([letter(big, 2), letter(small, 3)]);
   });
 
   afterAll(async () => {
@@ -59,7 +62,7 @@ describe('replaying a dead letter larger than a default fetch', () => {
     }
   });
 
-  it('reads, replays and finishes, and the large value arrives byte for byte', async () => {
+  it('reads, replays and finishes, also behind a smaller letter on its partition, and the large value arrives byte for byte', async () => {
     const resolved = resolveReplayFilters(
       { codes: [], sourceTopics: [], includeReplayed: false, fromBeginning: false, dryRun: false },
       prefix,
@@ -74,7 +77,7 @@ describe('replaying a dead letter larger than a default fetch', () => {
       logger: silentLogger,
       stallTimeoutMs: 20_000,
     });
-    expect(summary).toMatchObject({ replayed: 3 });
+    expect(summary).toMatchObject({ replayed: 4 });
 
     const values: Buffer[] = [];
     const reader = kafka.consumer({
@@ -87,7 +90,7 @@ describe('replaying a dead letter larger than a default fetch', () => {
       await reader.run({
         eachMessage: async ({ message }) => void (message.value && values.push(message.value)),
       });
-      await waitFor('the three replayed records', () => values.length >= 3, { timeoutMs: 30_000 });
+      await waitFor('the four replayed records', () => values.length >= 4, { timeoutMs: 30_000 });
     } finally {
       await reader.disconnect();
     }

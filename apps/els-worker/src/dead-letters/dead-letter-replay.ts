@@ -240,16 +240,20 @@ export async function replayDeadLetters(options: DeadLetterReplayOptions): Promi
     await reader.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+      eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
         if (failure || !isRunning() || isStale()) return;
         const entry = current.partitions.get(batch.partition);
         if (batch.topic !== topic || !entry || entry.done) return;
         try {
-          lastProgressAt = Date.now();
+          const from = entry.next;
+          // Progress is the cursor moving, not a fetch: letters handled before may be fetched again.
           await replayBatch(batch, entry, current, reader, writer, async () => {
-            lastProgressAt = Date.now();
+            if (entry.next > from) lastProgressAt = Date.now();
             await heartbeat();
           });
+          // kafkajs fetches from the offsets it was told are handled, not from the cursor: without this it
+          // fetches the same letters again, and an oversized letter behind them is cut off every time.
+          if (entry.next > from) resolveOffset((entry.next - 1n).toString());
           checkDone();
         } catch (error) {
           // Not rethrown: kafkajs would fetch the batch again, and the cursor must not move past it.
