@@ -7,7 +7,7 @@ import { createLatencyHistogram, type LatencySummary } from './latency-histogram
 import { checkAssignments } from './assignment-check';
 import { attributeAssignments, originOf, type Attribution } from './attribution';
 import { checkCompletions } from './completion-check';
-import { checkDeadLetters } from './dead-letter-check';
+import { checkDeadLetters, type DeadLetterReplay } from './dead-letter-check';
 import { checkExcessRecords, checkFalseExcess } from './excess-check';
 import { checkEventIdPayloads, indexHistory, type DatabaseSnapshot } from './history-index';
 import { checkValidationFailures } from './validation-failure-check';
@@ -26,6 +26,8 @@ export interface CheckInput {
   expectations: readonly BatchExpectation[];
   outputs: readonly ObservedMessage[];
   db: DatabaseSnapshot;
+  /** Set by a run that refuses texts on purpose and replays its dead letters (scenario 9). */
+  replay?: DeadLetterReplay;
 }
 
 export interface LatencyPoint {
@@ -42,6 +44,8 @@ export interface CheckResult {
   excess: number;
   deadLetters: number;
   malformedSent: number;
+  /** Dead letters of replayed records (a replayed malformed input is dead-lettered again). */
+  replayLetters: number;
   /** `batch/text` entries that ended in no defined state, or whose assignment was never announced. */
   lost: string[];
   /** `batch/text` (or `batch` for completions) that took effect more than once. */
@@ -214,7 +218,7 @@ export function checkRun(input: CheckInput): CheckResult {
   }
 
   const falseExcess = checkFalseExcess(index, expectations);
-  const deadLetters = checkDeadLetters(index);
+  const deadLetters = checkDeadLetters(index, input.replay);
 
   // Latency: produce → slot-assigned event (from the later of the text's and its registration's send).
   const histogram = createLatencyHistogram();
@@ -252,6 +256,7 @@ export function checkRun(input: CheckInput): CheckResult {
     excess: excessInDb.size,
     deadLetters: deadLetters.deadLetters,
     malformedSent: deadLetters.malformedSent,
+    replayLetters: deadLetters.replayLetters,
     lost: [...lost].sort(),
     duplicated: [...duplicated].sort(),
     unexpected: [...unexpected].sort(),

@@ -465,6 +465,99 @@ describe('the checker, matching dead letters to their inputs', () => {
   });
 });
 
+describe('the checker, judging a replay of the dead letters', () => {
+  function letter(line: SentLogLine, code: string, offset: number, replayOf?: string): ObservedMessage {
+    return {
+      topic: TOPICS.deadLetter,
+      partition: 1,
+      offset: String(offset),
+      key: null,
+      value: undefined,
+      raw: Buffer.from(`bytes of ${line.seq}`),
+      headers: {
+        'x-els-source-topic': line.topic,
+        'x-els-source-partition': String(line.partition),
+        'x-els-source-offset': replayOf ? '9000' : String(line.offset),
+        'x-els-error-code': code,
+        ...(replayOf ? { 'x-els-replay-of': replayOf } : {}),
+      },
+      timestampMs: 1300,
+      receivedAtMs: 1300,
+    };
+  }
+  const notJson = 'ELS_ERR_CONTRACT_NOT_JSON';
+
+  /** A run with one malformed input and the text t2 refused: both dead-lettered, t2 not assigned yet. */
+  function refusedRun(replayed: boolean): { input: CheckInput; malformed: SentLogLine; t2: SentLogLine } {
+    const input = cleanRun();
+    const malformed = { ...sentLine('malformed', null, 1030), malformedClass: 'not-json' as const };
+    input.sent = [...input.sent, malformed];
+    const t2 = input.sent[2] as SentLogLine;
+    input.outputs = [...input.outputs, letter(malformed, notJson, 0), letter(t2, 'ELS_ERR_INTERNAL', 1)];
+    input.replay = { refusedTexts: new Set([`${batchId}/t2`]), refusedCode: 'ELS_ERR_INTERNAL', replayed };
+    return { input, malformed, t2 };
+  }
+
+  it('accepts the dead letter of a refused text with its code, and of no other valid input', () => {
+    const { input } = refusedRun(false);
+    expect(problemsOf(input)).toEqual(NO_VIOLATIONS);
+    input.replay = {
+      refusedTexts: new Set([`${batchId}/t2`]),
+      refusedCode: 'ELS_ERR_DATABASE_REJECTED',
+      replayed: false,
+    };
+    expect(problemsOf(input).deadLetterErrors).toEqual([
+      expect.stringContaining('a refused text expects ELS_ERR_DATABASE_REJECTED'),
+    ]);
+    delete input.replay;
+    expect(problemsOf(input).deadLetterErrors).toEqual([expect.stringContaining('a valid content of b1')]);
+  });
+
+  it('accepts a malformed input dead-lettered again by its replay, with the same code and bytes', () => {
+    const { input, malformed } = refusedRun(true);
+    input.outputs = [...input.outputs, letter(malformed, notJson, 2, 'els.dlt/1/0')];
+    expect(problemsOf(input)).toEqual(NO_VIOLATIONS);
+    expect(checkRun(input).replayLetters).toBe(1);
+  });
+
+  it('names a replayed malformed input that was not dead-lettered again', () => {
+    const { input } = refusedRun(true);
+    expect(problemsOf(input).deadLetterErrors).toEqual([
+      `dead letter ${TOPICS.deadLetter}[1]@0 (not-json): replayed, but not dead-lettered again`,
+    ]);
+  });
+
+  it('names a second dead letter with another code or other bytes than the first', () => {
+    const { input, malformed } = refusedRun(true);
+    const otherCode = letter(malformed, 'ELS_ERR_CONTRACT_INVALID_DATA', 2, 'els.dlt/1/0');
+    input.outputs = [...input.outputs, otherCode];
+    expect(problemsOf(input).deadLetterErrors).toEqual([
+      'dead letter of the replay of els.dlt/1/0 (ELS_ERR_CONTRACT_INVALID_DATA): the first dead letter had ELS_ERR_CONTRACT_NOT_JSON',
+    ]);
+    input.outputs = [
+      ...input.outputs.slice(0, -1),
+      { ...letter(malformed, notJson, 2, 'els.dlt/1/0'), raw: Buffer.from('an error summary') },
+    ];
+    expect(problemsOf(input).deadLetterErrors).toEqual([
+      `dead letter of the replay of els.dlt/1/0 (ELS_ERR_CONTRACT_NOT_JSON): 16 bytes, not the ${`bytes of ${malformed.seq}`.length} of the first`,
+    ]);
+  });
+
+  it('names a refused text whose replay failed again, and a replay of a letter the run never had', () => {
+    const { input, t2, malformed } = refusedRun(true);
+    input.outputs = [
+      ...input.outputs,
+      letter(malformed, notJson, 2, 'els.dlt/1/0'),
+      letter(t2, 'ELS_ERR_INTERNAL', 3, 'els.dlt/1/1'),
+      letter(t2, 'ELS_ERR_INTERNAL', 4, 'els.dlt/1/77'),
+    ];
+    expect(problemsOf(input).deadLetterErrors).toEqual([
+      'dead letter of the replay of els.dlt/1/1 (ELS_ERR_INTERNAL): the replay of a valid input failed again',
+      'dead letter of the replay of els.dlt/1/77 (ELS_ERR_INTERNAL): the run has no such dead letter',
+    ]);
+  });
+});
+
 describe('the checker, attributing and recovering', () => {
   it('attributes each slot to the replica named by its record’s origin header', () => {
     const input = cleanRun();

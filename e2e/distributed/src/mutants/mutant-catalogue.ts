@@ -4,8 +4,8 @@ import type { FaultKind } from '../nemesis/fault-schedule';
 /**
  * The mutation self-test's catalogue (spec §6): each mutant re-introduces one defect of spec §9, or one
  * progress defect of §3, as a patch against the worker's sources. The runner applies one at a time to a
- * scratch copy of the tree, builds the worker there and runs the distributed scenarios against it; every
- * mutant must make the suite fail.
+ * scratch copy of the tree, builds the worker there and runs the distributed scenarios (or the worker
+ * integration tests) that should catch it against that build; every mutant must make the suite fail.
  *
  * Each patch is in `git diff` format with paths from the repository root, and opens with a header of plain
  * lines (`Mutant: <id>`, `Breaks: <invariant>`, what the defect is and which historic bug it re-creates)
@@ -22,9 +22,18 @@ export interface Mutant {
   defect: string;
   /**
    * Distributed scenarios (ids of SCENARIO_NAMES) expected to catch it, the likeliest first: the runner
-   * tries them in this order and stops at the first that fails.
+   * tries them in this order and stops at the first that fails. Empty only when `integrationTests` name
+   * the tests that catch it (a defect no scenario's workload reaches); the nemesis is then not tried.
    */
   scenarios: number[];
+  /**
+   * Worker integration tests expected to catch it (files of jest.int.config.cjs, relative to
+   * e2e/distributed/src), the likeliest first: for a defect that shows only under a condition no scenario
+   * creates (a database slow enough to outlast the session timeout, a dead-letter topic that refuses
+   * letters). The runner runs them before the scenarios, one file at a time, and stops at the first that
+   * fails.
+   */
+  integrationTests?: string[];
   /** In the CI subset: one fast scenario catches it on every run, whatever the seed. */
   ci: boolean;
   /**
@@ -48,6 +57,8 @@ const entry = (mutant: Omit<Mutant, 'patch'>): Mutant => ({ ...mutant, patch: `$
  * - Scenario 3 has a validation failure in every batch; scenario 4 has fifteen texts more than slots.
  * - Scenario 7 is the random nemesis: it catches fault-only defects when its seed draws a fault that
  *   exposes them, so those mutants are not in the CI subset.
+ * - A defect that needs a condition no scenario creates is caught by the worker integration test that
+ *   creates it (src/worker-faults/): those mutants name the test and no scenario.
  */
 export const MUTANTS: readonly Mutant[] = [
   entry({
@@ -194,5 +205,35 @@ export const MUTANTS: readonly Mutant[] = [
     scenarios: [7],
     ci: false,
     faults: ['postgres-read-only'],
+  }),
+  entry({
+    id: 'no-heartbeat-between-steps',
+    invariant: 'invariant 11 (no stuck peer)',
+    defect:
+      'The consumer heartbeats only between fetches, not between the steps of a fetched batch: on a slow database a working member is evicted mid-batch while its peers wait in JoinGroup, and its batch is redelivered to a peer.',
+    // A database behind a 150 ms proxy makes one fetch of twenty steps outlast a 6 s session timeout, on
+    // two replicas: the evicted member's texts are consumed again by its peer. About two minutes.
+    scenarios: [],
+    integrationTests: ['worker-faults/slow-database.int.test.ts'],
+    ci: false,
+  }),
+  entry({
+    id: 'dead-letter-refusal-retried',
+    invariant: 'invariant 10 (no poison pill)',
+    defect:
+      'A dead letter the dead-letter topic refuses for good (MESSAGE_TOO_LARGE) is retried forever as a broker outage instead of being written as a reference letter and counted: its partition stalls behind it.',
+    // A dead-letter topic whose max.message.bytes is below an oversized malformed input's letter.
+    scenarios: [],
+    integrationTests: ['worker-faults/dead-letter-refused.int.test.ts'],
+    ci: false,
+  }),
+  entry({
+    id: 'dead-letter-marked-seen',
+    invariant: 'invariant 6 (no message skipped)',
+    defect:
+      'A dead-lettered content event is marked seen in Redis with the committed ones, so its replay after the fix is skipped as a duplicate and the text is never assigned.',
+    // Scenario 9 refuses one valid text per batch until it replays every dead letter of the run.
+    scenarios: [9],
+    ci: false,
   }),
 ];

@@ -1,7 +1,13 @@
 import { createTestDatabase, uniqueKafkaNames, waitFor, type TestDatabase } from '@els/coordination/testing';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { checkRun, readDatabaseSnapshot, violations, type CheckResult } from '../checker/run-checker';
+import {
+  checkRun,
+  readDatabaseSnapshot,
+  violations,
+  type CheckInput,
+  type CheckResult,
+} from '../checker/run-checker';
 import {
   DEFAULT_PRODUCE_OPTIONS,
   createGeneratorKafka,
@@ -12,12 +18,15 @@ import {
   readSentLog,
   resolveWorkloadOptions,
   type ProduceResult,
+  type SentLogLine,
+  type WorkloadOptions,
   type WorkloadOptionsInput,
 } from '../generator';
 import {
   createOutputCollector,
   createTestKafka,
   deleteTopicsWithPrefix,
+  type ObservedMessage,
   type OutputCollector,
 } from '../harness/kafka-probe';
 import { KAFKA_BROKERS, REDIS_URL } from '../harness/paths';
@@ -69,8 +78,18 @@ export interface WorkloadRunOptions {
   waves: number;
   env?: Record<string, string>;
   logDir: string;
+  /** Runs once the workload is planned, before anything is produced (scenario 9 installs its refusal). */
+  beforeLoad?: (context: { db: TestDatabase; workload: WorkloadOptions; waves: number }) => Promise<void>;
   /** Runs while the generator produces (faults, observations). */
   duringLoad?: (context: LoadContext) => Promise<void>;
+  /**
+   * Runs once the generator has sent everything, before settling; what it returns joins the checker's
+   * input (scenario 9 waits for its dead letters, lifts its refusal and replays them here).
+   */
+  beforeSettle?: (
+    context: LoadContext,
+    history: { sent: readonly SentLogLine[]; outputs: readonly ObservedMessage[] },
+  ) => Promise<Pick<CheckInput, 'replay'>>;
   settleTimeoutMs: number;
   onSpawn: (child: ChildProcess) => void;
   /**
@@ -205,6 +224,7 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
       seed: options.seed,
       ...options.workload,
     });
+    await options.beforeLoad?.({ db, workload, waves: options.waves });
     const producing = produceWorkload(
       workload,
       {
@@ -244,12 +264,14 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
     await output.finish(produced);
     const sent = await readSentLog(output.sentLogPath);
     const batchIds = produced.expectations.map((e) => e.batchId);
+    const observed = collector;
+    const extraInput = (await options.beforeSettle?.(context, { sent, outputs: observed.messages })) ?? {};
 
     // Settle: poll the checker until the run is clean (or time runs out; the last result names what is wrong).
     const settleStart = Date.now();
-    const observed = collector;
     const check = async () =>
       checkRun({
+        ...extraInput,
         sent,
         expectations: produced.expectations,
         outputs: observed.messages,

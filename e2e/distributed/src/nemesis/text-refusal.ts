@@ -1,0 +1,72 @@
+import type { Sql } from '@els/coordination';
+import { createSeededRandom, planWave, type WorkloadOptions } from '../generator';
+
+/**
+ * Scenario 9's refusal: a trigger on the run's database refuses every write that binds one of a few chosen
+ * valid texts to a slot (`raise exception`, SQLSTATE P0001, a failure the worker does not understand). The
+ * database stays writable, so the worker's write probe finds it healthy, the failure reproduces, and the
+ * texts are dead-lettered as ELS_ERR_INTERNAL: a defect in someone's database, not an outage. Lifting the
+ * refusal is "fixing the cause"; replaying the dead letters must then assign each text once.
+ */
+
+/** The code a refused text's dead letter carries. */
+export const REFUSED_TEXT_CODE = 'ELS_ERR_INTERNAL';
+
+export interface RefusedText {
+  batchId: string;
+  textStorageId: string;
+}
+
+/**
+ * One text of every registered batch of the run's waves, chosen from the seed. Only a text sent once and
+ * after its batch's registration: a text stored as pending would be bound by the registration's own
+ * transaction, and the registration would be refused instead.
+ */
+export function chooseRefusedTexts(workload: WorkloadOptions, waves: number): RefusedText[] {
+  const random = createSeededRandom(workload.seed).fork(`${workload.runId}/refused-texts`);
+  const chosen: RefusedText[] = [];
+  for (let wave = 0; wave < waves; wave += 1) {
+    for (const batch of planWave(workload, wave).expectations) {
+      if (!batch.registrationSent) continue;
+      const excluded = new Set([...batch.duplicatedTextStorageIds, ...batch.textsBeforeRegistration]);
+      const candidates = batch.textStorageIds.filter((text) => !excluded.has(text));
+      const text = candidates[random.int(candidates.length)];
+      if (text !== undefined) chosen.push({ batchId: batch.batchId, textStorageId: text });
+    }
+  }
+  return chosen;
+}
+
+export interface TextRefusal {
+  readonly texts: readonly RefusedText[];
+  /** Drops the trigger: the cause is fixed. */
+  lift(): Promise<void>;
+}
+
+/** Installs the refusal on the run's database (before anything is produced). */
+export async function refuseTexts(sql: Sql, texts: readonly RefusedText[]): Promise<TextRefusal> {
+  await sql`create table e2e_refused_texts (batch_id text, text_storage_id text, primary key (batch_id, text_storage_id))`;
+  if (texts.length > 0) {
+    await sql`insert into e2e_refused_texts ${sql(
+      texts.map((text) => ({ batch_id: text.batchId, text_storage_id: text.textStorageId })),
+    )}`;
+  }
+  await sql.unsafe(`
+    create function e2e_refuse_texts() returns trigger language plpgsql as $$
+    begin
+      if exists (select 1 from e2e_refused_texts
+                 where batch_id = new.batch_id and text_storage_id = new.text_storage_id) then
+        raise exception 'refused text % of batch %', new.text_storage_id, new.batch_id;
+      end if;
+      return new;
+    end $$`);
+  await sql`create trigger e2e_refuse_texts before insert or update on essay_states
+            for each row execute function e2e_refuse_texts()`;
+  return {
+    texts,
+    async lift() {
+      await sql`drop trigger if exists e2e_refuse_texts on essay_states`;
+      await sql`drop function if exists e2e_refuse_texts()`;
+    },
+  };
+}
