@@ -11,6 +11,8 @@ const repoRoot = path.resolve(__dirname, '..', '..', '..', '..');
 const PATCHABLE = /^(apps|libs)\//;
 /** Scenarios short enough for the CI subset (6 is slow, 5 and 7 depend on injected faults). */
 const FAST_SCENARIOS = new Set([1, 2, 3, 4, 8, 9]);
+/** Where the catalogue's integration test paths are relative to. */
+const testsRoot = path.resolve(__dirname, '..');
 
 const read = (patch: string) => fs.readFileSync(path.join(mutantsDir, patch), 'utf8');
 
@@ -43,18 +45,36 @@ describe('mutant catalogue', () => {
     expect(files.filter((file) => !listed.has(file))).toEqual([]);
   });
 
-  it('names valid scenarios for every mutant, without repeats', () => {
+  it('names valid scenarios for every mutant, without repeats, or only worker integration tests', () => {
     for (const mutant of MUTANTS) {
-      expect(mutant.scenarios.length).toBeGreaterThan(0);
+      expect(mutant.scenarios.length + (mutant.integrationTests?.length ?? 0)).toBeGreaterThan(0);
       expect(new Set(mutant.scenarios).size).toBe(mutant.scenarios.length);
       for (const scenario of mutant.scenarios) expect(SCENARIO_NAMES[scenario]).toBeDefined();
+    }
+  });
+
+  it('names existing worker integration test files of the integration config, without repeats', () => {
+    for (const mutant of MUTANTS) {
+      const tests = mutant.integrationTests ?? [];
+      expect(new Set(tests).size).toBe(tests.length);
+      for (const test of tests) {
+        expect({ test, file: /^[\w/.-]+\.int\.test\.ts$/.test(test) && !test.startsWith('..') }).toEqual({
+          test,
+          file: true,
+        });
+        expect({ test, exists: fs.existsSync(path.join(testsRoot, test)) }).toEqual({ test, exists: true });
+      }
     }
   });
 
   it('puts exactly three mutants in the CI subset, each caught first by a fast scenario', () => {
     const ci = MUTANTS.filter((mutant) => mutant.ci);
     expect(ci).toHaveLength(3);
-    for (const mutant of ci) expect(FAST_SCENARIOS.has(mutant.scenarios[0] ?? 0)).toBe(true);
+    for (const mutant of ci) {
+      // The runner tries integration tests first: a CI mutant names none, so its fast scenario runs first.
+      expect(mutant.integrationTests ?? []).toEqual([]);
+      expect(FAST_SCENARIOS.has(mutant.scenarios[0] ?? 0)).toBe(true);
+    }
   });
 
   it.each(MUTANTS.map((mutant) => [mutant.id, mutant] as const))(

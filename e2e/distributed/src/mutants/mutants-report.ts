@@ -4,16 +4,42 @@ import { escapeHtml } from '../report/html-escape';
 
 /** dist/reports/mutants/report.json: what the mutation self-test tried and what caught each mutant. */
 
-export interface MutantScenarioRun {
-  scenario: number;
-  /** E2E_SEED of the run. */
-  seed: number;
+interface MutantRunBase {
   caught: boolean;
-  /** The failing checks (problem names of the scenario), or how the run ended when it gave no verdict. */
+  /**
+   * The failing checks (problem names of the scenario, or the failed tests of a worker integration test),
+   * or how the run ended when it gave no verdict.
+   */
   checks: string[];
   durationMs: number;
   /** The run's jest output, relative to the mutants report directory. */
   log: string;
+}
+
+/** A distributed scenario run against the mutant. */
+export interface MutantScenarioRun extends MutantRunBase {
+  scenario: number;
+  /** E2E_SEED of the run. */
+  seed: number;
+}
+
+/** A worker integration test file run against the mutant. */
+export interface MutantIntegrationRun extends MutantRunBase {
+  /** The test file, relative to e2e/distributed/src. */
+  test: string;
+  /** Its jest results (`--json`), relative to the mutants report directory. */
+  results: string;
+}
+
+export type MutantRun = MutantScenarioRun | MutantIntegrationRun;
+
+/** What caught a mutant: a scenario under a seed, or a worker integration test file. */
+export type MutantCatch =
+  { scenario: number; seed: number; checks: string[] } | { test: string; checks: string[] };
+
+/** `scenario 4 (seed 1)` or `worker test worker-faults/slow-database.int.test.ts`. */
+export function runLabel(run: { scenario: number; seed: number } | { test: string }): string {
+  return 'test' in run ? `worker test ${run.test}` : `scenario ${run.scenario} (seed ${run.seed})`;
 }
 
 export interface MutantResult {
@@ -21,12 +47,14 @@ export interface MutantResult {
   invariant: string;
   defect: string;
   scenarios: number[];
+  /** The worker integration tests the catalogue names for it (relative to e2e/distributed/src). */
+  integrationTests?: string[];
   /** `no-verdict`: no run of the mutant judged the mutant's own build (see `reason`). */
   status: 'caught' | 'survived' | 'not-built' | 'no-verdict';
-  caughtBy?: { scenario: number; seed: number; checks: string[] };
+  caughtBy?: MutantCatch;
   /** Why the mutant could not be built (its patch no longer applies, or the build failed), or got no verdict. */
   reason?: string;
-  runs: MutantScenarioRun[];
+  runs: MutantRun[];
   durationMs: number;
 }
 
@@ -38,10 +66,15 @@ export interface MutantsReport {
   mutants: MutantResult[];
 }
 
+/** What a mutant that was not caught went through: `passed scenario 4 (seed 1), worker test …`. */
+export function survivedRuns(result: Pick<MutantResult, 'runs'>): string {
+  return `passed ${result.runs.map(runLabel).join(', ') || 'no run'}`;
+}
+
 const verdict = (result: MutantResult) =>
   result.status === 'caught'
-    ? `<td class="ok">caught by scenario ${result.caughtBy?.scenario} (seed ${result.caughtBy?.seed})</td><td>${escapeHtml((result.caughtBy?.checks ?? []).join(', '))}</td>`
-    : `<td class="bad">${{ survived: 'SURVIVED', 'not-built': 'NOT BUILT', 'no-verdict': 'NO VERDICT' }[result.status]}</td><td>${escapeHtml(result.reason ?? `passed scenarios ${result.runs.map((r) => r.scenario).join(', ')}`)}</td>`;
+    ? `<td class="ok">caught by ${result.caughtBy ? escapeHtml(runLabel(result.caughtBy)) : '?'}</td><td>${escapeHtml((result.caughtBy?.checks ?? []).join(', '))}</td>`
+    : `<td class="bad">${{ survived: 'SURVIVED', 'not-built': 'NOT BUILT', 'no-verdict': 'NO VERDICT' }[result.status]}</td><td>${escapeHtml(result.reason ?? survivedRuns(result))}</td>`;
 
 /** The mutants table, for the mutants report and the distributed run's report. */
 export function mutantsTableHtml(report: MutantsReport): string {
