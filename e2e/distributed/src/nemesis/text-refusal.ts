@@ -3,7 +3,7 @@ import { createSeededRandom, planWave, type WorkloadOptions } from '../generator
 
 /**
  * Scenario 9's refusal: a trigger on the run's database refuses every write that binds one of a few chosen
- * valid texts to a slot (`raise exception`, SQLSTATE P0001, a failure the worker does not understand). The
+ * valid texts to a slot or stores it as pending (`raise exception`, SQLSTATE P0001, a failure the worker does not understand). The
  * database stays writable, so the worker's write probe finds it healthy, the failure reproduces, and the
  * texts are dead-lettered as ELS_ERR_INTERNAL: a defect in someone's database, not an outage. Lifting the
  * refusal is "fixing the cause"; replaying the dead letters must then assign each text once.
@@ -18,9 +18,8 @@ export interface RefusedText {
 }
 
 /**
- * One text of every registered batch of the run's waves, chosen from the seed. Only a text sent once and
- * after its batch's registration: a text stored as pending would be bound by the registration's own
- * transaction, and the registration would be refused instead.
+ * One text of every registered batch of the run's waves, chosen from the seed, among the texts sent once
+ * (a duplicate copy under a fresh event id would be a second chance the replay does not need).
  */
 export function chooseRefusedTexts(workload: WorkloadOptions, waves: number): RefusedText[] {
   const random = createSeededRandom(workload.seed).fork(`${workload.runId}/refused-texts`);
@@ -28,7 +27,7 @@ export function chooseRefusedTexts(workload: WorkloadOptions, waves: number): Re
   for (let wave = 0; wave < waves; wave += 1) {
     for (const batch of planWave(workload, wave).expectations) {
       if (!batch.registrationSent) continue;
-      const excluded = new Set([...batch.duplicatedTextStorageIds, ...batch.textsBeforeRegistration]);
+      const excluded = new Set(batch.duplicatedTextStorageIds);
       const candidates = batch.textStorageIds.filter((text) => !excluded.has(text));
       const text = candidates[random.int(candidates.length)];
       if (text !== undefined) chosen.push({ batchId: batch.batchId, textStorageId: text });
@@ -62,10 +61,15 @@ export async function refuseTexts(sql: Sql, texts: readonly RefusedText[]): Prom
     end $$`);
   await sql`create trigger e2e_refuse_texts before insert or update on essay_states
             for each row execute function e2e_refuse_texts()`;
+  // A text handled before its batch's registration (another partition, another replica) is stored as
+  // pending: it is refused there too, or the registration that applies it would be refused in its place.
+  await sql`create trigger e2e_refuse_texts before insert on pending_content
+            for each row execute function e2e_refuse_texts()`;
   return {
     texts,
     async lift() {
       await sql`drop trigger if exists e2e_refuse_texts on essay_states`;
+      await sql`drop trigger if exists e2e_refuse_texts on pending_content`;
       await sql`drop function if exists e2e_refuse_texts()`;
     },
   };
