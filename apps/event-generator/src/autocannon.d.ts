@@ -45,6 +45,8 @@ declare module 'autocannon' {
 
   interface AutocannonInstance extends PromiseLike<AutocannonResult> {
     stop(): void;
+    /** Every socket error and timeout of a request, as it happens (the run counts them in `errors`). */
+    on(event: 'reqError', listener: (error: Error & { code?: string }) => void): this;
   }
 
   function autocannon(options: AutocannonOptions): AutocannonInstance;

@@ -10,6 +10,10 @@ describe('HTTP load', () => {
   beforeAll(async () => {
     server = createServer((request, response) => {
       paths.push(request.url ?? '');
+      if (request.url === '/reset') {
+        request.socket.resetAndDestroy();
+        return;
+      }
       const known = request.url?.includes('/batches/known-') ?? false;
       response.writeHead(known ? 200 : 404, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ path: request.url }));
@@ -51,6 +55,13 @@ describe('HTTP load', () => {
     expect(result.statusCodes['200']).toBeGreaterThan(0);
     expect(result.statusCodes['404']).toBeGreaterThan(0);
     expect(result.non2xx).toBe(result.statusCodes['404']);
+  });
+
+  it('names the errors it saw by their code', async () => {
+    const result = await runHttpLoad({ url: `${origin}/reset`, durationS: 1, connections: 1 });
+    expect(result.errors).toBeGreaterThan(0);
+    expect(result.errorKinds).toEqual({ ECONNRESET: result.errors - result.timeouts });
+    expect(formatHttpLoad(result)).toContain(`(ECONNRESET: ${result.errors})`);
   });
 
   it('refuses a templated URL without ids', async () => {

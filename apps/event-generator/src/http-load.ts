@@ -19,8 +19,11 @@ export interface HttpLoadResult {
   /** Responses by status code, e.g. `{ "200": 950, "404": 50 }`. */
   statusCodes: Record<string, number>;
   non2xx: number;
+  /** Socket errors and timeouts (autocannon counts a timeout as an error too). */
   errors: number;
   timeouts: number;
+  /** What the errors were, by error code (or message when it has none): `{ "ECONNRESET": 1 }`. */
+  errorKinds: Record<string, number>;
 }
 
 const ID_PLACEHOLDER = '{id}';
@@ -49,13 +52,19 @@ export async function runHttpLoad(options: HttpLoadOptions): Promise<HttpLoadRes
       ]
     : undefined;
 
-  const result = await autocannon({
+  const job = autocannon({
     url: target.origin + (pathTemplate ? '/' : `${target.pathname}${target.search}`),
     connections: options.connections,
     duration: options.durationS,
     pipelining: options.pipelining ?? 1,
     ...(requests ? { requests } : {}),
   });
+  const errorKinds: Record<string, number> = {};
+  job.on('reqError', (error: Error & { code?: string }) => {
+    const kind = error.code ?? error.message;
+    errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
+  });
+  const result = await job;
   const statusCodes = Object.fromEntries(
     Object.entries(result.statusCodeStats).map(([code, stats]) => [code, stats.count]),
   );
@@ -76,8 +85,14 @@ export async function runHttpLoad(options: HttpLoadOptions): Promise<HttpLoadRes
     non2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,
+    errorKinds,
   };
 }
+
+const kindsText = (result: HttpLoadResult): string => {
+  const kinds = Object.entries(result.errorKinds).map(([kind, count]) => `${kind}: ${count}`);
+  return kinds.length > 0 ? ` (${kinds.join(', ')})` : '';
+};
 
 /** One human-readable block for the CLI. */
 export function formatHttpLoad(result: HttpLoadResult): string {
@@ -89,6 +104,6 @@ export function formatHttpLoad(result: HttpLoadResult): string {
     `${result.url} — ${result.connections} connections, ${result.durationS} s`,
     `latency ms: p50 ${l.p50}  p90 ${l.p90}  p99 ${l.p99}  max ${l.max}  (avg ${l.average.toFixed(2)})`,
     `requests: ${result.requests} total, ${result.requestsPerSec.toFixed(1)} req/s`,
-    `status: ${codes || 'none'}; errors ${result.errors}, timeouts ${result.timeouts}`,
+    `status: ${codes || 'none'}; errors ${result.errors}, timeouts ${result.timeouts}${kindsText(result)}`,
   ].join('\n');
 }

@@ -20,8 +20,13 @@ export interface StatusApiLoad {
   requestsPerSec: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number };
   non2xx: number;
+  /** Connection errors (socket errors; timeouts are counted apart). */
   errors: number;
   timeouts: number;
+  /** The errors and timeouts by error code (or message), as autocannon saw them. */
+  errorKinds: Record<string, number>;
+  /** nginx's error log of the load, relative to the report directory (local nginx only). */
+  nginxErrorLog?: string;
   /** The replicas behind nginx, `host:port`. */
   upstreams: string[];
   /**
@@ -35,13 +40,19 @@ export interface StatusApiLoadOptions {
   batchIds: readonly string[];
   durationS: number;
   connections: number;
+  /** Where the local nginx keeps its prefix (configuration and error.log) after the load. */
+  logDir: string;
+  /** The report directory, for paths relative to it. */
+  reportDir: string;
 }
 
 /** The part of infra/nginx/local-nginx.cjs (types in local-nginx.d.cts) used here. */
 interface LocalNginxModule {
   startLocalNginx(options: {
     upstreams: readonly string[];
-  }): Promise<{ url: string; pid: number | undefined; stop(): Promise<void> }>;
+    prefixDir?: string;
+    keepPrefix?: boolean;
+  }): Promise<{ url: string; pid: number | undefined; prefixDir: string; stop(): Promise<void> }>;
 }
 
 // Loaded by path at run time: infra is not a library that other projects import.
@@ -60,8 +71,12 @@ export async function measureStatusApiLoad(
   if (upstreams.length === 0) throw new Error('no running replica has a known HTTP port');
   // The deployment's own nginx when it has one (Compose), else nginx as a process in front of the replicas.
   const nginx = cluster.loadBalancerUrl
-    ? { url: cluster.loadBalancerUrl, stop: async () => undefined }
-    : await loadLocalNginx().startLocalNginx({ upstreams });
+    ? { url: cluster.loadBalancerUrl, prefixDir: undefined, stop: async () => undefined }
+    : await loadLocalNginx().startLocalNginx({
+        upstreams,
+        prefixDir: path.join(options.logDir, 'nginx'),
+        keepPrefix: true,
+      });
   try {
     const load = await runHttpLoad({
       url: `${nginx.url}/v1/batches/{id}/status`,
@@ -90,8 +105,12 @@ export async function measureStatusApiLoad(
         max: load.latencyMs.max,
       },
       non2xx: load.non2xx,
-      errors: load.errors,
+      errors: load.errors - load.timeouts,
       timeouts: load.timeouts,
+      errorKinds: load.errorKinds,
+      ...(nginx.prefixDir
+        ? { nginxErrorLog: path.relative(options.reportDir, path.join(nginx.prefixDir, 'error.log')) }
+        : {}),
       upstreams,
       answeredBy: [...answeredBy].sort(),
     };
@@ -106,7 +125,10 @@ export function statusApiLoadProblems(load: StatusApiLoad): string[] {
   if (load.requests === 0) problems.push('no status request completed through nginx');
   if (load.non2xx > 0) problems.push(`${load.non2xx} status responses through nginx were not 2xx`);
   if (load.errors > 0 || load.timeouts > 0) {
-    problems.push(`${load.errors} connection errors and ${load.timeouts} timeouts through nginx`);
+    const kinds = Object.entries(load.errorKinds).map(([kind, count]) => `${kind} ×${count}`);
+    problems.push(
+      `${load.errors} connection errors and ${load.timeouts} timeouts through nginx (${kinds.join(', ') || 'no detail'})`,
+    );
   }
   const wanted = Math.min(2, load.upstreams.length);
   if (load.answeredBy.length < wanted) {

@@ -269,9 +269,12 @@ function statusApiLoadRow(s: ScenarioReport): string {
   if (!load) return '';
   const l = load.latencyMs;
   const answered = `${load.answeredBy.length} of ${load.upstreams.length} replicas answered a probe`;
+  const kindList = Object.entries(load.errorKinds ?? {}).map(([kind, count]) => `${kind} ×${count}`);
+  const kinds = kindList.length > 0 ? ` (${kindList.join(', ')})` : '';
+  const log = load.nginxErrorLog ? ` · <a href="${escapeHtml(load.nginxErrorLog)}">nginx error log</a>` : '';
   return `<tr><th>status API through nginx</th><td>${escapeHtml(load.url)} · ${load.connections} connections · ${load.durationS} s<br>
 ${load.requestsPerSec} requests/s (${load.requests} in all) · latency ms p50 ${l.p50} · p90 ${l.p90} · p99 ${l.p99} · max ${l.max}<br>
-<span class="${load.non2xx === 0 ? 'ok' : 'bad'}">non-2xx ${load.non2xx}</span> · errors ${load.errors} · timeouts ${load.timeouts} · ${escapeHtml(answered)}</td></tr>`;
+<span class="${load.non2xx === 0 ? 'ok' : 'bad'}">non-2xx ${load.non2xx}</span> · errors ${load.errors} · timeouts ${load.timeouts}${escapeHtml(kinds)} · ${escapeHtml(answered)}${log}</td></tr>`;
 }
 
 /** Batch ids named in a failed scenario's problems (entries look like `batch/text` or name the batch). */

@@ -17,10 +17,12 @@ export const completion: Runner = async (env) => {
       duplicateConcurrency: 3,
     },
     waves: pick(env.settings, 2, 10),
-    afterSettle: async (cluster, { batchIds }) => {
+    afterSettle: async (cluster, { batchIds, logDir }) => {
       try {
         statusApiLoad = await measureStatusApiLoad(cluster, {
           batchIds,
+          logDir,
+          reportDir: env.reportDir,
           durationS: pick(env.settings, 3, 10),
           connections: 10,
         });

@@ -96,7 +96,10 @@ export interface WorkloadRunOptions {
    * Runs after settling, before the replicas stop (scenario 6 reads RSS here, scenario 3 loads the status
    * API of the batches it produced).
    */
-  afterSettle?: (cluster: WorkerCluster, settled: { batchIds: readonly string[] }) => Promise<void> | void;
+  afterSettle?: (
+    cluster: WorkerCluster,
+    settled: { batchIds: readonly string[]; logDir: string },
+  ) => Promise<void> | void;
 }
 
 export interface WorkloadRunResult {
@@ -309,7 +312,7 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
       );
       return [];
     });
-    await options.afterSettle?.(cluster, { batchIds });
+    await options.afterSettle?.(cluster, { batchIds, logDir: options.logDir });
     return {
       check: result,
       produced,
