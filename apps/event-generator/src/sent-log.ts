@@ -21,10 +21,17 @@ export interface SentLogLine {
   fileUploadId: string | null;
   eventId: string | null;
   malformedClass: MalformedClass | null;
-  /** The envelope's correlation id, logged for registrations (a completion must carry it); null otherwise. */
+  /** The envelope's correlation id of a valid event (the events it causes must carry it); null otherwise. */
   correlationId: string | null;
+  /** Content: the original file name its slot-assigned or excess event must repeat; null otherwise. */
+  originalFileName: string | null;
+  /** Registrations: the course code and user id its completion must repeat; null otherwise. */
+  courseCode: string | null;
+  userId: string | null;
   /** Size of the value in bytes. */
   valueBytes: number;
+  /** SHA-256 of the value (hex): a dead letter must carry these bytes. */
+  valueSha256: string;
   /** Wall-clock time just before the send call that carried this message. */
   sentAtMs: number;
   /** Wall-clock time the broker acknowledged it (acks = all). */

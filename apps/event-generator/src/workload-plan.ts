@@ -18,6 +18,13 @@ export interface PlannedSend {
   fileUploadId?: string;
   eventId?: string;
   malformedClass?: MalformedClass;
+  /** The envelope's correlation id (every valid event). */
+  correlationId?: string;
+  /** Content: `data.original_file_name`, which the slot-assigned or excess event must repeat. */
+  originalFileName?: string;
+  /** Registrations: `data.course_code` and `data.user_id`, which the completion must repeat. */
+  courseCode?: string;
+  userId?: string;
 }
 
 /** What the worker must end with for one batch, derived only from what the plan sends. */
@@ -110,6 +117,8 @@ function planBatch(
         textStorageId,
         fileUploadId,
         eventId,
+        correlationId,
+        originalFileName: event.data.original_file_name,
       };
     });
   });
@@ -117,7 +126,8 @@ function planBatch(
   const failureIds = Array.from({ length: options.validationFailures }, (_, n) => `${batchId}-vf${n + 1}`);
   const failureUnits: SendUnit[] = failureIds.map((fileUploadId) => {
     const eventId = random.uuid();
-    const event = makeValidationFailure({ batchId, fileUploadId, eventId, correlationId: random.uuid(), at });
+    const correlationId = random.uuid();
+    const event = makeValidationFailure({ batchId, fileUploadId, eventId, correlationId, at });
     const kind: SendKind = 'validation-failure';
     return [
       {
@@ -128,6 +138,7 @@ function planBatch(
         batchId,
         fileUploadId,
         eventId,
+        correlationId,
       },
     ];
   });
@@ -154,16 +165,18 @@ function planBatch(
     }
     const eventId = random.uuid();
     const courseCode = COURSE_CODES[random.int(COURSE_CODES.length)];
+    const userId = `${options.runId}-user`;
     const registration = makeRegistration({
       batchId,
       essayIds,
       eventId,
       courseCode,
       correlationId: random.uuid(),
-      userId: `${options.runId}-user`,
+      userId,
       at,
     });
     const kind: SendKind = 'registration';
+    const described = { correlationId: registration.correlation_id, courseCode, userId };
     units.splice(position, 0, [
       {
         topic: TOPICS.batchEssaysRegistered,
@@ -172,6 +185,7 @@ function planBatch(
         kind,
         batchId,
         eventId,
+        ...described,
       },
     ]);
     // Redeliveries come later in the batch's order: odd copies repeat the event byte for byte (a consumer
@@ -189,6 +203,7 @@ function planBatch(
           kind: 'registration-redelivery',
           batchId,
           eventId: copyEventId,
+          ...described,
         },
       ]);
     }

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { logLevel, type Admin, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
 import { INPUT_TOPICS, parseEnvelope, topicName } from '@els/contracts';
 import { createGeneratorKafka, createGeneratorProducer } from './kafka-client';
@@ -111,12 +111,29 @@ describe('workload producer against the real broker', () => {
       });
       expect(line.attempts).toBe(1);
       expect(message.value?.length).toBe(line.valueBytes);
+      expect(
+        createHash('sha256')
+          .update(message.value ?? Buffer.alloc(0))
+          .digest('hex'),
+      ).toBe(line.valueSha256);
       const parsed = parseEnvelope(message.value, topic);
       expect({ kind: line.kind, ok: parsed.ok }).toEqual({ kind: line.kind, ok: line.kind !== 'malformed' });
-      if (parsed.ok) expect(parsed.event.envelope.event_id).toBe(line.eventId);
-      if (parsed.ok && line.kind === 'registration') {
-        expect(line.correlationId).toBe(parsed.event.envelope.correlation_id);
-      }
+      if (!parsed.ok) continue;
+      const { envelope } = parsed.event;
+      expect(envelope.event_id).toBe(line.eventId);
+      expect(line.correlationId).toBe(envelope.correlation_id);
+      const data = envelope.data as Record<string, unknown>;
+      const text = line.kind === 'content' || line.kind === 'duplicate';
+      const registration = line.kind === 'registration' || line.kind === 'registration-redelivery';
+      expect({
+        originalFileName: line.originalFileName,
+        courseCode: line.courseCode,
+        userId: line.userId,
+      }).toEqual({
+        originalFileName: text ? data['original_file_name'] : null,
+        courseCode: registration ? data['course_code'] : null,
+        userId: registration ? data['user_id'] : null,
+      });
     }
     const contentPartitions = new Set(received.filter((r) => r.topic === topics[1]).map((r) => r.partition));
     expect(contentPartitions.size).toBeGreaterThanOrEqual(3);

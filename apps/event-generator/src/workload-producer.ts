@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Message, Producer, RecordMetadata } from 'kafkajs';
 import { partitionForKey, topicName } from '@els/contracts';
 import { systemClock, type Clock } from './clock';
@@ -93,11 +94,7 @@ interface Placement {
 /** Values above this go out alone, so a broker refusing one cannot leave a shared request half-written. */
 const LARGE_VALUE_BYTES = 512 * 1024;
 
-/** The envelope's correlation id (registrations are small, valid JSON). */
-function correlationIdOf(value: Buffer): string | null {
-  const envelope = JSON.parse(value.toString('utf8')) as { correlation_id?: unknown };
-  return typeof envelope.correlation_id === 'string' ? envelope.correlation_id : null;
-}
+const sha256 = (value: Buffer) => createHash('sha256').update(value).digest('hex');
 
 function chunksOf(sends: readonly PlannedSend[], size: number): PlannedSend[][] {
   const chunks: PlannedSend[][] = [];
@@ -253,11 +250,12 @@ export async function produceWorkload(
           fileUploadId: send.fileUploadId ?? null,
           eventId: send.eventId ?? null,
           malformedClass: send.malformedClass ?? null,
-          correlationId:
-            send.kind === 'registration' || send.kind === 'registration-redelivery'
-              ? correlationIdOf(send.value)
-              : null,
+          correlationId: send.correlationId ?? null,
+          originalFileName: send.originalFileName ?? null,
+          courseCode: send.courseCode ?? null,
+          userId: send.userId ?? null,
           valueBytes: send.value.length,
+          valueSha256: sha256(send.value),
           sentAtMs,
           ackedAtMs,
           offset: 'offsets' in outcome ? (outcome.offsets[index] ?? null) : null,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { CONTRACT_ERROR_CODES, TOPICS } from '@els/contracts';
 import { MALFORMED_CLASS_CODES, type SentLogLine } from '../generator';
 import type { ObservedMessage } from '../harness/kafka-probe';
@@ -34,6 +35,34 @@ const at = (topic: string, partition: number | string, offset: string) => `${top
 function replayedLetterOf(header: string): string {
   const parts = header.split('/');
   return parts.slice(-2).join('/');
+}
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/**
+ * A dead letter against its input: the same key, the same value bytes (or, for a reference letter the
+ * dead-letter topic refused with its value, their hash and size in its headers), and every header an
+ * operator needs, with the input's event id when it names one.
+ */
+function letterFieldErrors(letter: ObservedMessage, line: SentLogLine): string[] {
+  const problems: string[] = [];
+  if (letter.key !== line.key) problems.push(`key ${String(letter.key)}, the input's ${line.key}`);
+  const referenceSha = letter.headers['x-els-value-sha256'];
+  const sha = referenceSha ?? sha256(letter.raw);
+  const bytes = referenceSha === undefined ? letter.raw.length : Number(letter.headers['x-els-value-bytes']);
+  if (line.valueSha256 !== undefined && (sha !== line.valueSha256 || bytes !== line.valueBytes)) {
+    problems.push(
+      `${referenceSha === undefined ? 'value' : 'reference letter'}: ${bytes} bytes, not the ${line.valueBytes} bytes sent`,
+    );
+  }
+  for (const header of ['x-els-error-code', 'x-els-error-message']) {
+    if (!letter.headers[header]) problems.push(`no ${header} header`);
+  }
+  const eventId = letter.headers['x-els-event-id'];
+  if (eventId !== undefined && eventId !== line.eventId) {
+    problems.push(`x-els-event-id ${eventId}, the input's ${String(line.eventId)}`);
+  }
+  return problems;
 }
 
 /**
@@ -82,6 +111,8 @@ export function checkDeadLetters(index: HistoryIndex, replay?: DeadLetterReplay)
       continue;
     }
     lettered.add(source);
+    for (const problem of letterFieldErrors(letter, line))
+      errors.push(`dead letter of ${source} (${code}): ${problem}`);
     const refused =
       line.kind === 'content' &&
       line.textStorageId !== null &&

@@ -9,6 +9,7 @@ import { attributeAssignments, originOf, type Attribution } from './attribution'
 import { checkCompletions } from './completion-check';
 import { checkDeadLetters, type DeadLetterReplay } from './dead-letter-check';
 import { checkExcessRecords, checkFalseExcess } from './excess-check';
+import { checkRecordFields, type OutputPartitions } from './record-fields-check';
 import { checkEventIdPayloads, indexHistory, type DatabaseSnapshot } from './history-index';
 import { checkValidationFailures } from './validation-failure-check';
 
@@ -28,6 +29,8 @@ export interface CheckInput {
   db: DatabaseSnapshot;
   /** Set by a run that refuses texts on purpose and replays its dead letters (scenario 9). */
   replay?: DeadLetterReplay;
+  /** Partition counts of the output topics: each record must sit on its key's partition. */
+  outputPartitions?: OutputPartitions;
 }
 
 export interface LatencyPoint {
@@ -70,6 +73,11 @@ export interface CheckResult {
   validationFailureErrors: string[];
   /** Records sharing an event id but not a payload. */
   eventIdErrors: string[];
+  /**
+   * Fields of output records that do not match their cause: envelope, deterministic id, Kafka key and
+   * partition, headers, data against the content or registration sent, the published JSON Schema.
+   */
+  fieldErrors: string[];
   /**
    * Not a violation: texts whose send took more than one attempt (an earlier attempt failed or timed out,
    * so its outcome was indeterminate) and that took effect all the same, once.
@@ -268,6 +276,7 @@ export function checkRun(input: CheckInput): CheckResult {
     excessErrors: checkExcessRecords(index),
     validationFailureErrors: checkValidationFailures(index, db.validationFailures),
     eventIdErrors: checkEventIdPayloads(index),
+    fieldErrors: checkRecordFields(index, input.outputPartitions),
     recovered: [...recovered].sort(),
     attribution: attributeAssignments(assignedEvents),
     throughputPerSec: Math.round((resolvedTexts / elapsedS) * 10) / 10,
@@ -291,6 +300,7 @@ export function violations(result: CheckResult) {
     excessErrors: result.excessErrors,
     validationFailureErrors: result.validationFailureErrors,
     eventIdErrors: result.eventIdErrors,
+    fieldErrors: result.fieldErrors,
   };
 }
 
@@ -311,4 +321,5 @@ export const NO_VIOLATIONS = {
   excessErrors: [],
   validationFailureErrors: [],
   eventIdErrors: [],
+  fieldErrors: [],
 };

@@ -1,4 +1,11 @@
-import { TOPICS, type BaseTopic } from '@els/contracts';
+import { createHash } from 'node:crypto';
+import {
+  ELS_SOURCE_SERVICE,
+  SCHEMA_VERSION,
+  TOPICS,
+  deterministicEventId,
+  type BaseTopic,
+} from '@els/contracts';
 import type { BatchExpectation, SentLogLine } from '../generator';
 import type { ObservedMessage } from '../harness/kafka-probe';
 import { batchesFilledByFewReplicas } from './attribution';
@@ -7,10 +14,23 @@ import { checkRun, NO_VIOLATIONS, violations, type CheckInput } from './run-chec
 // One batch of two slots, two texts: the clean run every test below breaks in one way.
 const batchId = 'b1';
 const registrationCorrelation = '00000000-0000-4000-8000-000000000001';
+/** The correlation id of every content event sent (and of the records they cause). */
+const contentCorrelation = '00000000-0000-4000-8000-0000000000c0';
+const A1 = deterministicEventId('EssaySlotAssignedV1', [batchId, 'e1']);
+const A2 = deterministicEventId('EssaySlotAssignedV1', [batchId, 'e2']);
+const C1 = deterministicEventId('BatchContentProvisioningCompletedV1', [batchId]);
+const X1 = deterministicEventId('ExcessContentProvisionedV1', [batchId, 't2']);
+const X3 = deterministicEventId('ExcessContentProvisionedV1', [batchId, 't3']);
 let seq = 0;
+
+/** The value bytes a sent line stands for (a dead letter must carry them). */
+const valueOf = (line: SentLogLine) => Buffer.from(`value-${line.seq}`);
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 function sentLine(kind: SentLogLine['kind'], textStorageId: string | null, atMs: number): SentLogLine {
   seq += 1;
+  const registration = kind === 'registration';
+  const value = Buffer.from(`value-${seq}`);
   return {
     seq,
     topic: `t.${kind}`,
@@ -22,8 +42,12 @@ function sentLine(kind: SentLogLine['kind'], textStorageId: string | null, atMs:
     fileUploadId: textStorageId && `u-${textStorageId}`,
     eventId: `ev-${seq}`,
     malformedClass: null,
-    correlationId: kind === 'registration' ? registrationCorrelation : null,
-    valueBytes: 100,
+    correlationId: registration ? registrationCorrelation : textStorageId && contentCorrelation,
+    originalFileName: textStorageId && `${textStorageId}.docx`,
+    courseCode: registration ? 'ENG5' : null,
+    userId: registration ? 'user-1' : null,
+    valueBytes: value.length,
+    valueSha256: sha256(value),
     sentAtMs: atMs,
     ackedAtMs: atMs + 1,
     offset: String(seq),
@@ -31,21 +55,55 @@ function sentLine(kind: SentLogLine['kind'], textStorageId: string | null, atMs:
   };
 }
 
+/** The data fields of a correct record of `topic`, overridden by `data`. */
+function fullData(topic: BaseTopic, data: Record<string, unknown>, at: string): Record<string, unknown> {
+  const text = String(data['text_storage_id']);
+  const common = { correlation_id: contentCorrelation, timestamp: at };
+  if (topic === TOPICS.essaySlotAssigned) {
+    return { ...common, file_upload_id: `u-${text}`, original_file_name: `${text}.docx`, ...data };
+  }
+  if (topic === TOPICS.excessContentProvisioned) {
+    return { ...common, original_file_name: `${text}.docx`, reason: 'NO_AVAILABLE_SLOT', ...data };
+  }
+  return {
+    ...common,
+    correlation_id: registrationCorrelation,
+    course_code: 'ENG5',
+    user_id: 'user-1',
+    event: 'batch.content.provisioning.completed',
+    ...data,
+  };
+}
+
+/** A record as the relay publishes it: full envelope, the contract's key, event id and origin headers. */
 function output(
   topic: BaseTopic,
   eventId: string,
   data: Record<string, unknown>,
   atMs: number,
 ): ObservedMessage {
-  const value = { event_id: eventId, correlation_id: registrationCorrelation, data };
+  const at = new Date(atMs).toISOString();
+  const full = fullData(topic, data, at);
+  const key = String(topic === TOPICS.essaySlotAssigned ? full['essay_id'] : full['batch_id']);
+  const value = {
+    event_id: eventId,
+    event_type: topic,
+    event_timestamp: at,
+    source_service: ELS_SOURCE_SERVICE,
+    schema_version: SCHEMA_VERSION,
+    correlation_id: full['correlation_id'],
+    data_schema_uri: null,
+    data: full,
+    metadata: { partition_key: key },
+  };
   return {
     topic,
     partition: 0,
     offset: '0',
-    key: batchId,
+    key,
     value,
     raw: Buffer.from(JSON.stringify(value)),
-    headers: {},
+    headers: { 'x-els-event-id': eventId, 'x-els-origin': 'els-worker-run-r1' },
     timestampMs: atMs,
     receivedAtMs: atMs,
   };
@@ -76,19 +134,19 @@ function cleanRun(): CheckInput {
     outputs: [
       output(
         TOPICS.essaySlotAssigned,
-        'a1',
+        A1,
         { batch_id: batchId, essay_id: 'e1', text_storage_id: 't1' },
         1100,
       ),
       output(
         TOPICS.essaySlotAssigned,
-        'a2',
+        A2,
         { batch_id: batchId, essay_id: 'e2', text_storage_id: 't2' },
         1110,
       ),
       output(
         TOPICS.batchContentProvisioningCompleted,
-        'c1',
+        C1,
         {
           batch_id: batchId,
           provisioned_count: 2,
@@ -139,7 +197,7 @@ describe('the distributed checker', () => {
     input.db.slots[1] = { batch_id: batchId, essay_id: 'e2', status: 'uploaded', text_storage_id: null };
     input.db.excess.push({ batch_id: batchId, text_storage_id: 't2' });
     input.outputs = input.outputs.filter(
-      (m) => m.topic !== TOPICS.essaySlotAssigned || m.value?.['event_id'] !== 'a2',
+      (m) => m.topic !== TOPICS.essaySlotAssigned || m.value?.['event_id'] !== A2,
     );
     const problems = problemsOf(input);
     expect(problems.falseExcess).toContain(`${batchId}/t2 (batch has 1 free slots)`);
@@ -172,7 +230,7 @@ describe('the distributed checker', () => {
     const announced = input.outputs[0] as ObservedMessage;
     input.outputs = [...input.outputs, { ...announced, offset: '7', timestampMs: 2000 }];
     expect(problemsOf(input)).toEqual(NO_VIOLATIONS);
-    input.outputs = input.outputs.filter((m) => m.value?.['event_id'] !== 'a1');
+    input.outputs = input.outputs.filter((m) => m.value?.['event_id'] !== A1);
     expect(problemsOf(input).lost).toContain(`${batchId}/t1 (assigned but no slot-assigned event)`);
   });
 
@@ -203,7 +261,7 @@ describe('the checker, matching output records to the database both ways', () =>
   it('names a slot-assigned record whose essay is not the slot holding its text', () => {
     const input = cleanRun();
     input.outputs = input.outputs.map((m) =>
-      m.value?.['event_id'] === 'a1' ? withData(m, { essay_id: 'e2' }) : m,
+      m.value?.['event_id'] === A1 ? withData(m, { essay_id: 'e2' }) : m,
     );
     expect(problemsOf(input).assignmentErrors).toEqual([
       `${batchId}/e1/t1 (slot holds the text but no record announces it)`,
@@ -215,7 +273,7 @@ describe('the checker, matching output records to the database both ways', () =>
     const input = cleanRun();
     input.outputs = [
       ...input.outputs,
-      withData(assigned(input, 'a1'), { essay_id: 'e9', text_storage_id: 't9' }),
+      withData(assigned(input, A1), { essay_id: 'e9', text_storage_id: 't9' }),
     ];
     const errors = problemsOf(input).assignmentErrors;
     expect(errors).toContain(
@@ -230,7 +288,7 @@ describe('the checker, matching output records to the database both ways', () =>
     const input = cleanRun();
     input.outputs = [
       ...input.outputs,
-      output(TOPICS.excessContentProvisioned, 'x1', { batch_id: batchId, text_storage_id: 't2' }, 1130),
+      output(TOPICS.excessContentProvisioned, X1, { batch_id: batchId, text_storage_id: 't2' }, 1130),
     ];
     expect(problemsOf(input).excessErrors).toEqual([
       `${batchId}/t2 (excess record ${TOPICS.excessContentProvisioned}[0]@0, but slot e2 holds it)`,
@@ -250,7 +308,7 @@ describe('the checker, matching output records to the database both ways', () =>
     ]);
     input.outputs = [
       ...input.outputs,
-      output(TOPICS.excessContentProvisioned, 'x3', { batch_id: batchId, text_storage_id: 't3' }, 1130),
+      output(TOPICS.excessContentProvisioned, X3, { batch_id: batchId, text_storage_id: 't3' }, 1130),
     ];
     expect(problemsOf(input)).toEqual(NO_VIOLATIONS);
   });
@@ -272,7 +330,7 @@ describe('the checker, counting completions per Kafka record', () => {
     input.outputs = [...input.outputs, { ...second, offset: '1' }];
     const problems = problemsOf(input);
     expect(problems.eventIdErrors).toEqual([
-      `${TOPICS.batchContentProvisioningCompleted} event c1: 2 records carry 2 different payloads (${TOPICS.batchContentProvisioningCompleted}[0]@0, ${TOPICS.batchContentProvisioningCompleted}[0]@1)`,
+      `${TOPICS.batchContentProvisioningCompleted} event ${C1}: 2 records carry 2 different payloads (${TOPICS.batchContentProvisioningCompleted}[0]@0, ${TOPICS.batchContentProvisioningCompleted}[0]@1)`,
     ]);
     expect(problems.completionErrors).toContain(`${batchId}: 2 completion events, expected 1`);
   });
@@ -329,7 +387,7 @@ describe('the checker, judging validation failures', () => {
       },
     ];
     input.outputs = input.outputs
-      .filter((m) => m.value?.['event_id'] !== 'a2')
+      .filter((m) => m.value?.['event_id'] !== A2)
       .map((m) =>
         m.topic === TOPICS.batchContentProvisioningCompleted
           ? withData(m, {
@@ -411,14 +469,15 @@ describe('the checker, matching dead letters to their inputs', () => {
       topic: TOPICS.deadLetter,
       partition: 0,
       offset: String(line.seq),
-      key: null,
+      key: line.key,
       value: undefined,
-      raw: Buffer.from('x'),
+      raw: valueOf(line),
       headers: {
         'x-els-source-topic': line.topic,
         'x-els-source-partition': String(line.partition),
         'x-els-source-offset': String(line.offset),
         'x-els-error-code': code,
+        'x-els-error-message': `${code}: refused`,
       },
       timestampMs: 1200,
       receivedAtMs: 1200,
@@ -465,20 +524,164 @@ describe('the checker, matching dead letters to their inputs', () => {
   });
 });
 
+describe('the checker, judging every field of every record against its cause', () => {
+  const fieldErrorsOf = (input: CheckInput) => checkRun(input).fieldErrors;
+  const slot = `${TOPICS.essaySlotAssigned}[0]@0 (${batchId})`;
+  const completionAt = `${TOPICS.batchContentProvisioningCompleted}[0]@0 (${batchId})`;
+  const replace = (input: CheckInput, eventId: string, change: (m: ObservedMessage) => ObservedMessage) => {
+    input.outputs = input.outputs.map((m) => (m.value?.['event_id'] === eventId ? change(m) : m));
+  };
+
+  it('names a slot-assigned record whose file upload id, file name or correlation id is not the content’s', () => {
+    const input = cleanRun();
+    replace(input, A1, (m) => withData(m, { file_upload_id: 't1', original_file_name: 'other.docx' }));
+    replace(input, A2, (m) => withData(m, { correlation_id: registrationCorrelation }));
+    expect(fieldErrorsOf(input)).toEqual(
+      [
+        `${slot}: file_upload_id t1, sent u-t1`,
+        `${slot}: original_file_name other.docx, sent t1.docx`,
+        `${slot}: correlation_id ${registrationCorrelation}, the content's ${contentCorrelation}`,
+        `${slot}: data.correlation_id ${registrationCorrelation} ≠ envelope ${contentCorrelation}`,
+      ].sort(),
+    );
+  });
+
+  it('names an envelope with the wrong type, source, version, id, partition key or a timestamp before its cause', () => {
+    const input = cleanRun();
+    const early = new Date(5).toISOString();
+    replace(input, A1, (m) => {
+      const record = withData(m, { timestamp: early });
+      const value = {
+        ...record.value,
+        event_type: TOPICS.excessContentProvisioned,
+        source_service: 'another-service',
+        schema_version: 2,
+        event_id: '00000000-0000-4000-8000-00000000000a',
+        event_timestamp: early,
+        metadata: { partition_key: batchId },
+      };
+      return { ...record, value };
+    });
+    const errors = fieldErrorsOf(input).join('\n');
+    expect(errors).toContain(`event_type ${TOPICS.excessContentProvisioned}`);
+    expect(errors).toContain('source_service another-service');
+    expect(errors).toContain('schema_version 2');
+    expect(errors).toContain(`event_id 00000000-0000-4000-8000-00000000000a, deterministic id ${A1}`);
+    expect(errors).toContain(`metadata.partition_key ${batchId}, expected e1`);
+    expect(errors).toContain('header x-els-event-id');
+    expect(errors).toMatch(
+      /event_timestamp 1970-01-01T00:00:00.005Z before its text and registration was sent/,
+    );
+  });
+
+  it('names a record that breaks its published JSON Schema', () => {
+    const input = cleanRun();
+    replace(input, A2, (m) => withData(m, { essay_id: 7 }));
+    expect(fieldErrorsOf(input).join('\n')).toMatch(/published schema: \/data\/essay_id must be string/);
+  });
+
+  it('names a completion keyed by something else, on the wrong partition, or not repeating its registration', () => {
+    const input = cleanRun();
+    replace(input, C1, (m) => ({
+      ...withData(m, { course_code: 'SV1', user_id: 'user-2' }),
+      key: 'e1',
+      partition: 3,
+    }));
+    input.outputPartitions = { [TOPICS.batchContentProvisioningCompleted]: 12 };
+    const errors = fieldErrorsOf(input);
+    expect(errors).toContain(
+      `${completionAt.replace('@0', '@0').replace('[0]', '[3]')}: Kafka key e1, expected batch_id ${batchId}`,
+    );
+    expect(errors).toContain(`${completionAt.replace('[0]', '[3]')}: course_code SV1, registered ENG5`);
+    expect(errors).toContain(`${completionAt.replace('[0]', '[3]')}: user_id user-2, registered user-1`);
+    expect(errors.join('\n')).toMatch(/on partition 3, its key maps to \d+ of 12/);
+  });
+
+  it('names an excess record with another reason or file name', () => {
+    const input = cleanRun();
+    input.sent = [...input.sent, sentLine('content', 't3', 1025)];
+    input.expectations = [
+      { ...(input.expectations[0] as BatchExpectation), textStorageIds: ['t1', 't2', 't3'] },
+    ];
+    input.db.excess.push({ batch_id: batchId, text_storage_id: 't3' });
+    const excess = output(
+      TOPICS.excessContentProvisioned,
+      X3,
+      { batch_id: batchId, text_storage_id: 't3' },
+      1130,
+    );
+    input.outputs = [...input.outputs, withData(excess, { reason: 'BATCH_FULL', original_file_name: 'x' })];
+    expect(fieldErrorsOf(input)).toEqual([
+      `${TOPICS.excessContentProvisioned}[0]@0 (${batchId}): original_file_name x, sent t3.docx`,
+      `${TOPICS.excessContentProvisioned}[0]@0 (${batchId}): published schema: /data/reason must be equal to constant`,
+      `${TOPICS.excessContentProvisioned}[0]@0 (${batchId}): reason BATCH_FULL`,
+    ]);
+  });
+
+  it('names a dead letter whose value is not the input’s bytes, whose key differs, or that lacks a header', () => {
+    const input = cleanRun();
+    const line = { ...sentLine('malformed', null, 1030), malformedClass: 'not-json' as const };
+    input.sent = [...input.sent, line];
+    const where = `${line.topic}[${line.partition}]@${line.offset}`;
+    const letter: ObservedMessage = {
+      topic: TOPICS.deadLetter,
+      partition: 0,
+      offset: '0',
+      key: 'another-key',
+      value: undefined,
+      raw: Buffer.from('{"error":"ELS_ERR_CONTRACT_NOT_JSON"}'),
+      headers: {
+        'x-els-source-topic': line.topic,
+        'x-els-source-partition': String(line.partition),
+        'x-els-source-offset': String(line.offset),
+        'x-els-error-code': 'ELS_ERR_CONTRACT_NOT_JSON',
+        'x-els-event-id': 'ev-other',
+      },
+      timestampMs: 1200,
+      receivedAtMs: 1200,
+    };
+    input.outputs = [...input.outputs, letter];
+    expect(checkRun(input).deadLetterErrors).toEqual([
+      `dead letter of ${where} (ELS_ERR_CONTRACT_NOT_JSON): key another-key, the input's ${batchId}`,
+      `dead letter of ${where} (ELS_ERR_CONTRACT_NOT_JSON): no x-els-error-message header`,
+      `dead letter of ${where} (ELS_ERR_CONTRACT_NOT_JSON): value: 37 bytes, not the ${line.valueBytes} bytes sent`,
+      `dead letter of ${where} (ELS_ERR_CONTRACT_NOT_JSON): x-els-event-id ev-other, the input's ${line.eventId}`,
+    ]);
+    // A reference letter (the dead-letter topic refused the value) names the value by hash and size.
+    input.outputs = [
+      ...input.outputs.slice(0, -1),
+      {
+        ...letter,
+        key: line.key,
+        raw: Buffer.alloc(0),
+        headers: {
+          ...letter.headers,
+          'x-els-event-id': String(line.eventId),
+          'x-els-error-message': 'not JSON',
+          'x-els-value-sha256': line.valueSha256,
+          'x-els-value-bytes': String(line.valueBytes),
+        },
+      },
+    ];
+    expect(checkRun(input).deadLetterErrors).toEqual([]);
+  });
+});
+
 describe('the checker, judging a replay of the dead letters', () => {
   function letter(line: SentLogLine, code: string, offset: number, replayOf?: string): ObservedMessage {
     return {
       topic: TOPICS.deadLetter,
       partition: 1,
       offset: String(offset),
-      key: null,
+      key: line.key,
       value: undefined,
-      raw: Buffer.from(`bytes of ${line.seq}`),
+      raw: valueOf(line),
       headers: {
         'x-els-source-topic': line.topic,
         'x-els-source-partition': String(line.partition),
         'x-els-source-offset': replayOf ? '9000' : String(line.offset),
         'x-els-error-code': code,
+        'x-els-error-message': `${code}: refused`,
         ...(replayOf ? { 'x-els-replay-of': replayOf } : {}),
       },
       timestampMs: 1300,
@@ -539,7 +742,7 @@ describe('the checker, judging a replay of the dead letters', () => {
       { ...letter(malformed, notJson, 2, 'els.dlt/1/0'), raw: Buffer.from('an error summary') },
     ];
     expect(problemsOf(input).deadLetterErrors).toEqual([
-      `dead letter of the replay of els.dlt/1/0 (ELS_ERR_CONTRACT_NOT_JSON): 16 bytes, not the ${`bytes of ${malformed.seq}`.length} of the first`,
+      `dead letter of the replay of els.dlt/1/0 (ELS_ERR_CONTRACT_NOT_JSON): 16 bytes, not the ${valueOf(malformed).length} of the first`,
     ]);
   });
 

@@ -220,3 +220,25 @@ export const OUTPUT = {
   completed: TOPICS.batchContentProvisioningCompleted,
   deadLetter: TOPICS.deadLetter,
 } as const;
+
+/** Partition count of each output topic that exists under the prefix (the partitioner's modulus). */
+export async function outputPartitionCounts(
+  kafka: Kafka,
+  topicPrefix: string,
+): Promise<Partial<Record<BaseTopic, number>>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { topics } = await admin.fetchTopicMetadata({
+      topics: OUTPUT_TOPICS.map((topic) => topicName(topic, topicPrefix)),
+    });
+    const counts: Partial<Record<BaseTopic, number>> = {};
+    for (const topic of topics) {
+      const base = baseTopicOf(topic.name, topicPrefix);
+      if (base) counts[base] = topic.partitions.length;
+    }
+    return counts;
+  } finally {
+    await admin.disconnect();
+  }
+}

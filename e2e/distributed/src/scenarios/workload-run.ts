@@ -26,6 +26,7 @@ import {
   createOutputCollector,
   createTestKafka,
   deleteTopicsWithPrefix,
+  outputPartitionCounts,
   type ObservedMessage,
   type OutputCollector,
 } from '../harness/kafka-probe';
@@ -141,13 +142,19 @@ async function consumedByReplica(cluster: WorkerCluster): Promise<number[]> {
 const PERMANENT_VIOLATION_GRACE_MS = 5000;
 
 /**
- * Violations no later event can undo (a second record, an effect for something never sent, a wrong dead
- * letter), as one key; empty when there are none.
+ * Violations no later event can undo (a second record, an effect for something never sent, a record with a
+ * wrong field, a wrong dead letter), as one key; empty when there are none.
  */
 function permanentViolations(check: CheckResult): string {
   // A dead letter that exists but is wrong (of valid input, of nothing sent, with the wrong code) stays.
   const wrongDeadLetters = check.deadLetterErrors.filter((entry) => entry.startsWith('dead letter of '));
-  const lists = [check.duplicated, check.unexpected, check.eventIdErrors, wrongDeadLetters];
+  const lists = [
+    check.duplicated,
+    check.unexpected,
+    check.eventIdErrors,
+    check.fieldErrors,
+    wrongDeadLetters,
+  ];
   return lists.every((list) => list.length === 0) ? '' : JSON.stringify(lists);
 }
 
@@ -269,12 +276,19 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
     const batchIds = produced.expectations.map((e) => e.batchId);
     const observed = collector;
     const extraInput = (await options.beforeSettle?.(context, { sent, outputs: observed.messages })) ?? {};
+    const outputPartitions = await outputPartitionCounts(kafka, topicPrefix).catch((error: unknown) => {
+      notes.push(
+        `output partitions not read, partitions not checked: ${error instanceof Error ? error.message : String(error)}`,
+      );
+      return {};
+    });
 
     // Settle: poll the checker until the run is clean (or time runs out; the last result names what is wrong).
     const settleStart = Date.now();
     const check = async () =>
       checkRun({
         ...extraInput,
+        outputPartitions,
         sent,
         expectations: produced.expectations,
         outputs: observed.messages,
