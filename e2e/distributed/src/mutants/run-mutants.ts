@@ -27,7 +27,8 @@ import {
  * A mutant no run fails on has survived, and the target fails. E2E_SEED (default 1) fixes the seeds, so a
  * verdict replays.
  *
- *   --ci            only the catalogue's CI subset (three mutants, each caught by one fast scenario)
+ *   --ci            only the catalogue's CI subset (four mutants, each caught by one fast scenario or
+ *                   worker test)
  *   --only=a,b      only these mutant ids
  *   --list          print the catalogue and exit
  *
