@@ -116,6 +116,7 @@ export function commonProblems(run: WorkloadRunResult, minReplicasAtWork: number
         ? [`${run.check.unpublishedOutboxRows} outbox rows never published`]
         : [],
     unexpectedExits: run.unexpectedExits,
+    metrics: run.metrics.errors,
     replicas:
       atWork < minReplicasAtWork
         ? [

@@ -33,6 +33,8 @@ import {
 import { KAFKA_BROKERS, REDIS_URL } from '../harness/paths';
 import { createComposeCluster } from '../harness/compose-cluster';
 import { createWorkerCluster, type ClusterOptions, type WorkerCluster } from '../harness/process-cluster';
+import { checkMetrics, type MetricsCheck } from '../checker/metrics-check';
+import { createMetricsLedger, type MetricsLedger } from '../harness/metrics-ledger';
 import { createNetworkFaults, type NetworkFaults } from '../nemesis/network-faults';
 import { MERGED_LOG, writeMergedLog } from '../report/merged-log';
 
@@ -120,6 +122,8 @@ export interface WorkloadRunResult {
   consumedByReplica: number[];
   /** The replicas' containers (`name id`), under the Compose driver. */
   containers: string[];
+  /** The replicas' Prometheus counters against the history. */
+  metrics: MetricsCheck;
 }
 
 /** Sums `els_events_consumed_total` over its labels for every running replica. */
@@ -213,6 +217,7 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
   const faults: FaultWindow[] = [];
   const notes: string[] = [...faultsUnavailable];
   let collector: OutputCollector | undefined;
+  let ledger: MetricsLedger | undefined;
   try {
     // Input topics first, from the generator (2 MiB messages), then the worker's own migrate.
     const admin = generatorKafka.admin();
@@ -223,6 +228,7 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
     await cluster.migrate();
     collector = await createOutputCollector(kafka, topicPrefix);
     await cluster.start();
+    ledger = createMetricsLedger(cluster);
     await collector.ready();
     await producer.connect();
 
@@ -320,6 +326,10 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
       notes.push(error instanceof Error ? error.message : String(error));
     }
     const settledMs = Date.now() - settleStart;
+    await ledger.scrape(true);
+    ledger.stop();
+    const metrics = checkMetrics(observed.messages, ledger.readings());
+    for (const entry of metrics.uncounted) notes.push(`metrics a lower bound only: ${entry}`);
     const consumed = await consumedByReplica(cluster).catch((error: unknown) => {
       notes.push(
         `could not read the replicas' metrics: ${error instanceof Error ? error.message : String(error)}`,
@@ -340,8 +350,10 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
       settledMs,
       consumedByReplica: consumed,
       containers: cluster.containerIds?.() ?? [],
+      metrics,
     };
   } finally {
+    ledger?.stop();
     await cluster.stop();
     try {
       writeMergedLog(options.logDir, faults);

@@ -1,0 +1,111 @@
+import type { WorkerCluster } from './process-cluster';
+
+/**
+ * The replicas' own account of what they did, as Prometheus would scrape it: every running replica's
+ * `/metrics` read once a second during the run and once more after it settled, keeping the last reading
+ * of each process. A process that ended (killed, restarted, stopped) after its last reading took its
+ * latest increments with it: its counts are a lower bound, and the ledger says so.
+ */
+
+/** The counters the suite compares with the history (sums over their labels unless split). */
+export interface CounterSample {
+  slotAssignments: number;
+  excess: number;
+  completions: number;
+  /** `els_dead_letters_total` by its `code` label. */
+  deadLetters: Record<string, number>;
+  consumed: number;
+}
+
+export interface ProcessReading {
+  /** The replica's instance id (what its records' `x-els-origin` header names). */
+  instanceId: string;
+  /** The process (pid) the reading came from; a restarted replica is a new process with fresh counters. */
+  process: string;
+  scrapedAtMs: number;
+  /** Read after the run settled, from a process still running: nothing it did is missing. */
+  complete: boolean;
+  counters: CounterSample;
+}
+
+const COUNTERS: Record<string, keyof Omit<CounterSample, 'deadLetters'>> = {
+  els_slot_assignments_total: 'slotAssignments',
+  els_excess_reports_total: 'excess',
+  els_batch_completions_total: 'completions',
+  els_events_consumed_total: 'consumed',
+};
+
+/** The compared counters of one Prometheus text exposition. */
+export function parseCounters(text: string): CounterSample {
+  const sample: CounterSample = {
+    slotAssignments: 0,
+    excess: 0,
+    completions: 0,
+    deadLetters: {},
+    consumed: 0,
+  };
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || line.trim() === '') continue;
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (!match) continue;
+    const [, name = '', labels = '', raw = '0'] = match;
+    const value = Number(raw);
+    if (!Number.isFinite(value)) continue;
+    if (name === 'els_dead_letters_total') {
+      const code = /code="([^"]*)"/.exec(labels)?.[1] ?? 'unknown';
+      sample.deadLetters[code] = (sample.deadLetters[code] ?? 0) + value;
+      continue;
+    }
+    const field = COUNTERS[name];
+    if (field) sample[field] += value;
+  }
+  return sample;
+}
+
+export interface MetricsLedger {
+  /** Reads every running replica once now; `complete` marks the reading after the run settled. */
+  scrape(complete?: boolean): Promise<void>;
+  /** Every process's last reading, in the order processes were first read. */
+  readings(): ProcessReading[];
+  stop(): void;
+}
+
+export function createMetricsLedger(cluster: WorkerCluster, intervalMs = 1000): MetricsLedger {
+  const last = new Map<string, ProcessReading>();
+  let scraping: Promise<void> | undefined;
+
+  const scrapeOnce = async (complete: boolean) => {
+    await Promise.all(
+      cluster.replicas
+        .filter((replica) => replica.state === 'running' && replica.port !== undefined)
+        .map(async (replica) => {
+          const process = `${replica.instanceId}@${replica.pid ?? 'container'}`;
+          try {
+            const { status, body } = await cluster.httpGet(replica.index, '/metrics');
+            if (status !== 200 || typeof body !== 'string') return;
+            last.set(process, {
+              instanceId: replica.instanceId,
+              process,
+              scrapedAtMs: Date.now(),
+              complete,
+              counters: parseCounters(body),
+            });
+          } catch {
+            // A replica being killed or restarted: its previous reading stands.
+          }
+        }),
+    );
+  };
+  const scrape = (complete = false) => {
+    const run = (scraping ?? Promise.resolve()).then(() => scrapeOnce(complete));
+    scraping = run.catch(() => undefined);
+    return run;
+  };
+  const timer = setInterval(() => void scrape(false), intervalMs);
+  timer.unref();
+  return {
+    scrape,
+    readings: () => [...last.values()],
+    stop: () => clearInterval(timer),
+  };
+}
