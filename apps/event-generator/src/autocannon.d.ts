@@ -14,6 +14,8 @@ declare module 'autocannon' {
     amount?: number;
     pipelining?: number;
     timeout?: number;
+    /** Close and reopen each connection after this many requests. */
+    reconnectRate?: number;
     requests?: AutocannonRequest[];
   }
 

@@ -56,7 +56,13 @@ describe('command line', () => {
   it('parses the http command and requires a URL', () => {
     expect(
       parseCommandLine(['http', '--url', 'http://127.0.0.1:6000/v1/batches/{id}/status', '--ids', 'a,b']),
-    ).toMatchObject({ command: 'http', durationS: 10, connections: 20, ids: ['a', 'b'] });
+    ).toMatchObject({ command: 'http', durationS: 10, connections: 20, reconnectRate: 500, ids: ['a', 'b'] });
+    expect(parseCommandLine(['http', '--url', 'http://x/', '--reconnect-rate', '0'])).toMatchObject({
+      reconnectRate: 0,
+    });
+    expect(() => parseCommandLine(['http', '--url', 'http://x/', '--reconnect-rate', '-1'])).toThrow(
+      /--reconnect-rate/,
+    );
     expect(() => parseCommandLine(['http'])).toThrow(/--url/);
     expect(() => parseCommandLine(['http', '--url', 'ftp://x'])).toThrow(/--url/);
   });

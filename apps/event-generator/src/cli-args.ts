@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { DEFAULT_PRODUCE_OPTIONS, type ProduceOptions } from './workload-producer';
 import type { WorkloadOptionsInput } from './workload-options';
+import { DEFAULT_RECONNECT_RATE } from './http-load';
 
 export type CliCommand =
   | { command: 'help' }
@@ -23,6 +24,7 @@ export type CliCommand =
       durationS: number;
       connections: number;
       pipelining: number;
+      reconnectRate: number;
       ids: string[];
       sentLog: string | undefined;
       json: boolean;
@@ -102,6 +104,7 @@ const httpSchema = z.strictObject({
   duration: number(0.1).default(10),
   connections: integer(1, 10_000).default(20),
   pipelining: integer(1, 100).default(1),
+  'reconnect-rate': integer(0, 1_000_000).default(DEFAULT_RECONNECT_RATE),
   ids: list.optional(),
   'sent-log': z.string().min(1).optional(),
   json: z.boolean().default(false),
@@ -208,6 +211,7 @@ export function parseCommandLine(argv: readonly string[]): CliCommand {
       durationS: f.duration,
       connections: f.connections,
       pipelining: f.pipelining,
+      reconnectRate: f['reconnect-rate'],
       ids: f.ids ?? [],
       sentLog: f['sent-log'],
       json: f.json,

@@ -49,6 +49,9 @@ http
   --duration <s>                                                       [10]
   --connections <n>                                                    [20]
   --pipelining <n>                                                     [1]
+  --reconnect-rate <n>          new connection after n requests, 0 never
+                                (keep it below the server's keep-alive
+                                request limit, e.g. nginx keepalive_requests) [500]
   --ids <list>                  comma-separated ids for {id}
   --sent-log <file>             take the batch ids for {id} from a sent log
   --json                        print the result as JSON

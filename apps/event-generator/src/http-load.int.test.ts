@@ -64,6 +64,25 @@ describe('HTTP load', () => {
     expect(formatHttpLoad(result)).toContain(`(ECONNRESET: ${result.errors})`);
   });
 
+  it('retires its connections before a server’s keep-alive request limit, which autocannon alone would run into', async () => {
+    // Node ends a keep-alive connection after 5 requests with `Connection: close`, and answers any request
+    // written after that on the same connection with 503, as nginx resets it after keepalive_requests.
+    const limited = createServer((_request, response) => response.end('{}'));
+    limited.maxRequestsPerSocket = 5;
+    await new Promise<void>((resolve) => limited.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(limited.address() as AddressInfo).port}/x`;
+    try {
+      const retiring = await runHttpLoad({ url, durationS: 1, connections: 2, reconnectRate: 4 });
+      expect(retiring.requests).toBeGreaterThan(100);
+      expect({ non2xx: retiring.non2xx, errors: retiring.errors }).toEqual({ non2xx: 0, errors: 0 });
+      const reusing = await runHttpLoad({ url, durationS: 1, connections: 2, reconnectRate: 0 });
+      expect(reusing.non2xx).toBeGreaterThan(0);
+    } finally {
+      limited.closeAllConnections();
+      await new Promise<void>((resolve) => limited.close(() => resolve()));
+    }
+  });
+
   it('refuses a templated URL without ids', async () => {
     await expect(
       runHttpLoad({ url: `${origin}/v1/batches/{id}/status`, durationS: 1, connections: 1 }),

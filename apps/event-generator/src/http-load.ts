@@ -7,7 +7,18 @@ export interface HttpLoadOptions {
   connections: number;
   pipelining?: number;
   ids?: readonly string[];
+  /**
+   * Requests after which the load closes a connection and opens a new one (0: never). autocannon does not
+   * honour a response's `Connection: close`: when a server ends a keep-alive connection after its own
+   * request limit (nginx's `keepalive_requests`, 1000 by default; Node's `maxRequestsPerSocket`) it has
+   * already written the next request on it, and the reset or 503 that follows counts against the server.
+   * Retiring connections first keeps the load from ever reaching such a limit. Default 500.
+   */
+  reconnectRate?: number;
 }
+
+/** Below nginx's default `keepalive_requests` (1000), the lowest limit a load balancer sets by default. */
+export const DEFAULT_RECONNECT_RATE = 500;
 
 export interface HttpLoadResult {
   url: string;
@@ -31,6 +42,7 @@ const ID_PLACEHOLDER = '{id}';
 /** Loads an HTTP endpoint with autocannon and returns latency percentiles and throughput. */
 export async function runHttpLoad(options: HttpLoadOptions): Promise<HttpLoadResult> {
   const ids = options.ids ?? [];
+  const reconnectRate = options.reconnectRate ?? DEFAULT_RECONNECT_RATE;
   const templated = options.url.includes(ID_PLACEHOLDER);
   if (templated && ids.length === 0) {
     throw new Error(`The URL contains ${ID_PLACEHOLDER} but no ids were given to fill it`);
@@ -58,6 +70,7 @@ export async function runHttpLoad(options: HttpLoadOptions): Promise<HttpLoadRes
     duration: options.durationS,
     pipelining: options.pipelining ?? 1,
     ...(requests ? { requests } : {}),
+    ...(reconnectRate > 0 ? { reconnectRate } : {}),
   });
   const errorKinds: Record<string, number> = {};
   job.on('reqError', (error: Error & { code?: string }) => {
