@@ -1,7 +1,7 @@
 import nx from '@nx/eslint-plugin';
 import prettier from 'eslint-config-prettier';
 
-// Module boundaries (conventions §1): contracts depend on nothing internal; coordination on contracts only
+// Module boundaries (CONTRIBUTING.md §1): contracts depend on nothing internal; coordination on contracts only
 // and never on kafkajs or fastify; apps on libs; only the e2e project may start apps.
 export const dependencyConstraints = [
   {
@@ -54,7 +54,7 @@ export default [
         'error',
         {
           selector: "MemberExpression[object.name='process'][property.name='env']",
-          message: 'Read process.env only in main.ts / config parsing (conventions §3).',
+          message: 'Read process.env only in main.ts / config parsing (CONTRIBUTING.md §3).',
         },
       ],
     },

@@ -16,7 +16,7 @@ export const silentLogger: Logger = {
 };
 
 export interface HandlerContext {
-  /** Injected time (conventions §7); defaults to the wall clock. */
+  /** Injected time (CONTRIBUTING.md §7); defaults to the wall clock. */
   clock?: () => Date;
   logger?: Logger;
 }

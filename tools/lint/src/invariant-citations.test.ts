@@ -2,8 +2,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
-// Code, tests, mutants and docs cite the invariants by number ("invariant 6", "invariants 1–9"); the numbers
-// mean what docs/invariants.md says. A citation of a number that page does not define fails here.
+// Code, tests, mutants and docs cite the invariants by number ("invariant 6", "invariants 1–9") and the house
+// rules by section ("CONTRIBUTING.md §3"); the numbers mean what docs/invariants.md and CONTRIBUTING.md say.
+// A citation of a number the page does not define fails here.
 
 const repoRoot = path.resolve(__dirname, '../../..');
 const INVARIANTS_PAGE = 'docs/invariants.md';
@@ -23,12 +24,24 @@ export function citedInvariants(text: string): number[] {
   return cited;
 }
 
-/** The numbers docs/invariants.md defines, from its `### N. Title` headings. */
+/** Every house rule a text cites as `CONTRIBUTING.md §N`. */
+export function citedRules(text: string): number[] {
+  return [...text.matchAll(/CONTRIBUTING(?:\.md)?\s+§(\d+)/g)].map((match) => Number(match[1]));
+}
+
+/** The numbers a page defines, from its `### N. Title` headings. */
 export function definedInvariants(page: string): Set<number> {
   return new Set([...page.matchAll(/^###\s+(\d+)\.\s+\S/gm)].map((match) => Number(match[1])));
 }
 
-describe('invariant citations', () => {
+/** The repository's tracked files that may cite an invariant or a house rule. */
+function trackedFiles(): string[] {
+  return execFileSync('git', ['ls-files'], { cwd: repoRoot, encoding: 'utf8' })
+    .split('\n')
+    .filter((file) => CITING_FILES.test(file) && fs.existsSync(path.join(repoRoot, file)));
+}
+
+describe('invariant and house-rule citations', () => {
   const page = fs.readFileSync(path.join(repoRoot, INVARIANTS_PAGE), 'utf8');
   const defined = definedInvariants(page);
 
@@ -47,12 +60,7 @@ describe('invariant citations', () => {
   });
 
   it('finds every invariant the repository cites defined on docs/invariants.md', () => {
-    const files = execFileSync('git', ['ls-files'], { cwd: repoRoot, encoding: 'utf8' })
-      .split('\n')
-      .filter(
-        (file) =>
-          CITING_FILES.test(file) && file !== INVARIANTS_PAGE && fs.existsSync(path.join(repoRoot, file)),
-      );
+    const files = trackedFiles().filter((file) => file !== INVARIANTS_PAGE);
     const undefinedCitations: string[] = [];
     let citations = 0;
     for (const file of files) {
@@ -64,5 +72,17 @@ describe('invariant citations', () => {
     }
     expect(citations).toBeGreaterThan(50);
     expect(undefinedCitations).toEqual([]);
+  });
+
+  it('finds every house rule the repository cites defined in CONTRIBUTING.md', () => {
+    const rules = definedInvariants(fs.readFileSync(path.join(repoRoot, 'CONTRIBUTING.md'), 'utf8'));
+    expect(citedRules('see CONTRIBUTING.md §3 and CONTRIBUTING §11')).toEqual([3, 11]);
+    const cited: string[] = [];
+    for (const file of trackedFiles()) {
+      for (const rule of citedRules(fs.readFileSync(path.join(repoRoot, file), 'utf8'))) {
+        if (!rules.has(rule)) cited.push(`${file}: CONTRIBUTING.md §${rule}`);
+      }
+    }
+    expect(cited).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
-// The layering of conventions §1 is only real if lint fails on an import that breaks it. These tests lint
+// The layering of CONTRIBUTING.md §1 is only real if lint fails on an import that breaks it. These tests lint
 // source texts placed (virtually) inside each project with the workspace's own ESLint config and assert
 // on the @nx/enforce-module-boundaries messages.
 
