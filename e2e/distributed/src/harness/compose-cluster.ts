@@ -1,3 +1,4 @@
+import { SUITE_WORKER_SETTINGS } from './worker-settings';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -61,9 +62,7 @@ export function composeRunOverride(options: ClusterOptions): string {
     ELS_KAFKA_BROKERS: COMPOSE_INNER_ENDPOINTS.kafka,
     ELS_CONSUMER_GROUP: options.consumerGroup,
     ELS_TOPIC_PREFIX: options.topicPrefix,
-    ELS_LOG_LEVEL: 'info',
-    ELS_DB_POOL_MAX: '3',
-    ELS_RETRY_MAX_BACKOFF_MS: '1000',
+    ...SUITE_WORKER_SETTINGS,
     ...options.env,
   };
   const env = Object.entries(environment)

@@ -1,3 +1,4 @@
+import { SUITE_WORKER_SETTINGS } from './worker-settings';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -174,9 +175,7 @@ export function createWorkerCluster(options: ClusterOptions): WorkerCluster {
     ELS_INSTANCE_ID: replica.instanceId,
     ELS_CONSUMER_GROUP: options.consumerGroup,
     ELS_TOPIC_PREFIX: options.topicPrefix,
-    ELS_LOG_LEVEL: 'info',
-    ELS_DB_POOL_MAX: '3',
-    ELS_RETRY_MAX_BACKOFF_MS: '1000',
+    ...SUITE_WORKER_SETTINGS,
     ...options.env,
   });
 

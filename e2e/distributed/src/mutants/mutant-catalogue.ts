@@ -17,8 +17,9 @@ export interface Mutant {
   /** File name under e2e/distributed/mutants. */
   patch: string;
   /**
-   * The promise the defect breaks: an invariant of spec §3 as `invariant N (short name)`, or another part of
-   * the spec as `spec §N (short name)` (the wire contract, the runtime surface). The patch header says the same.
+   * The promise the defect breaks: an invariant of docs/invariants.md as `invariant N (short name)`, or
+   * `contract (…)` (docs/reference/contracts) or `metrics (…)` (docs/reference/metrics.md). The patch
+   * header says the same.
    */
   invariant: string;
   /** The defect, in one sentence. */
@@ -255,7 +256,7 @@ export const MUTANTS: readonly Mutant[] = [
   }),
   entry({
     id: 'completion-keyed-by-essay',
-    invariant: 'spec §2 (the completion is keyed by its batch id)',
+    invariant: 'contract (the completion is keyed by its batch id)',
     defect:
       "The completion event is keyed by its first essay id instead of the batch id, so a batch's events can land on different partitions.",
     scenarios: [3, 2, 4],
@@ -271,11 +272,19 @@ export const MUTANTS: readonly Mutant[] = [
   }),
   entry({
     id: 'metrics-completing-assignment-uncounted',
-    invariant: "spec §4 (the replicas' counters say what happened)",
+    invariant: "metrics (the replicas' counters say what happened)",
     defect:
       "The text that fills a batch's last slot counts as a completion only, not as a slot assignment: els_slot_assignments_total undercounts by one per batch completed on a text's arrival.",
     // Every scenario whose batches complete on content; the metrics check compares per replica.
     scenarios: [2, 3, 4],
+    ci: false,
+  }),
+  entry({
+    id: 'outbox-sweeper-never-started',
+    invariant: 'invariant 12 (nothing grows without bound)',
+    defect: 'The outbox sweeper is never started, so published outbox rows are never pruned.',
+    // Scenario 7 runs with a 5 s retention and judges the table after the pruner's due time.
+    scenarios: [7],
     ci: false,
   }),
 ];

@@ -48,6 +48,12 @@ export function faultKindsFor(settings: Pick<RunSettings, 'faults' | 'profile' |
  */
 const SENSITIVE_RETRY_BUDGET = { ELS_RETRY_UNEXPECTED_MAX: '1' } as const;
 
+/**
+ * A short outbox retention, so the pruner deletes rows throughout the faults: an unpublished row it took
+ * would be a lost event, a published row it never takes a table that grows (invariant 12).
+ */
+const SHORT_RETENTION = { retentionMs: 5000, pruneIntervalMs: 1000 } as const;
+
 export const faults: Runner = async (env) => {
   const durationS = env.settings.durationS ?? pick(env.settings, 30, 90);
   const kinds = faultKindsFor(env.settings);
@@ -109,7 +115,12 @@ export const faults: Runner = async (env) => {
     duringLoad,
     networkFaults: true,
     settleTimeoutMs: 180_000,
-    env: SENSITIVE_RETRY_BUDGET,
+    env: {
+      ...SENSITIVE_RETRY_BUDGET,
+      ELS_OUTBOX_RETENTION_MS: String(SHORT_RETENTION.retentionMs),
+      ELS_OUTBOX_PRUNE_INTERVAL_MS: String(SHORT_RETENTION.pruneIntervalMs),
+    },
+    outboxRetention: SHORT_RETENTION,
   });
   const afterLoad = run.faults
     .filter((window) => window.startMs > run.load.endMs)
@@ -118,6 +129,7 @@ export const faults: Runner = async (env) => {
     faultActions: actionFailures,
     faultsAfterLoad: afterLoad,
     recovery: unrecovered,
+    outboxRetention: run.outboxRetention?.problems ?? [],
   });
   result.report.schedule = schedule;
   result.report.rssSeries = rssSeries;

@@ -34,7 +34,15 @@ import { KAFKA_BROKERS, REDIS_URL } from '../harness/paths';
 import { createComposeCluster } from '../harness/compose-cluster';
 import { createWorkerCluster, type ClusterOptions, type WorkerCluster } from '../harness/process-cluster';
 import { checkMetrics, type MetricsCheck } from '../checker/metrics-check';
+import {
+  judgeOutboxRetention,
+  readOutboxRetention,
+  type OutboxRetentionObservation,
+  type OutboxRetentionSettings,
+} from '../checker/outbox-retention-check';
+import { ENVELOPE_TOPICS } from '../checker/history-index';
 import { createMetricsLedger, type MetricsLedger } from '../harness/metrics-ledger';
+import { LATE_EFFECTS_WINDOW_MS } from '../harness/worker-settings';
 import { createNetworkFaults, type NetworkFaults } from '../nemesis/network-faults';
 import { MERGED_LOG, writeMergedLog } from '../report/merged-log';
 
@@ -86,6 +94,11 @@ export interface WorkloadRunOptions {
   /** Runs while the generator produces (faults, observations). */
   duringLoad?: (context: LoadContext) => Promise<void>;
   /**
+   * The outbox retention the replicas run with (set the same ELS_OUTBOX_* in `env`): after settling, the
+   * run waits for the pruner and judges the table (invariant 12).
+   */
+  outboxRetention?: OutboxRetentionSettings;
+  /**
    * Runs once the generator has sent everything, before settling; what it returns joins the checker's
    * input (scenario 9 waits for its dead letters, lifts its refusal and replays them here).
    */
@@ -124,6 +137,33 @@ export interface WorkloadRunResult {
   containers: string[];
   /** The replicas' Prometheus counters against the history. */
   metrics: MetricsCheck;
+  /** With `outboxRetention`: what the table held after the pruner's due time, and what is wrong with it. */
+  outboxRetention?: { observation: OutboxRetentionObservation; problems: string[] };
+}
+
+/**
+ * Waits until no published row is past its retention and a pruning interval (or that plus a few more
+ * intervals have gone by), then judges the table.
+ */
+async function judgeRetention(
+  db: TestDatabase,
+  settings: OutboxRetentionSettings,
+  outputs: readonly ObservedMessage[],
+): Promise<{ observation: OutboxRetentionObservation; problems: string[] }> {
+  const events = new Set(
+    outputs
+      .filter((record) => ENVELOPE_TOPICS.includes(record.topic))
+      .map((record) => String(record.value?.['event_id'])),
+  );
+  const startedAt = Date.now();
+  const deadline = startedAt + settings.retentionMs + 3 * settings.pruneIntervalMs + 5000;
+  let table = await readOutboxRetention(db.sql, settings);
+  while (table.overdueRows > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    table = await readOutboxRetention(db.sql, settings);
+  }
+  const observation = { eventsPublished: events.size, ...table, waitedMs: Date.now() - startedAt };
+  return { observation, problems: judgeOutboxRetention(observation, settings) };
 }
 
 /** Sums `els_events_consumed_total` over its labels for every running replica. */
@@ -319,8 +359,9 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
         },
         { timeoutMs: options.settleTimeoutMs, intervalMs: 1000 },
       );
-      // A late duplicate would arrive after the clean snapshot: look once more after a short pause.
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // A late record (a re-publish the relay still owes, a second event) arrives after the clean
+      // snapshot: keep reading for the relay's longest backoff and one poll, then look once more.
+      await new Promise((resolve) => setTimeout(resolve, LATE_EFFECTS_WINDOW_MS));
       result = await check();
     } catch (error) {
       notes.push(error instanceof Error ? error.message : String(error));
@@ -330,6 +371,15 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
     ledger.stop();
     const metrics = checkMetrics(observed.messages, ledger.readings());
     for (const entry of metrics.uncounted) notes.push(`metrics a lower bound only: ${entry}`);
+    const outboxRetention = options.outboxRetention
+      ? await judgeRetention(db, options.outboxRetention, observed.messages)
+      : undefined;
+    if (outboxRetention) {
+      const { eventsPublished, rowsLeft, waitedMs } = outboxRetention.observation;
+      notes.push(
+        `outbox after pruning: ${rowsLeft} rows left of ${eventsPublished} events published (waited ${waitedMs} ms)`,
+      );
+    }
     const consumed = await consumedByReplica(cluster).catch((error: unknown) => {
       notes.push(
         `could not read the replicas' metrics: ${error instanceof Error ? error.message : String(error)}`,
@@ -351,6 +401,7 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
       consumedByReplica: consumed,
       containers: cluster.containerIds?.() ?? [],
       metrics,
+      ...(outboxRetention ? { outboxRetention } : {}),
     };
   } finally {
     ledger?.stop();
