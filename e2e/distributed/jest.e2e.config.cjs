@@ -1,4 +1,4 @@
-// The distributed scenarios (spec §6): N worker replicas as separate processes (or containers of the Compose
+// The distributed scenarios (docs/guides/testing.md): N worker replicas as separate processes (or containers of the Compose
 // stack, E2E_DRIVER=compose), driven through Kafka.
 const preset = require('../../jest.preset.cjs');
 

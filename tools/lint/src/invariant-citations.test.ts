@@ -74,6 +74,18 @@ describe('invariant and house-rule citations', () => {
     expect(undefinedCitations).toEqual([]);
   });
 
+  it('cites no section of a document outside the repository', () => {
+    const outside = /\b(?:spec|conventions)\s+§\s*\d+/gi;
+    const cited: string[] = [];
+    for (const file of trackedFiles()) {
+      if (file === 'tools/lint/src/invariant-citations.test.ts') continue;
+      for (const match of fs.readFileSync(path.join(repoRoot, file), 'utf8').matchAll(outside)) {
+        cited.push(`${file}: ${match[0]}`);
+      }
+    }
+    expect(cited).toEqual([]);
+  });
+
   it('finds every house rule the repository cites defined in CONTRIBUTING.md', () => {
     const rules = definedInvariants(fs.readFileSync(path.join(repoRoot, 'CONTRIBUTING.md'), 'utf8'));
     expect(citedRules('see CONTRIBUTING.md §3 and CONTRIBUTING §11')).toEqual([3, 11]);

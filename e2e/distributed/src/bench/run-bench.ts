@@ -35,7 +35,7 @@ function plan(): WorkerRunSpec[] {
   // which in a drain of 20,000 texts was a third of it.
   const drain = { offeredPerSec: 0, batches: quick ? 10 : 120, slots: 500, durationS: 0, logDir };
   const paced = { offeredPerSec: 1000, batches: 4, slots: 100, durationS: quick ? 10 : 30, logDir };
-  // The sustained target of the spec: 5,000 content events/s offered for 60 s to 3 replicas.
+  // The sustained target (bench-targets.ts): 5,000 content events/s offered for 60 s to 3 replicas.
   const sustained = {
     offeredPerSec: 5000,
     batches: 10,
@@ -166,7 +166,7 @@ function markdown(report: BenchReport): string {
     'CPU time per text, µs, by process (replicas from readiness on in paced runs, from process start in drains,',
     `whose replicas begin on the backlog before all are ready; start-up to readiness took ${startup(report)} ms of`,
     'CPU per replica in the paced runs; PostgreSQL with its backends; the Kafka broker; Redis; the generator',
-    `while producing), and the budget the spec's 5,000 texts/s leaves on ${report.machine.cpus} cores:`,
+    `while producing), and the budget the target's 5,000 texts/s leaves on ${report.machine.cpus} cores:`,
     `${Math.round((report.machine.cpus * 1e6) / 5000)} µs per text for everything.`,
     '',
     '| run | replicas | PostgreSQL | Kafka | Redis | generator | total |',

@@ -2,8 +2,9 @@ import path from 'node:path';
 import type { FaultKind } from '../nemesis/fault-schedule';
 
 /**
- * The mutation self-test's catalogue (spec §6): each mutant re-introduces one defect of spec §9, or one
- * progress defect of §3, as a patch against the worker's sources. The runner applies one at a time to a
+ * The mutation self-test's catalogue (docs/guides/testing.md): each mutant re-introduces one defect, as a
+ * patch against the worker's sources, that breaks an invariant of docs/invariants.md (many re-create bugs the
+ * original service had), a published contract or a metric. The runner applies one at a time to a
  * scratch copy of the tree, builds the worker there and runs the distributed scenarios (or the worker
  * integration tests) that should catch it against that build; every mutant must make the suite fail.
  *

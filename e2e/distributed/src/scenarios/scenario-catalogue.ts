@@ -11,7 +11,7 @@ import { badInput } from './s9-bad-input';
 
 export type { ScenarioEnvironment, ScenarioOutcome } from './scenario-kit';
 
-/** The nine scenarios of spec §6, one file each. */
+/** The nine scenarios of docs/guides/testing.md, one file each. */
 export const SCENARIO_RUNNERS: Record<number, Runner> = {
   1: race,
   2: crossInstance,

@@ -15,7 +15,7 @@ import {
 import type { WorkloadOptionsInput } from '../generator';
 
 /**
- * What every scenario of spec §6 shares (one file per scenario beside this one). Each returns its report entry and the list of what went wrong beyond the
+ * What every scenario of docs/guides/testing.md shares (one file per scenario beside this one). Each returns its report entry and the list of what went wrong beyond the
  * checker's sets (an empty `problems` list and empty checker sets mean the scenario passed).
  */
 
