@@ -284,8 +284,10 @@ export const MUTANTS: readonly Mutant[] = [
     id: 'outbox-sweeper-never-started',
     invariant: 'invariant 12 (nothing grows without bound)',
     defect: 'The outbox sweeper is never started, so published outbox rows are never pruned.',
-    // Scenario 7 runs with a 5 s retention and judges the table after the pruner's due time.
+    // Every run: a worker with a 1 s retention must empty its outbox (a few seconds); scenario 7 runs with a
+    // 5 s retention and judges the table after the pruner's due time.
     scenarios: [7],
+    integrationTests: ['worker-faults/outbox-retention.int.test.ts'],
     ci: false,
   }),
 ];
