@@ -40,6 +40,22 @@ export async function sendRegistration(fixture: WorkerFixture, batch: FullBatch)
   await fixture.send(TOPICS.batchEssaysRegistered, [{ key: batch.batchId, value: toWire(event) }]);
 }
 
+/** Plans a batch of `slots`, registers it and waits until the worker applied the registration. */
+export async function registeredBatch(
+  fixture: WorkerFixture,
+  label: string,
+  slots: number,
+): Promise<FullBatch> {
+  const batch = planFullBatch(label, slots);
+  await sendRegistration(fixture, batch);
+  await waitFor(
+    `batch ${batch.batchId} registered`,
+    async () => (await fixture.db.sql`select 1 from batches where batch_id = ${batch.batchId}`).length === 1,
+    { timeoutMs: 60_000 },
+  );
+  return batch;
+}
+
 /** Sends texts one message at a time with random keys (so they spread over partitions). */
 export async function sendTexts(
   fixture: WorkerFixture,

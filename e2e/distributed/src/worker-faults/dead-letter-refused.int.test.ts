@@ -4,7 +4,7 @@ import { waitFor } from '@els/coordination/testing';
 import { ConfigResourceTypes } from 'kafkajs';
 import { createHash, randomBytes } from 'node:crypto';
 import { committedOffsets, OUTPUT } from '../harness/kafka-probe';
-import { planFullBatch, sendRegistration, waitAssigned, type FullBatch } from './batch-outcome';
+import { registeredBatch, waitAssigned, type FullBatch } from './batch-outcome';
 import { useWorkerFixture, type WorkerFixture } from './worker-fixture';
 
 /**
@@ -109,17 +109,6 @@ async function currentDeadLetterLimit(fixture: WorkerFixture): Promise<string> {
   }
 }
 
-async function registeredBatch(fixture: WorkerFixture, label: string, slots: number): Promise<FullBatch> {
-  const batch = planFullBatch(label, slots);
-  await sendRegistration(fixture, batch);
-  await waitFor(
-    `batch ${batch.batchId} registered`,
-    async () => (await fixture.db.sql`select 1 from batches where batch_id = ${batch.batchId}`).length === 1,
-    { timeoutMs: 60_000 },
-  );
-  return batch;
-}
-
 /** Sends the oversized malformed value, then the batch's texts, all to one partition; returns its offset. */
 async function sendBigThenTexts(
   fixture: WorkerFixture,
@@ -150,6 +139,22 @@ function bigMalformedValue(): Buffer {
   return value;
 }
 
+/** Waits for the dead letter of the content topic's `partition` at `offset`. */
+function letterOf(fixture: WorkerFixture, partition: number, offset: string) {
+  return waitFor(
+    `the dead letter of partition ${partition} offset ${offset}`,
+    () =>
+      fixture.collector
+        .of(OUTPUT.deadLetter)
+        .find(
+          (l) =>
+            l.headers[HEADER.sourcePartition] === String(partition) &&
+            l.headers[HEADER.sourceOffset] === offset,
+        ),
+    { timeoutMs: LETTER_TIMEOUT_MS },
+  );
+}
+
 describe('a dead letter the dead-letter topic refuses, against a real worker process', () => {
   const openFixture = useWorkerFixture('dl-refused', { env: { ELS_RETRY_MAX_BACKOFF_MS: '1000' } });
   let originalLimit = '';
@@ -172,16 +177,7 @@ describe('a dead letter the dead-letter topic refuses, against a real worker pro
     const big = bigMalformedValue();
     const offset = await sendBigThenTexts(fixture, batch, 0, big);
 
-    const letter = await waitFor(
-      `the reference letter of partition 0 offset ${offset}`,
-      () =>
-        fixture.collector
-          .of(OUTPUT.deadLetter)
-          .find(
-            (l) => l.headers[HEADER.sourcePartition] === '0' && l.headers[HEADER.sourceOffset] === offset,
-          ),
-      { timeoutMs: LETTER_TIMEOUT_MS },
-    );
+    const letter = await letterOf(fixture, 0, offset);
     expect({
       key: letter.key,
       valueBytes: letter.raw.byteLength,
@@ -241,16 +237,7 @@ describe('a dead letter the dead-letter topic refuses, against a real worker pro
 
     // The topic takes letters again: the whole letter (its value too) is written and the partition moves on.
     await setDeadLetterLimit(fixture, Number(originalLimit));
-    const letter = await waitFor(
-      `the dead letter of partition 1 offset ${offset}`,
-      () =>
-        fixture.collector
-          .of(OUTPUT.deadLetter)
-          .find(
-            (l) => l.headers[HEADER.sourcePartition] === '1' && l.headers[HEADER.sourceOffset] === offset,
-          ),
-      { timeoutMs: LETTER_TIMEOUT_MS },
-    );
+    const letter = await letterOf(fixture, 1, offset);
     expect(letter.raw.equals(big)).toBe(true);
     expect(letter.headers[HEADER.valueSha256]).toBeUndefined();
     await waitAssigned(fixture, batch.batchId, batch.texts.length, 60_000);

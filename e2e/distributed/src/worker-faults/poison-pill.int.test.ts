@@ -2,7 +2,7 @@ import { TOPICS } from '@els/contracts';
 import { makeContent, toWire } from '@els/contracts/testing';
 import { waitFor } from '@els/coordination/testing';
 import { OUTPUT } from '../harness/kafka-probe';
-import { planFullBatch, sendRegistration, waitAssigned, type FullBatch } from './batch-outcome';
+import { registeredBatch, waitAssigned, type FullBatch } from './batch-outcome';
 import { useWorkerFixture, type WorkerFixture } from './worker-fixture';
 
 const RETRY_UNEXPECTED_MAX = 6;
@@ -58,18 +58,6 @@ async function attemptsOf(fixture: WorkerFixture, errcode: 'p0001' | '54000'): P
     select case when is_called then last_value else 0 end::int as n
     from ${fixture.db.sql(`poison_${errcode}_attempts`)}`;
   return row?.n ?? 0;
-}
-
-/** Registers a batch with one slot per text (the poison's stays free) and waits for it to be applied. */
-async function registeredBatch(fixture: WorkerFixture, label: string, slots: number): Promise<FullBatch> {
-  const batch = planFullBatch(label, slots);
-  await sendRegistration(fixture, batch);
-  await waitFor(
-    `batch ${batch.batchId} registered`,
-    async () => (await fixture.db.sql`select 1 from batches where batch_id = ${batch.batchId}`).length === 1,
-    { timeoutMs: 60_000 },
-  );
-  return batch;
 }
 
 /** Sends the poison, then the valid texts, all to partition 0; returns the poison and its offset. */
