@@ -3,6 +3,7 @@ import {
   COMPLETION_EVENT_MAX_BYTES,
   completionEventMaxBytes,
   ID_MAX_BYTES,
+  TRACESTATE_MAX_LENGTH,
 } from './index';
 import { jsonbText } from './testing';
 
@@ -18,7 +19,10 @@ function registrationOf(essayIds: string[], batchId = 'b'.repeat(ID_MAX_BYTES)) 
   };
 }
 
-/** The real completion of the registration with every slot holding a worst-case text id. */
+/**
+ * The real completion of the registration with every slot holding a worst-case text id, carrying the
+ * longest trace context whose every tracestate character is escaped.
+ */
 function worstCompletion(registration: ReturnType<typeof registrationOf>, textId: (i: number) => string) {
   return buildBatchContentProvisioningCompleted({
     batchId: registration.entity_id,
@@ -30,6 +34,10 @@ function worstCompletion(registration: ReturnType<typeof registrationOf>, textId
       text_storage_id: textId(i),
     })),
     correlationId: '3f1d7a52-4f7e-4c1a-9d55-2b7f0f6f9a10',
+    traceContext: {
+      traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+      tracestate: '\\'.repeat(TRACESTATE_MAX_LENGTH),
+    },
     at: new Date('2026-01-02T03:04:05.678Z'),
   }).envelope;
 }
@@ -77,6 +85,6 @@ describe('completionEventMaxBytes', () => {
       if (fits(mid)) low = mid;
       else high = mid - 1;
     }
-    expect(low).toBe(15_237);
+    expect(low).toBe(15_236);
   });
 });

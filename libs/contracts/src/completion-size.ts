@@ -1,6 +1,7 @@
 import type { BatchEssaysRegisteredData } from './events/batch-essays-registered';
 import { buildBatchContentProvisioningCompleted } from './output-builders';
 import { ID_MAX_BYTES, utf8ByteLength } from './string-limits';
+import { TRACESTATE_MAX_LENGTH, type TraceContext } from './trace-context';
 
 /**
  * The largest completion event (value bytes, before compression) ELS publishes. The completion topic
@@ -30,10 +31,19 @@ const ESSAY_ENTRY_FIELD_BYTES = utf8ByteLength('{"essay_id":,"text_storage_id":}
 const PLACEHOLDER_UUID = '00000000-0000-0000-0000-000000000000';
 
 /**
+ * The largest trace context the completion can carry (the registration's): a traceparent has a fixed
+ * length, and a tracestate of the longest accepted length whose every character JSON escapes to two.
+ */
+const WORST_TRACE_CONTEXT: TraceContext = {
+  traceparent: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`,
+  tracestate: '"'.repeat(TRACESTATE_MAX_LENGTH),
+};
+
+/**
  * An upper bound on the size in bytes of the completion event a registration can produce: its own
  * essay ids (JSON-encoded as they are), each holding the worst-case text id (ID_MAX_BYTES bytes, every
- * byte escaped), the envelope around them with this registration's batch id, user id and course, and the
- * whitespace PostgreSQL's jsonb rendering adds.
+ * byte escaped), the envelope around them with this registration's batch id, user id and course and the
+ * largest trace context, and the whitespace PostgreSQL's jsonb rendering adds.
  */
 export function completionEventMaxBytes(
   registration: Pick<
@@ -48,6 +58,7 @@ export function completionEventMaxBytes(
     userId: registration.user_id,
     essaysForProcessing: [],
     correlationId: PLACEHOLDER_UUID,
+    traceContext: WORST_TRACE_CONTEXT,
     at: new Date(0),
   });
   // provisioned_count grows from "0" to at most the digits of the slot count.

@@ -33,7 +33,12 @@ export function envelopeSchema<T extends z.ZodType>(data: T) {
     correlation_id: uuidSchema,
     data_schema_uri: z.string().nullish(),
     data,
-    metadata: z.record(z.string(), z.unknown()).nullish(),
+    metadata: z
+      .record(z.string(), z.unknown())
+      .nullish()
+      .describe(
+        'Cross-cutting fields, not business data. W3C trace context: `traceparent` and optionally `tracestate` (strings); an input whose traceparent does not have the W3C form is processed as if it carried none. ELS outputs carry `partition_key` (their Kafka key) and the trace context of the input that caused them.',
+      ),
   });
 }
 

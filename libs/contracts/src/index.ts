@@ -43,3 +43,11 @@ export {
 } from './output-builders';
 export type { OutboundEvent, SlotAssignedInput, ExcessInput, CompletionInput } from './output-builders';
 export { eventJsonSchema, generatedContractFiles } from './json-schema';
+export {
+  TRACESTATE_MAX_LENGTH,
+  isValidTraceparent,
+  isValidTracestate,
+  traceContextOf,
+  traceMetadata,
+} from './trace-context';
+export type { TraceContext } from './trace-context';

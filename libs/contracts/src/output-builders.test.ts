@@ -88,6 +88,57 @@ describe('output builders', () => {
     expect(completion.expected_count).toBe(2);
   });
 
+  it('name their event in data.event, as the Python models do', () => {
+    const slot = buildEssaySlotAssigned({
+      batchId: 'b1',
+      essayId: 'e1',
+      fileUploadId: 'f1',
+      textStorageId: 't1',
+      originalFileName: 'a',
+      correlationId,
+      at,
+    });
+    const excess = buildExcessContentProvisioned({
+      batchId: 'b1',
+      textStorageId: 't9',
+      originalFileName: 'z',
+      correlationId,
+      at,
+    });
+    expect(slot.envelope.data.event).toBe('essay.slot.assigned');
+    expect(excess.envelope.data.event).toBe('excess.content.provisioned');
+    for (const built of [slot, excess]) {
+      const parsed = parseEnvelope(JSON.stringify(built.envelope), built.topic);
+      expect(parsed.ok && (parsed.event.envelope.data as { event: string }).event).toBe(
+        built.envelope.data.event,
+      );
+    }
+  });
+
+  it('carry the trace context they are given in metadata beside the partition key, and none otherwise', () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const base = { batchId: 'b1', textStorageId: 't9', originalFileName: 'z', correlationId, at };
+    expect(
+      buildExcessContentProvisioned({ ...base, traceContext: { traceparent, tracestate: 'rojo=1' } }).envelope
+        .metadata,
+    ).toEqual({ partition_key: 'b1', traceparent, tracestate: 'rojo=1' });
+    const completion = buildBatchContentProvisioningCompleted({
+      batchId: 'b1',
+      expectedCount: 1,
+      courseCode: 'SV1',
+      userId: 'u',
+      essaysForProcessing: [],
+      correlationId,
+      traceContext: { traceparent },
+      at,
+    });
+    expect(completion.envelope.metadata).toEqual({ partition_key: 'b1', traceparent });
+    expect(buildExcessContentProvisioned(base).envelope.metadata).toEqual({ partition_key: 'b1' });
+    expect(buildExcessContentProvisioned({ ...base, traceContext: null }).envelope.metadata).toEqual({
+      partition_key: 'b1',
+    });
+  });
+
   it('prefix topics for isolation and map them back', () => {
     expect(topicName(TOPICS.deadLetter, 'run42.')).toBe('run42.huleedu.els.dead.letter.v1');
     expect(baseTopicOf('run42.huleedu.els.dead.letter.v1', 'run42.')).toBe(TOPICS.deadLetter);

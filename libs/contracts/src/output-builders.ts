@@ -4,6 +4,7 @@ import type { CourseCode } from './events/batch-essays-registered';
 import type { EssaySlotAssignedData } from './events/essay-slot-assigned';
 import type { ExcessContentProvisionedData } from './events/excess-content-provisioned';
 import { deterministicEventId } from './event-id';
+import { traceMetadata, type TraceContext } from './trace-context';
 import { TOPICS, type BaseTopic } from './topics';
 
 /** An output event ready for the outbox: base topic, Kafka key and the envelope to serialise. */
@@ -20,6 +21,7 @@ function envelope<TData>(
   at: Date,
   data: TData,
   partitionKey: string,
+  traceContext: TraceContext | null | undefined,
 ): Envelope<TData> {
   return {
     event_id: eventId,
@@ -30,7 +32,7 @@ function envelope<TData>(
     correlation_id: correlationId,
     data_schema_uri: null,
     data,
-    metadata: { partition_key: partitionKey },
+    metadata: { partition_key: partitionKey, ...traceMetadata(traceContext) },
   };
 }
 
@@ -41,6 +43,8 @@ export interface SlotAssignedInput {
   textStorageId: string;
   originalFileName: string;
   correlationId: string;
+  /** The content event's trace context (see ./trace-context). */
+  traceContext?: TraceContext | null;
   at: Date;
 }
 
@@ -54,12 +58,21 @@ export function buildEssaySlotAssigned(input: SlotAssignedInput): OutboundEvent<
     original_file_name: input.originalFileName,
     correlation_id: input.correlationId,
     timestamp: input.at.toISOString(),
+    event: 'essay.slot.assigned',
   };
   const id = deterministicEventId('EssaySlotAssignedV1', [input.batchId, input.essayId]);
   return {
     topic: TOPICS.essaySlotAssigned,
     key: input.essayId,
-    envelope: envelope(TOPICS.essaySlotAssigned, id, input.correlationId, input.at, data, input.essayId),
+    envelope: envelope(
+      TOPICS.essaySlotAssigned,
+      id,
+      input.correlationId,
+      input.at,
+      data,
+      input.essayId,
+      input.traceContext,
+    ),
   };
 }
 
@@ -68,6 +81,8 @@ export interface ExcessInput {
   textStorageId: string;
   originalFileName: string;
   correlationId: string;
+  /** The content event's trace context. */
+  traceContext?: TraceContext | null;
   at: Date;
 }
 
@@ -82,6 +97,7 @@ export function buildExcessContentProvisioned(
     reason: 'NO_AVAILABLE_SLOT',
     correlation_id: input.correlationId,
     timestamp: input.at.toISOString(),
+    event: 'excess.content.provisioned',
   };
   const id = deterministicEventId('ExcessContentProvisionedV1', [input.batchId, input.textStorageId]);
   return {
@@ -94,6 +110,7 @@ export function buildExcessContentProvisioned(
       input.at,
       data,
       input.batchId,
+      input.traceContext,
     ),
   };
 }
@@ -106,6 +123,8 @@ export interface CompletionInput {
   essaysForProcessing: Array<{ essay_id: string; text_storage_id: string }>;
   /** The registration's correlation id. */
   correlationId: string;
+  /** The registration's trace context, whichever input resolved the last slot. */
+  traceContext?: TraceContext | null;
   at: Date;
 }
 
@@ -135,6 +154,7 @@ export function buildBatchContentProvisioningCompleted(
       input.at,
       data,
       input.batchId,
+      input.traceContext,
     ),
   };
 }

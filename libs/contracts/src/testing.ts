@@ -4,10 +4,26 @@ import type { EssayContentProvisioned } from './events/essay-content-provisioned
 import type { EssayValidationFailed } from './events/essay-validation-failed';
 import { TOPICS } from './topics';
 
+export {
+  PRODUCER_SHAPES,
+  producerShapeErrors,
+  producerShapeOf,
+  systemProcessingMetadataShape,
+  errorDetailShape,
+} from './producer-shapes';
+
 /**
- * Factories for input events in the exact shape the Python services emit. Used by tests and by the
- * event generator; not part of the production entry.
+ * Factories for input events in the shape the Python services emit: every field of their models present
+ * (null where the model's default is None), the registration's processing metadata, the validation
+ * failure's structured error detail, and the envelope's trace context in `metadata` when one is given.
+ * Used by tests and by the event generator; not part of the production entry.
  */
+
+/** What a producer's OpenTelemetry propagator writes into `metadata` (either may be anything in a test). */
+export interface SentTraceContext {
+  traceparent?: unknown;
+  tracestate?: unknown;
+}
 
 export interface RegistrationOptions {
   batchId?: string;
@@ -19,19 +35,29 @@ export interface RegistrationOptions {
   correlationId?: string;
   eventId?: string;
   at?: Date;
+  traceContext?: SentTraceContext | null;
 }
 
-function envelopeFields(eventType: string, eventId: string | undefined, correlationId: string, at: Date) {
+function envelopeFields(
+  eventType: string,
+  eventId: string | undefined,
+  correlationId: string,
+  at: Date,
+  traceContext: SentTraceContext | null | undefined,
+) {
+  const metadata: Record<string, unknown> = {};
+  if (traceContext?.traceparent !== undefined) metadata['traceparent'] = traceContext.traceparent;
+  if (traceContext?.tracestate !== undefined) metadata['tracestate'] = traceContext.tracestate;
   return {
     event_id: eventId ?? randomUUID(),
     event_type: eventType,
     event_timestamp: at.toISOString(),
-    source_service:
-      eventType === TOPICS.batchEssaysRegistered ? 'batch-orchestrator-service' : 'file-service',
+    // SERVICE_NAME of the Batch Orchestrator and of the File Service.
+    source_service: eventType === TOPICS.batchEssaysRegistered ? 'batch-service' : 'file-service',
     schema_version: 1,
     correlation_id: correlationId,
     data_schema_uri: null,
-    metadata: {},
+    metadata,
   };
 }
 
@@ -40,8 +66,9 @@ export function makeRegistration(options: RegistrationOptions = {}): BatchEssays
   const essayIds =
     options.essayIds ?? Array.from({ length: options.slots ?? 3 }, (_, i) => `${batchId}-essay-${i + 1}`);
   const correlationId = options.correlationId ?? randomUUID();
+  const at = options.at ?? new Date();
   return {
-    ...envelopeFields(TOPICS.batchEssaysRegistered, options.eventId, correlationId, options.at ?? new Date()),
+    ...envelopeFields(TOPICS.batchEssaysRegistered, options.eventId, correlationId, at, options.traceContext),
     data: {
       entity_id: batchId,
       expected_essay_count: essayIds.length,
@@ -51,7 +78,18 @@ export function makeRegistration(options: RegistrationOptions = {}): BatchEssays
       org_id: null,
       class_id: options.classId === undefined ? 'class-1' : options.classId,
       student_prompt_ref: null,
-      metadata: {},
+      // The Batch Orchestrator's SystemProcessingMetadata, dumped with every field.
+      metadata: {
+        entity_id: batchId,
+        entity_type: 'batch',
+        parent_id: null,
+        timestamp: at.toISOString(),
+        processing_stage: null,
+        started_at: null,
+        completed_at: null,
+        event: 'batch.essays.registered',
+        error_info: {},
+      },
       event: 'batch.essays.registered',
     },
   };
@@ -65,6 +103,7 @@ export interface ContentOptions {
   correlationId?: string;
   eventId?: string;
   at?: Date;
+  traceContext?: SentTraceContext | null;
 }
 
 export function makeContent(options: ContentOptions): EssayContentProvisioned {
@@ -72,7 +111,13 @@ export function makeContent(options: ContentOptions): EssayContentProvisioned {
   const correlationId = options.correlationId ?? randomUUID();
   const at = options.at ?? new Date();
   return {
-    ...envelopeFields(TOPICS.essayContentProvisioned, options.eventId, correlationId, at),
+    ...envelopeFields(
+      TOPICS.essayContentProvisioned,
+      options.eventId,
+      correlationId,
+      at,
+      options.traceContext,
+    ),
     data: {
       entity_id: options.batchId,
       file_upload_id: options.fileUploadId ?? `upload-${textStorageId}`,
@@ -94,24 +139,40 @@ export interface ValidationFailureOptions {
   correlationId?: string;
   eventId?: string;
   at?: Date;
+  traceContext?: SentTraceContext | null;
 }
 
 export function makeValidationFailure(options: ValidationFailureOptions): EssayValidationFailed {
   const fileUploadId = options.fileUploadId ?? `upload-${randomUUID()}`;
   const correlationId = options.correlationId ?? randomUUID();
   const at = options.at ?? new Date();
+  const originalFileName = `${fileUploadId}.pdf`;
+  const fileSizeBytes = 0;
   return {
-    ...envelopeFields(TOPICS.essayValidationFailed, options.eventId, correlationId, at),
+    ...envelopeFields(TOPICS.essayValidationFailed, options.eventId, correlationId, at, options.traceContext),
     data: {
       entity_id: options.batchId,
       file_upload_id: fileUploadId,
-      original_file_name: `${fileUploadId}.pdf`,
+      original_file_name: originalFileName,
       raw_file_storage_id: `raw-${fileUploadId}`,
       validation_error_code: 'EMPTY_CONTENT',
-      validation_error_detail: { message: 'no text could be extracted' },
-      file_size_bytes: 0,
+      // The File Service's ErrorDetail, dumped with every field.
+      validation_error_detail: {
+        error_code: 'EMPTY_CONTENT',
+        message: `File content is empty: ${originalFileName}`,
+        correlation_id: correlationId,
+        timestamp: at.toISOString(),
+        service: 'file_service',
+        operation: 'validate_content',
+        details: { batch_id: options.batchId, file_name: originalFileName, file_size_bytes: fileSizeBytes },
+        stack_trace: null,
+        trace_id: null,
+        span_id: null,
+      },
+      file_size_bytes: fileSizeBytes,
       correlation_id: correlationId,
       timestamp: at.toISOString(),
+      event: 'essay.validation.failed',
     },
   };
 }

@@ -29,6 +29,9 @@ export const batches = pgTable(
     classId: text('class_id'),
     correlationId: uuid('correlation_id').notNull(),
     registrationEventId: uuid('registration_event_id').notNull(),
+    /** The registration's W3C trace context, which its completion carries (null: none or invalid). */
+    traceparent: text('traceparent'),
+    tracestate: text('tracestate'),
     /** Slots resolved (assigned + failed). Incremented under the row lock by every resolving transaction. */
     resolvedCount: integer('resolved_count').notNull().default(0),
     /** The completion latch: set once, by the transaction that resolved the last slot. */
@@ -89,6 +92,9 @@ export const pendingContent = pgTable(
     fileUploadId: text('file_upload_id').notNull(),
     originalFileName: text('original_file_name').notNull(),
     correlationId: uuid('correlation_id').notNull(),
+    /** The content event's W3C trace context, which its slot-assigned or excess event carries. */
+    traceparent: text('traceparent'),
+    tracestate: text('tracestate'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (t) => [uniqueIndex('pending_content_batch_text_unique').on(t.batchId, t.textStorageId)],

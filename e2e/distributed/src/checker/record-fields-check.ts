@@ -32,6 +32,13 @@ const KEY_FIELD: Partial<Record<BaseTopic, string>> = {
   [TOPICS.batchContentProvisioningCompleted]: 'batch_id',
 };
 
+/** `data.event` of each output, the event name the Python models write. */
+const EVENT_NAME: Partial<Record<BaseTopic, string>> = {
+  [TOPICS.essaySlotAssigned]: 'essay.slot.assigned',
+  [TOPICS.excessContentProvisioned]: 'excess.content.provisioned',
+  [TOPICS.batchContentProvisioningCompleted]: 'batch.content.provisioning.completed',
+};
+
 /** The deterministic id of a record: UUIDv5 of its event kind and the keys that make it one event. */
 function expectedEventId(topic: BaseTopic, data: Record<string, unknown>): string | undefined {
   const field = (name: string) => String(data[name]);
@@ -100,6 +107,10 @@ function envelopeErrors(
     wrong(
       `data.timestamp ${String(data['timestamp'])} ≠ event_timestamp ${String(value['event_timestamp'])}`,
     );
+  }
+  const eventName = EVENT_NAME[record.topic];
+  if (eventName !== undefined && data['event'] !== eventName) {
+    wrong(`data.event ${String(data['event'])}, expected ${eventName}`);
   }
   const eventId = expectedEventId(record.topic, data);
   if (eventId !== undefined && value['event_id'] !== eventId) {

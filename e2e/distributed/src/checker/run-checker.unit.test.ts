@@ -60,10 +60,22 @@ function fullData(topic: BaseTopic, data: Record<string, unknown>, at: string): 
   const text = String(data['text_storage_id']);
   const common = { correlation_id: contentCorrelation, timestamp: at };
   if (topic === TOPICS.essaySlotAssigned) {
-    return { ...common, file_upload_id: `u-${text}`, original_file_name: `${text}.docx`, ...data };
+    return {
+      ...common,
+      file_upload_id: `u-${text}`,
+      original_file_name: `${text}.docx`,
+      event: 'essay.slot.assigned',
+      ...data,
+    };
   }
   if (topic === TOPICS.excessContentProvisioned) {
-    return { ...common, original_file_name: `${text}.docx`, reason: 'NO_AVAILABLE_SLOT', ...data };
+    return {
+      ...common,
+      original_file_name: `${text}.docx`,
+      reason: 'NO_AVAILABLE_SLOT',
+      event: 'excess.content.provisioned',
+      ...data,
+    };
   }
   return {
     ...common,
@@ -571,6 +583,20 @@ describe('the checker, judging every field of every record against its cause', (
     expect(errors).toContain('header x-els-event-id');
     expect(errors).toMatch(
       /event_timestamp 1970-01-01T00:00:00.005Z before its text and registration was sent/,
+    );
+  });
+
+  it('names a record whose data.event is not its event name, or missing', () => {
+    const input = cleanRun();
+    replace(input, A1, (m) => withData(m, { event: 'essay.content.provisioned' }));
+    replace(input, C1, (m) => {
+      const { event: _dropped, ...data } = (m.value?.['data'] ?? {}) as Record<string, unknown>;
+      return { ...m, value: { ...m.value, data } };
+    });
+    const errors = fieldErrorsOf(input);
+    expect(errors).toContain(`${slot}: data.event essay.content.provisioned, expected essay.slot.assigned`);
+    expect(errors).toContain(
+      `${completionAt}: data.event undefined, expected batch.content.provisioning.completed`,
     );
   });
 

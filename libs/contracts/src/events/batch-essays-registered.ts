@@ -24,7 +24,12 @@ export const batchEssaysRegisteredDataSchema = z
       ),
     ),
     student_prompt_ref: optional(z.unknown()),
-    metadata: z.record(z.string(), z.unknown()).default({}),
+    metadata: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .describe(
+        "The producer's processing metadata (entity_id and entity_type of the batch, event, timestamp, and optionally parent_id, processing_stage, started_at, completed_at, error_info). Not read or stored by ELS; any object is accepted.",
+      ),
     event: z.literal('batch.essays.registered').default('batch.essays.registered'),
   })
   .superRefine((data, ctx) => {

@@ -11,6 +11,7 @@ export const essaySlotAssignedDataSchema = z.object({
   original_file_name: storedTextSchema,
   correlation_id: uuidSchema,
   timestamp: timestampSchema,
+  event: z.literal('essay.slot.assigned').default('essay.slot.assigned'),
 });
 
 export const essaySlotAssignedSchema = envelopeSchema(essaySlotAssignedDataSchema);

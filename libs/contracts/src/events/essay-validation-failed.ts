@@ -27,10 +27,15 @@ export const essayValidationFailedDataSchema = z.object({
   original_file_name: storedTextSchema,
   raw_file_storage_id: possiblyEmptyIdSchema,
   validation_error_code: z.enum(VALIDATION_ERROR_CODES),
-  validation_error_detail: z.record(z.string(), z.unknown()).describe('not stored by ELS'),
+  validation_error_detail: z
+    .record(z.string(), z.unknown())
+    .describe(
+      "The producer's structured error (error_code, message, correlation_id, timestamp, service, operation, details, and optionally stack_trace, trace_id, span_id). Not read or stored by ELS; any object is accepted.",
+    ),
   file_size_bytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   correlation_id: uuidSchema,
   timestamp: timestampSchema,
+  event: z.literal('essay.validation.failed').default('essay.validation.failed'),
 });
 
 export const essayValidationFailedSchema = envelopeSchema(essayValidationFailedDataSchema);

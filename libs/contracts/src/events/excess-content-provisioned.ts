@@ -10,6 +10,7 @@ export const excessContentProvisionedDataSchema = z.object({
   reason: z.literal('NO_AVAILABLE_SLOT'),
   correlation_id: uuidSchema,
   timestamp: timestampSchema,
+  event: z.literal('excess.content.provisioned').default('excess.content.provisioned'),
 });
 
 export const excessContentProvisionedSchema = envelopeSchema(excessContentProvisionedDataSchema);

@@ -24,6 +24,8 @@ export async function completionEvent(
     userId: batch.userId,
     essaysForProcessing: essays,
     correlationId: batch.correlationId,
+    // The registration's, whichever input resolved the last slot.
+    traceContext: batch.traceContext,
     at: now,
   });
 }

@@ -1,6 +1,7 @@
 import {
   buildEssaySlotAssigned,
   buildExcessContentProvisioned,
+  traceContextOf,
   type EssayContentProvisioned,
   type OutboundEvent,
 } from '@els/contracts';
@@ -80,6 +81,7 @@ export async function handleContentBatch(
           fileUploadId: d.file_upload_id,
           originalFileName: d.original_file_name,
           correlationId: d.correlation_id,
+          traceContext: traceContextOf(event.metadata),
         },
       });
     });

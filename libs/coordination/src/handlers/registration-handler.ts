@@ -1,6 +1,7 @@
 import {
   buildEssaySlotAssigned,
   buildExcessContentProvisioned,
+  traceContextOf,
   type BatchEssaysRegistered,
   type OutboundEvent,
 } from '@els/contracts';
@@ -84,6 +85,7 @@ export async function handleRegistration(
             classId: d.class_id ?? null,
             correlationId: event.correlation_id,
             registrationEventId: event.event_id,
+            traceContext: traceContextOf(event.metadata),
           },
           now,
         );

@@ -1,3 +1,4 @@
+import type { TraceContext } from '@els/contracts';
 import type { Tx } from '../database';
 
 export interface BatchRow {
@@ -7,17 +8,35 @@ export interface BatchRow {
   courseCode: string;
   userId: string;
   correlationId: string;
+  /** The registration's trace context; null when it carried none (or an invalid one). */
+  traceContext: TraceContext | null;
   completedAt: Date | null;
 }
 
+/** The two nullable columns that hold a trace context (migration 0005). */
+export interface TraceColumns {
+  traceparent: string | null;
+  tracestate: string | null;
+}
+
+export const traceColumnsOf = (context: TraceContext | null | undefined): TraceColumns => ({
+  traceparent: context?.traceparent ?? null,
+  tracestate: context?.traceparent === undefined ? null : (context.tracestate ?? null),
+});
+
+export const traceContextOfColumns = ({ traceparent, tracestate }: TraceColumns): TraceContext | null =>
+  traceparent === null ? null : tracestate === null ? { traceparent } : { traceparent, tracestate };
+
 /** Plain read; callers that need a stable view hold a lock (advisory or the counter's row lock). */
 export async function batchesSelect(tx: Tx, batchId: string): Promise<BatchRow | undefined> {
-  const [row] = await tx<BatchRow[]>`
+  const [row] = await tx<Array<Omit<BatchRow, 'traceContext'> & TraceColumns>>`
     select batch_id as "batchId", expected_count as "expectedCount", resolved_count as "resolvedCount",
            course_code as "courseCode", user_id as "userId", correlation_id as "correlationId",
-           completed_at as "completedAt"
+           traceparent, tracestate, completed_at as "completedAt"
     from batches where batch_id = ${batchId}`;
-  return row;
+  if (!row) return undefined;
+  const { traceparent, tracestate, ...batch } = row;
+  return { ...batch, traceContext: traceContextOfColumns({ traceparent, tracestate }) };
 }
 
 export interface BatchInsert {
@@ -28,15 +47,17 @@ export interface BatchInsert {
   classId: string | null;
   correlationId: string;
   registrationEventId: string;
+  traceContext: TraceContext | null;
 }
 
 /** Runs under the exclusive batch lock; ON CONFLICT makes a redelivered registration a no-op (invariant 8). */
 export async function batchesInsert(tx: Tx, batch: BatchInsert, now: Date): Promise<boolean> {
+  const trace = traceColumnsOf(batch.traceContext);
   const rows = await tx`
     insert into batches (batch_id, expected_count, course_code, user_id, class_id, correlation_id,
-                         registration_event_id, created_at)
+                         registration_event_id, traceparent, tracestate, created_at)
     values (${batch.batchId}, ${batch.expectedCount}, ${batch.courseCode}, ${batch.userId}, ${batch.classId},
-            ${batch.correlationId}, ${batch.registrationEventId}, ${now})
+            ${batch.correlationId}, ${batch.registrationEventId}, ${trace.traceparent}, ${trace.tracestate}, ${now})
     on conflict (batch_id) do nothing
     returning batch_id`;
   return rows.length === 1;

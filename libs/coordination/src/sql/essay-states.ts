@@ -1,3 +1,4 @@
+import type { TraceContext } from '@els/contracts';
 import type { Tx } from '../database';
 
 export interface SlotFill {
@@ -6,6 +7,11 @@ export interface SlotFill {
   fileUploadId: string;
   originalFileName: string;
   correlationId: string;
+  /**
+   * The content event's trace context. Not stored in the slot: only the slot-assigned or excess event
+   * written in the same transaction carries it.
+   */
+  traceContext?: TraceContext | null;
 }
 
 export interface ClaimedSlot {
