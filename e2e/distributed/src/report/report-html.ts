@@ -197,6 +197,30 @@ function scheduleTable(s: ScenarioReport): string {
 <table class="schedule"><tr><th>planned start</th><th>kind</th><th>fault</th><th>ran (from the first fault)</th></tr>${rows}</table>`;
 }
 
+/** Per fault window, the peers' longest stall against its bound (checker/progress-check.ts). */
+function progressTable(s: ScenarioReport): string {
+  const windows = s.progress ?? [];
+  if (windows.length === 0) return '';
+  const t0 = Math.min(...windows.map((w) => w.startMs));
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const rows = windows
+    .map((w) => {
+      const over =
+        w.judgedMs === undefined
+          ? ''
+          : ` (over ${seconds(w.judgedMs)}${(w.excluded ?? []).length > 0 ? `; time of ${escapeHtml((w.excluded ?? []).join(', '))} left out` : ''})`;
+      const verdict = !w.judged
+        ? `<span class="muted">not judged: ${escapeHtml(w.reason ?? '')}</span>`
+        : w.passed
+          ? `<span class="ok">within the bound</span>${over}`
+          : `<span class="bad">STALLED past the bound</span>${over}`;
+      return `<tr><td>${escapeHtml(w.label)}</td><td>${escapeHtml(w.kind)}</td><td>${escapeHtml(w.replica ?? '—')}</td><td>+${seconds(w.startMs - t0)} for ${seconds(w.endMs - w.startMs)}</td><td>${seconds(w.stallMs)}</td><td>${seconds(w.boundMs)}</td><td>${verdict}</td></tr>`;
+    })
+    .join('');
+  return `<h3>Progress per fault window</h3>
+<table class="progress"><tr><th>fault</th><th>kind</th><th>replica</th><th>window (from the first fault)</th><th>stall of the others</th><th>bound</th><th>verdict</th></tr>${rows}</table>`;
+}
+
 /** Latency of each slot-assigned event against its send time, fault windows shaded. */
 function latencyPlot(scenario: ScenarioReport): string {
   const points = scenario.latencySeries ?? [];
@@ -349,6 +373,7 @@ ${logsRow(s)}
 <tr><th>notes</th><td>${list(s.notes).replace('class="bad"', '').replace('<span class="ok">none</span>', '—')}</td></tr>
 </table>
 ${scheduleTable(s)}
+${progressTable(s)}
 <h3>Throughput over time${(s.faults ?? []).length > 0 ? ' (fault windows shaded)' : ''}</h3>
 ${throughputOverTimePlot(s)}
 ${rssOverTimePlot(s)}

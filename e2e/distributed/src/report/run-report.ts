@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LatencyPoint } from '../checker/run-checker';
+import type { ProgressWindow } from '../checker/progress-check';
 import type { StatusApiLoad } from '../harness/status-api-load';
 import type { ScheduledFault } from '../nemesis/fault-schedule';
 import type { FaultWindow } from '../scenarios/workload-run';
@@ -43,6 +44,11 @@ export interface ScenarioReport {
   /** What made the scenario fail, by name (only the non-empty lists); absent or empty when it passed. */
   problems?: Record<string, string[]>;
   faults?: FaultWindow[];
+  /**
+   * Per fault window, the longest time the replicas outside the fault went without progress while work
+   * they could take waited (`stallMs`), its bound, and whether it was judged (checker/progress-check.ts).
+   */
+  progress?: ProgressWindow[];
   /** Scenario 7: each running replica's resident set size, sampled during the load. */
   rssSeries?: Array<{ replica: string; atMs: number; bytes: number }>;
   /** Scenario 7: the fault schedule drawn from the seed. */

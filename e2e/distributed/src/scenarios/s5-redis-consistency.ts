@@ -3,6 +3,8 @@ import { stackFaults } from '../harness/stack-control';
 import { assignedSoFar, outcome, pick, simple, sleep, waitForAssignments, type Runner } from './scenario-kit';
 import type { LoadContext } from './workload-run';
 
+const REDIS_STOPPED = 'Redis stopped';
+
 /** Scenario 5: Redis stopped under load: the replicas degrade, keep assigning, and recover. */
 export const redisConsistency: Runner = async (env) => {
   const durationS = env.settings.durationS ?? pick(env.settings, 10, 30);
@@ -11,7 +13,7 @@ export const redisConsistency: Runner = async (env) => {
   const duringLoad = async (context: LoadContext) => {
     await waitForAssignments(context, 0, 1, 'load to reach the replicas before Redis stops');
     const replicas = context.cluster.replicas.map((r) => r.index);
-    await context.fault('Redis stopped', async () => {
+    await context.fault(REDIS_STOPPED, async () => {
       await stackFaults.stopRedis();
       try {
         const seen = await waitFor(
@@ -61,5 +63,5 @@ export const redisConsistency: Runner = async (env) => {
     durationMs: durationS * 1000,
     duringLoad,
   });
-  return outcome(5, run, { redis: problems }, observations);
+  return outcome(5, run, { redis: problems }, observations, { kinds: { [REDIS_STOPPED]: 'redis-stopped' } });
 };

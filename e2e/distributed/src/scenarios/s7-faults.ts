@@ -125,12 +125,18 @@ export const faults: Runner = async (env) => {
   const afterLoad = run.faults
     .filter((window) => window.startMs > run.load.endMs)
     .map((window) => `${window.label} started ${window.startMs - run.load.endMs} ms after the load ended`);
-  const result = outcome(7, run, {
-    faultActions: actionFailures,
-    faultsAfterLoad: afterLoad,
-    recovery: unrecovered,
-    outboxRetention: run.outboxRetention?.problems ?? [],
-  });
+  const result = outcome(
+    7,
+    run,
+    {
+      faultActions: actionFailures,
+      faultsAfterLoad: afterLoad,
+      recovery: unrecovered,
+      outboxRetention: run.outboxRetention?.problems ?? [],
+    },
+    [],
+    { schedule },
+  );
   result.report.schedule = schedule;
   result.report.rssSeries = rssSeries;
   return result;

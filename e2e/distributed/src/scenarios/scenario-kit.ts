@@ -13,6 +13,15 @@ import {
   type WorkloadRunResult,
 } from './workload-run';
 import type { WorkloadOptionsInput } from '../generator';
+import {
+  checkProgress,
+  progressBounds,
+  PROGRESS_SETTING_KEYS,
+  type ProgressFault,
+  type ProgressWindow,
+} from '../checker/progress-check';
+import { readReplicaSettings } from '../harness/replica-configuration';
+import type { ScheduledFault } from '../nemesis/fault-schedule';
 
 /**
  * What every scenario of docs/guides/testing.md shares (one file per scenario beside this one). Each returns its report entry and the list of what went wrong beyond the
@@ -137,18 +146,84 @@ function uncontended(run: WorkloadRunResult): string[] {
   return batches > 0 && few.length === batches ? few : [];
 }
 
+/** What a scenario tells the progress check about its fault windows beyond their labels. */
+export interface FaultDescriptions {
+  /** The schedule the nemesis ran: each window's kind and target replica, by label. */
+  schedule?: readonly ScheduledFault[];
+  /** Kinds of windows a scenario records itself, by label (scenario 5: `Redis stopped`). */
+  kinds?: Readonly<Record<string, string>>;
+}
+
+/** A note of the nemesis: the replica a fault was drawn for was busy, so it acted on another. */
+const SUBSTITUTED = /^(.*): r(\d+) was not running or under another fault; used r(\d+)$/;
+
+/**
+ * The run's fault windows with their kind and target replica (instance id): from fields of the window
+ * itself when the nemesis recorded them, else from the schedule entry of the same label (the n-th window
+ * of a label is the n-th entry), the replica the nemesis really used when its notes say it moved.
+ */
+export function describeFaults(run: WorkloadRunResult, described: FaultDescriptions): ProgressFault[] {
+  const seen = new Map<string, number>();
+  return run.faults.map((window) => {
+    const own = window as typeof window & { kind?: unknown; replica?: unknown };
+    const nth = seen.get(window.label) ?? 0;
+    seen.set(window.label, nth + 1);
+    const planned = (described.schedule ?? []).filter((fault) => fault.label === window.label)[nth];
+    const kind =
+      typeof own.kind === 'string'
+        ? own.kind
+        : (planned?.kind ?? described.kinds?.[window.label] ?? 'unknown');
+    let index = typeof own.replica === 'number' ? own.replica : planned?.replica;
+    const moved = run.notes.map((note) => SUBSTITUTED.exec(note)).find((m) => m?.[1] === window.label);
+    if (moved && typeof own.replica !== 'number') index = Number(moved[3]) - 1;
+    const replica =
+      typeof own.replica === 'string' ? own.replica : index === undefined ? undefined : run.replicaIds[index];
+    return {
+      label: window.label,
+      kind,
+      ...(replica === undefined ? {} : { replica }),
+      startMs: window.startMs,
+      endMs: window.endMs,
+    };
+  });
+}
+
+/**
+ * The progress check of a run with fault windows: each window's stall against the bound derived from the
+ * configuration the replicas logged at start. No windows: nothing to judge.
+ */
+export function judgeProgress(
+  run: WorkloadRunResult,
+  described: FaultDescriptions,
+): { windows: ProgressWindow[]; problems: string[] } {
+  if (run.faults.length === 0) return { windows: [], problems: [] };
+  const settings = readReplicaSettings(run.logDir, PROGRESS_SETTING_KEYS);
+  if (typeof settings === 'string') {
+    return { windows: [], problems: [`progress not judged: ${settings}`] };
+  }
+  return checkProgress({
+    ...run.progressHistory,
+    faults: describeFaults(run, described),
+    bounds: progressBounds(settings),
+  });
+}
+
 export function outcome(
   id: number,
   run: WorkloadRunResult,
   extra: Record<string, string[]> = {},
   notes: string[] = [],
+  described: FaultDescriptions = {},
 ) {
   const report = toReport(id, run, notes);
+  const progress = judgeProgress(run, described);
+  if (progress.windows.length > 0) report.progress = progress.windows;
   const spread = SPREAD_SCENARIOS.has(id) ? Math.min(3, new Set(run.pids).size) : 0;
   const contended = CONTENDED_SCENARIOS.has(id) && run.consumedByReplica.length >= 2;
   const problems: Record<string, string[]> = {
     ...commonProblems(run, spread),
     ...(contended ? { contention: uncontended(run) } : {}),
+    ...(run.faults.length > 0 ? { progress: progress.problems } : {}),
     ...extra,
   };
   report.passed = Object.values(problems).every((list) => list.length === 0);

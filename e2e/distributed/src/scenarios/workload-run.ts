@@ -41,6 +41,7 @@ import {
   type OutboxRetentionSettings,
 } from '../checker/outbox-retention-check';
 import { ENVELOPE_TOPICS } from '../checker/history-index';
+import { progressOfHistory, type ProgressEvent, type WorkItem } from '../checker/progress-check';
 import { createMetricsLedger, type MetricsLedger } from '../harness/metrics-ledger';
 import { LATE_EFFECTS_WINDOW_MS } from '../harness/worker-settings';
 import { createNetworkFaults, type NetworkFaults } from '../nemesis/network-faults';
@@ -119,7 +120,14 @@ export interface WorkloadRunOptions {
 }
 
 export interface WorkloadRunResult {
+  label: string;
+  /** Where the replicas' logs of this run are (each logs its parsed configuration at start). */
+  logDir: string;
+  /** Each replica's instance id by index (the index a fault schedule names), scaled-up ones included. */
+  replicaIds: string[];
   check: CheckResult;
+  /** The history's progress events (resolutions) and work (texts and when they could be resolved). */
+  progressHistory: { events: ProgressEvent[]; work: WorkItem[] };
   produced: ProduceResult;
   pids: number[];
   faults: FaultWindow[];
@@ -388,7 +396,15 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
     });
     await options.afterSettle?.(cluster, { batchIds, logDir: options.logDir });
     return {
+      label: options.label,
+      logDir: options.logDir,
+      replicaIds: cluster.replicas.map((replica) => replica.instanceId),
       check: result,
+      progressHistory: progressOfHistory({
+        sent,
+        expectations: produced.expectations,
+        outputs: observed.messages,
+      }),
       produced,
       pids: cluster.pids(),
       faults,

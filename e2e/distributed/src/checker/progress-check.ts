@@ -1,0 +1,368 @@
+import { TOPICS } from '@els/contracts';
+import type { BatchExpectation, SentLogLine } from '../generator';
+import type { ObservedMessage } from '../harness/kafka-probe';
+import { originOf } from './attribution';
+import { dataOf, eventIdOf, textKey } from './history-index';
+
+/**
+ * Progress under faults (invariant 11, no stuck peer), judged from the history instead of assumed: per
+ * fault window, the longest time the replicas outside the fault's target went without progress while work
+ * they could take was outstanding (the window's stall), against a bound derived from the configuration the
+ * replicas ran with. Pure: the scenario gathers the history, the windows and the configuration.
+ *
+ * - Progress: a resolution, i.e. a distinct slot-assigned or excess event (its earliest record), at its
+ *   record's timestamp, by the replica its `x-els-origin` header names (the replica whose transaction wrote
+ *   it, whichever relay published it).
+ * - Work: each valid text of a registered batch, outstanding from when it could be resolved (the later of
+ *   the broker's acknowledgement of its first copy and of its batch's registration) until its resolution.
+ * - Work the peers could take: partition ownership is not in the history, so a text counts for a window
+ *   when a replica other than the window's target resolved it, or when nothing resolved it (a lost text is
+ *   outstanding for everyone). The target's own texts (on the partitions it holds while it is paused or down)
+ *   may wait for it, up to the session timeout, and are not counted.
+ * - Stall of a window: the longest interval inside [start, end + bound] during which work the peers could
+ *   take was outstanding and no replica other than the target resolved anything. The window is extended by
+ *   its bound because a fault's effect outlasts it by design (a lock the paused replica held is released by
+ *   the idle-in-transaction timeout after the pause may have ended); a stall that begins after the window
+ *   ended is cut at end + bound, so it can never exceed the bound and is not charged to this window.
+ * - Faults on one replica that leave it in the group (pauses, network faults between one replica and a
+ *   dependency) are judged against the peers' bound: lock timeout + idle-in-transaction timeout + statement
+ *   timeout + a slack (see `progressBounds`). Faults that take a member out of the group (a kill, a pause
+ *   past the session timeout) are judged against the session timeout plus that bound (`MEMBER_LOST`).
+ *   Faults on a shared service or on the whole group are reported, not judged (`NOT_JUDGED`).
+ * - Faults of the last two sorts stop every replica's work for a while by design; the time they cover (the
+ *   window plus its bound) is left out of the other windows' stalls, so a pause overlapping a broker crash
+ *   is judged only on the time the broker was up.
+ */
+
+/** The worker settings the bounds derive from (the replicas' parsed configuration, `WorkerConfig` names). */
+export interface ProgressSettings {
+  dbLockTimeoutMs: number;
+  dbIdleInTransactionTimeoutMs: number;
+  dbStatementTimeoutMs: number;
+  retryMaxBackoffMs: number;
+  relayPollIntervalMs: number;
+  consumerSessionTimeoutMs: number;
+}
+
+export const PROGRESS_SETTING_KEYS: readonly (keyof ProgressSettings)[] = [
+  'dbLockTimeoutMs',
+  'dbIdleInTransactionTimeoutMs',
+  'dbStatementTimeoutMs',
+  'retryMaxBackoffMs',
+  'relayPollIntervalMs',
+  'consumerSessionTimeoutMs',
+];
+
+export interface ProgressBounds {
+  /** How long the peers of a replica under a fault may go without progress while work waits for them. */
+  peerStallMs: number;
+  /** The same when the fault took the replica out of the group (killed, or paused past its session). */
+  memberLostStallMs: number;
+  /** The slack inside `peerStallMs`: one retry and one relay poll. */
+  slackMs: number;
+}
+
+/**
+ * The peers' bound. A replica frozen (or cut off from PostgreSQL) inside a transaction keeps its row locks
+ * until PostgreSQL ends its session: at most the statement timeout for the statement it was in, then the
+ * idle-in-transaction timeout. A peer waiting for those locks fails at its lock timeout and tries again;
+ * the sum of the three covers every order in which they can meet. The slack is one retry backoff
+ * (`retryMaxBackoffMs`: the peer's next attempt after its lock wait failed) and one relay poll
+ * (`relayPollIntervalMs`: its committed event reaches the topic, where the history sees it).
+ *
+ * A replica that is gone without leaving the group (SIGKILL, or frozen past its session) stays a member
+ * until its session timeout: a rebalance meanwhile (the killed replica's restart joins under a new member
+ * id) waits for it, and no member consumes until the coordinator drops it. The peers may then wait the
+ * session timeout on top of their bound (measured: 28 s of no progress after a relay-kill, seed 1).
+ */
+export function progressBounds(settings: ProgressSettings): ProgressBounds {
+  const slackMs = settings.retryMaxBackoffMs + settings.relayPollIntervalMs;
+  const peerStallMs =
+    settings.dbLockTimeoutMs +
+    settings.dbIdleInTransactionTimeoutMs +
+    settings.dbStatementTimeoutMs +
+    slackMs;
+  return {
+    peerStallMs,
+    memberLostStallMs: settings.consumerSessionTimeoutMs + peerStallMs,
+    slackMs,
+  };
+}
+
+export interface ProgressEvent {
+  atMs: number;
+  /** The replica (instance id) that made it; undefined when the record has no origin header. */
+  replica: string | undefined;
+}
+
+export interface WorkItem {
+  /** `batch/text`, for messages. */
+  key: string;
+  resolvableAtMs: number;
+  /** Undefined: never resolved. */
+  resolvedAtMs: number | undefined;
+  resolvedBy: string | undefined;
+}
+
+export interface ProgressFault {
+  label: string;
+  /** The fault kind (`replica-pause`, …; `redis-stopped` for scenario 5's outage). */
+  kind: string;
+  /** The replica (instance id) the fault acts on; undefined for faults on a shared service or the group. */
+  replica?: string;
+  startMs: number;
+  endMs: number;
+}
+
+/**
+ * Kinds whose effect stops every replica's work by design, with why: no replica is outside them, and
+ * their recovery time is set by clients' reconnect backoffs and the broker's group protocol, not by a
+ * bound of the worker's own. Their stall is reported; the time they cover (window plus the peers' bound)
+ * does not count against the other windows.
+ */
+export const NOT_JUDGED: Readonly<Record<string, string>> = {
+  'postgres-crash': 'PostgreSQL down for every replica',
+  'postgres-restart': 'PostgreSQL down for every replica',
+  'postgres-read-only': 'the database refuses every replica’s writes',
+  'kafka-crash': 'the broker down for every replica',
+  'kafka-restart': 'the broker down for every replica',
+  'redis-restart': 'Redis down for every replica',
+  'redis-stopped': 'Redis down for every replica',
+  'rolling-restart': 'every replica restarts; each restart rebalances the group',
+  'scale-up': 'the group rebalances: every member gives up its partitions',
+  'scale-down': 'the group rebalances: every member gives up its partitions',
+};
+
+/** Kinds that take their replica out of the group without it leaving: judged against `memberLostStallMs`. */
+export const MEMBER_LOST: ReadonlySet<string> = new Set(['replica-kill', 'relay-kill', 'replica-long-pause']);
+
+export interface ProgressWindow {
+  label: string;
+  kind: string;
+  replica?: string;
+  startMs: number;
+  endMs: number;
+  /** Longest time without progress by the replicas outside the fault while work they could take waited. */
+  stallMs: number;
+  /** When the longest stall began (ms since epoch); absent when there was none. */
+  stallFromMs?: number;
+  boundMs: number;
+  judged: boolean;
+  /** How much of [start, end + bound] was judged: the rest lay inside windows of `excluded`. */
+  judgedMs?: number;
+  /** Windows that stop every replica for a while and overlapped this one; their time was left out. */
+  excluded?: string[];
+  /** Why the window is not judged. */
+  reason?: string;
+  passed: boolean;
+}
+
+export interface ProgressInput {
+  events: readonly ProgressEvent[];
+  work: readonly WorkItem[];
+  faults: readonly ProgressFault[];
+  bounds: ProgressBounds;
+}
+
+export interface ProgressResult {
+  windows: ProgressWindow[];
+  /** One entry per judged window whose stall exceeded its bound. */
+  problems: string[];
+}
+
+interface Span {
+  from: number;
+  to: number;
+}
+
+/** `span` minus every span of `cuts`, as disjoint spans in order. */
+function subtract(span: Span, cuts: readonly Span[]): Span[] {
+  let pieces: Span[] = [span];
+  for (const cut of cuts) {
+    pieces = pieces.flatMap((piece) => {
+      if (cut.to <= piece.from || cut.from >= piece.to) return [piece];
+      const left = cut.from > piece.from ? [{ from: piece.from, to: cut.from }] : [];
+      const right = cut.to < piece.to ? [{ from: cut.to, to: piece.to }] : [];
+      return [...left, ...right];
+    });
+  }
+  return pieces;
+}
+
+/**
+ * The longest stall inside `span` for the replicas other than `target`: gaps between their progress events
+ * during which work they could take was outstanding. Within a gap no peer text is resolved (a resolution is
+ * a progress event), so the outstanding set only grows: the gap stalls from the first moment one of the
+ * texts resolved at its end or later (or never) was resolvable.
+ */
+function longestStall(
+  span: Span,
+  target: string | undefined,
+  events: readonly ProgressEvent[],
+  work: readonly WorkItem[],
+): { stallMs: number; fromMs?: number } {
+  const times = events
+    .filter((event) => target === undefined || event.replica !== target)
+    .map((event) => event.atMs)
+    .sort((a, b) => a - b);
+  const peerWork = work.filter((item) => target === undefined || item.resolvedBy !== target);
+  const boundaries = [-Infinity, ...times.filter((t) => t > span.from && t < span.to), Infinity];
+  let best: { stallMs: number; fromMs?: number } = { stallMs: 0 };
+  for (let i = 0; i + 1 < boundaries.length; i += 1) {
+    const gapStart = Math.max(boundaries[i] as number, span.from);
+    const gapEnd = boundaries[i + 1] as number;
+    const to = Math.min(gapEnd, span.to);
+    // Texts outstanding somewhere in the gap: resolved at its end or later (or never), resolvable before it.
+    let firstWaiting = Infinity;
+    for (const item of peerWork) {
+      const resolved = item.resolvedAtMs ?? Infinity;
+      if (resolved >= to && item.resolvableAtMs < to) {
+        firstWaiting = Math.min(firstWaiting, item.resolvableAtMs);
+      }
+    }
+    const from = Math.max(gapStart, firstWaiting);
+    if (to - from > best.stallMs) best = { stallMs: to - from, fromMs: from };
+  }
+  return best;
+}
+
+/**
+ * The time a fault that stops every replica covers, as seen by the peers of `target`: from its start until
+ * every replica other than `target` that resolves anything after the fault's end has done so (each
+ * reconnects on its own backoff; one that never resolves anything again is gone). From then on the peers
+ * are back, and a stall is a new one, to be judged.
+ */
+function coverOf(fault: ProgressFault, target: string | undefined, events: readonly ProgressEvent[]): Span {
+  const firstAfter = new Map<string | undefined, number>();
+  for (const event of events) {
+    if (event.atMs < fault.endMs || (target !== undefined && event.replica === target)) continue;
+    if (!firstAfter.has(event.replica) || event.atMs < (firstAfter.get(event.replica) as number)) {
+      firstAfter.set(event.replica, event.atMs);
+    }
+  }
+  const recovered = Math.max(fault.endMs, ...firstAfter.values());
+  return { from: fault.startMs, to: recovered };
+}
+
+export function checkProgress(input: ProgressInput): ProgressResult {
+  const { bounds } = input;
+  const boundOf = (fault: ProgressFault) =>
+    MEMBER_LOST.has(fault.kind) ? bounds.memberLostStallMs : bounds.peerStallMs;
+  const windows: ProgressWindow[] = [];
+  const problems: string[] = [];
+  const stopsEveryone = input.faults.filter(
+    (fault) => NOT_JUDGED[fault.kind] !== undefined || MEMBER_LOST.has(fault.kind),
+  );
+  for (const fault of input.faults) {
+    const boundMs = boundOf(fault);
+    const span = { from: fault.startMs, to: fault.endMs + boundMs };
+    // Time another fault stops every replica for is not this window's to judge.
+    const covering = stopsEveryone
+      .filter((other) => other !== fault)
+      .map((other) => ({ fault: other, span: coverOf(other, fault.replica, input.events) }))
+      .filter((other) => other.span.from < span.to && other.span.to > span.from);
+    const ownReason =
+      NOT_JUDGED[fault.kind] ?? (fault.replica === undefined ? 'the target replica is unknown' : undefined);
+    const pieces =
+      ownReason === undefined
+        ? subtract(
+            span,
+            covering.map((other) => other.span),
+          )
+        : [span];
+    const reason =
+      ownReason ??
+      (pieces.length === 0
+        ? `inside the time of ${covering.map((other) => other.fault.label).join(', ')}`
+        : undefined);
+    // A fault on one replica is measured on its peers, judged or not; a service or group fault on all.
+    const target = fault.replica;
+    let stall: { stallMs: number; fromMs?: number } = { stallMs: 0 };
+    for (const piece of pieces) {
+      const found = longestStall(piece, target, input.events, input.work);
+      if (found.stallMs > stall.stallMs) stall = found;
+    }
+    const judged = reason === undefined;
+    const judgedMs = judged ? pieces.reduce((sum, piece) => sum + piece.to - piece.from, 0) : 0;
+    const passed = !judged || stall.stallMs <= boundMs;
+    windows.push({
+      label: fault.label,
+      kind: fault.kind,
+      ...(fault.replica === undefined ? {} : { replica: fault.replica }),
+      startMs: fault.startMs,
+      endMs: fault.endMs,
+      stallMs: stall.stallMs,
+      ...(stall.fromMs === undefined ? {} : { stallFromMs: stall.fromMs }),
+      boundMs,
+      judged,
+      ...(judged ? { judgedMs } : {}),
+      ...(judged && covering.length > 0 ? { excluded: covering.map((other) => other.fault.label) } : {}),
+      ...(reason === undefined ? {} : { reason }),
+      passed,
+    });
+    if (!passed) {
+      problems.push(
+        `${fault.label}: the replicas other than ${fault.replica} made no progress for ${stall.stallMs} ms while work they could take waited (bound ${boundMs} ms), from ${new Date(stall.fromMs ?? 0).toISOString()}`,
+      );
+    }
+  }
+  return { windows, problems };
+}
+
+/**
+ * The progress events and the work of a run's history: distinct slot-assigned and excess events (the
+ * earliest record of each event id) with their origin, and every distinct text of a registered batch with
+ * the time it became resolvable (the broker's acknowledgement of its first copy and of its registration,
+ * whichever came later: before that no replica could have read both) and its resolution, if any.
+ */
+export function progressOfHistory(history: {
+  sent: readonly SentLogLine[];
+  expectations: readonly BatchExpectation[];
+  outputs: readonly ObservedMessage[];
+}): { events: ProgressEvent[]; work: WorkItem[] } {
+  const earliest = new Map<string, ObservedMessage>();
+  for (const record of history.outputs) {
+    if (record.topic !== TOPICS.essaySlotAssigned && record.topic !== TOPICS.excessContentProvisioned)
+      continue;
+    if (!record.value) continue;
+    const id = `${record.topic} ${eventIdOf(record)}`;
+    const first = earliest.get(id);
+    if (!first || record.timestampMs < first.timestampMs) earliest.set(id, record);
+  }
+  const events: ProgressEvent[] = [];
+  const resolution = new Map<string, ProgressEvent>();
+  for (const record of earliest.values()) {
+    const event = { atMs: record.timestampMs, replica: originOf(record) };
+    events.push(event);
+    const data = dataOf(record);
+    const key = textKey(String(data['batch_id']), String(data['text_storage_id']));
+    const known = resolution.get(key);
+    if (!known || event.atMs < known.atMs) resolution.set(key, event);
+  }
+  const registered = new Set(history.expectations.filter((e) => e.registrationSent).map((e) => e.batchId));
+  const registrationAt = new Map<string, number>();
+  const textAt = new Map<string, number>();
+  for (const line of history.sent) {
+    if (line.rejected !== undefined) continue;
+    const at = line.ackedAtMs;
+    if (line.kind === 'registration' && !registrationAt.has(line.batchId))
+      registrationAt.set(line.batchId, at);
+    if ((line.kind === 'content' || line.kind === 'duplicate') && line.textStorageId !== null) {
+      const key = textKey(line.batchId, line.textStorageId);
+      textAt.set(key, Math.min(textAt.get(key) ?? Infinity, at));
+    }
+  }
+  const work: WorkItem[] = [];
+  for (const [key, at] of textAt) {
+    const batchId = key.slice(0, key.indexOf('/'));
+    if (!registered.has(batchId)) continue;
+    const resolved = resolution.get(key);
+    work.push({
+      key,
+      resolvableAtMs: Math.max(at, registrationAt.get(batchId) ?? at),
+      resolvedAtMs: resolved?.atMs,
+      resolvedBy: resolved?.replica,
+    });
+  }
+  return { events: events.sort((a, b) => a.atMs - b.atMs), work };
+}

@@ -1,0 +1,270 @@
+import {
+  checkProgress,
+  progressBounds,
+  type ProgressEvent,
+  type ProgressFault,
+  type WorkItem,
+} from './progress-check';
+
+// The suite's settings: lock 3 s, idle in transaction 5 s, statement 10 s, retry 1 s, relay poll 1 s.
+const bounds = progressBounds({
+  dbLockTimeoutMs: 3000,
+  dbIdleInTransactionTimeoutMs: 5000,
+  dbStatementTimeoutMs: 10_000,
+  retryMaxBackoffMs: 1000,
+  relayPollIntervalMs: 1000,
+  consumerSessionTimeoutMs: 30_000,
+});
+
+const R1 = 's7-faults-3r-r1';
+const R2 = 's7-faults-3r-r2';
+const R3 = 's7-faults-3r-r3';
+
+/**
+ * A steady history from `fromMs` to `toMs`: a text every 100 ms, resolvable at once, resolved 50 ms later
+ * by the replicas in turn, except during `gaps` (per replica: nothing resolved by it inside, the texts it
+ * would have resolved there resolved at the gap's end).
+ */
+function steady(
+  fromMs: number,
+  toMs: number,
+  gaps: Partial<Record<string, { from: number; to: number }>> = {},
+): { events: ProgressEvent[]; work: WorkItem[] } {
+  const replicas = [R1, R2, R3];
+  const events: ProgressEvent[] = [];
+  const work: WorkItem[] = [];
+  for (let at = fromMs, n = 0; at < toMs; at += 100, n += 1) {
+    const replica = replicas[n % replicas.length] as string;
+    const gap = gaps[replica];
+    let resolvedAtMs = at + 50;
+    if (gap && resolvedAtMs >= gap.from && resolvedAtMs < gap.to) resolvedAtMs = gap.to;
+    events.push({ atMs: resolvedAtMs, replica });
+    work.push({ key: `b/t${n}`, resolvableAtMs: at, resolvedAtMs, resolvedBy: replica });
+  }
+  return { events: events.sort((a, b) => a.atMs - b.atMs), work };
+}
+
+const pause = (
+  replica: string,
+  startMs: number,
+  endMs: number,
+  label = 'SIGSTOP r2 18.0 s',
+): ProgressFault => ({
+  label,
+  kind: 'replica-lock-pause',
+  replica,
+  startMs,
+  endMs,
+});
+
+describe('the progress check', () => {
+  it('derives the peers’ bound from the timeouts the replicas run with, plus one retry and one relay poll', () => {
+    expect(bounds).toEqual({ peerStallMs: 20_000, memberLostStallMs: 50_000, slackMs: 2000 });
+  });
+
+  it('fails a pause window inside which the peers stall longer than the bound, naming the window and the stall', () => {
+    // r2 frozen 10-35 s while holding locks the peers need: nobody resolves anything from 10 to 35 s.
+    const history = steady(0, 60_000, {
+      [R1]: { from: 10_000, to: 35_000 },
+      [R2]: { from: 10_000, to: 35_000 },
+      [R3]: { from: 10_000, to: 35_000 },
+    });
+    const result = checkProgress({ ...history, faults: [pause(R2, 10_000, 33_000)], bounds });
+    expect(result.windows).toHaveLength(1);
+    const [window] = result.windows;
+    expect(window).toMatchObject({
+      label: 'SIGSTOP r2 18.0 s',
+      judged: true,
+      passed: false,
+      boundMs: 20_000,
+    });
+    // From the first text a peer could take after the window began (sent at 10.1 s; the one of 10.0 s was
+    // r2's) to the next resolution, at 35 s.
+    expect(window?.stallMs).toBe(24_900);
+    expect(result.problems).toEqual([
+      `SIGSTOP r2 18.0 s: the replicas other than ${R2} made no progress for 24900 ms while work they could take waited (bound 20000 ms), from ${new Date(10_100).toISOString()}`,
+    ]);
+  });
+
+  it('passes a pause whose peers stalled for less than the bound (the idle-in-transaction timeout freed them)', () => {
+    const history = steady(0, 60_000, {
+      [R1]: { from: 10_000, to: 15_500 },
+      [R2]: { from: 10_000, to: 28_000 },
+      [R3]: { from: 10_000, to: 15_500 },
+    });
+    const result = checkProgress({ ...history, faults: [pause(R2, 10_000, 28_000)], bounds });
+    expect(result.problems).toEqual([]);
+    expect(result.windows[0]).toMatchObject({ judged: true, passed: true, stallMs: 15_500 - 10_100 });
+  });
+
+  it('does not count the paused replica’s own texts, which may wait for it up to the session timeout', () => {
+    // r2 paused 10-38 s (past the bound); its texts wait for it, the peers keep resolving theirs.
+    const history = steady(0, 60_000, { [R2]: { from: 10_000, to: 38_000 } });
+    const result = checkProgress({ ...history, faults: [pause(R2, 10_000, 38_000)], bounds });
+    expect(result.problems).toEqual([]);
+    expect(result.windows[0]?.stallMs).toBeLessThan(300);
+  });
+
+  it('finds no stall while no work is outstanding, however long nothing happens', () => {
+    const before = steady(0, 10_000);
+    const after = steady(50_000, 60_000);
+    const result = checkProgress({
+      events: [...before.events, ...after.events],
+      work: [...before.work, ...after.work],
+      faults: [pause(R2, 12_000, 25_000)],
+      bounds,
+    });
+    // The window and its bound end at 45 s, before the next text is sent.
+    expect(result.windows[0]).toMatchObject({ stallMs: 0, passed: true });
+  });
+
+  it('counts a text nothing ever resolved as outstanding work for the peers', () => {
+    const history = steady(0, 10_000);
+    const lost: WorkItem = {
+      key: 'b/lost',
+      resolvableAtMs: 11_000,
+      resolvedAtMs: undefined,
+      resolvedBy: undefined,
+    };
+    const result = checkProgress({
+      events: history.events,
+      work: [...history.work, lost],
+      faults: [pause(R2, 12_000, 20_000)],
+      bounds,
+    });
+    // From 12 s (the window's start) to 40 s (its end plus the bound).
+    expect(result.windows[0]).toMatchObject({ stallMs: 28_000, passed: false });
+  });
+
+  it('does not charge a window with a stall that begins after it healed: cut at its end plus the bound', () => {
+    const history = steady(0, 80_000, {
+      [R1]: { from: 25_000, to: 70_000 },
+      [R2]: { from: 25_000, to: 70_000 },
+      [R3]: { from: 25_000, to: 70_000 },
+    });
+    const result = checkProgress({ ...history, faults: [pause(R2, 10_000, 12_000)], bounds });
+    // From the first peer text stuck (25.1 s; the one of 25.0 s is r2's) to the window's end plus the bound.
+    expect(result.windows[0]).toMatchObject({ passed: true, stallMs: 12_000 + 20_000 - 25_100 });
+  });
+
+  it('reports a service-wide fault’s stall without judging it, and leaves the time it covers out of the other windows', () => {
+    // Everything stops from 10 s to 45 s: PostgreSQL down from 10 to 22 s (the replicas reconnect on their
+    // backoff), r2 paused from 11 to 14 s.
+    const history = steady(0, 60_000, {
+      [R1]: { from: 10_000, to: 45_000 },
+      [R2]: { from: 10_000, to: 45_000 },
+      [R3]: { from: 10_000, to: 45_000 },
+    });
+    const crash: ProgressFault = {
+      label: 'postgres-crash',
+      kind: 'postgres-crash',
+      startMs: 10_000,
+      endMs: 22_000,
+    };
+    const result = checkProgress({ ...history, faults: [crash, pause(R2, 11_000, 14_000)], bounds });
+    expect(result.problems).toEqual([]);
+    expect(result.windows[0]).toMatchObject({
+      kind: 'postgres-crash',
+      judged: false,
+      passed: true,
+      // Measured over the window and its bound: 10 s to 42 s.
+      stallMs: 32_000,
+      reason: 'PostgreSQL down for every replica',
+    });
+    // The pause's own window [11 s, 34 s] lies inside the crash's time [10 s, 45 s]: nothing left to judge.
+    expect(result.windows[1]).toMatchObject({
+      judged: false,
+      passed: true,
+      stallMs: 0,
+      reason: 'inside the time of postgres-crash',
+    });
+  });
+
+  it('judges the part of a pause outside a service fault’s time', () => {
+    // PostgreSQL down 10-12 s; r2 paused 11-40 s while the peers stall 20-50 s. The crash's time lasts
+    // until both peers resolved something again (r3 at 12.25 s).
+    const history = steady(0, 90_000, {
+      [R1]: { from: 20_000, to: 50_000 },
+      [R2]: { from: 20_000, to: 50_000 },
+      [R3]: { from: 20_000, to: 50_000 },
+    });
+    const crash: ProgressFault = {
+      label: 'postgres-crash',
+      kind: 'postgres-crash',
+      startMs: 10_000,
+      endMs: 12_000,
+    };
+    const result = checkProgress({ ...history, faults: [crash, pause(R2, 11_000, 40_000)], bounds });
+    expect(result.windows[1]).toMatchObject({
+      judged: true,
+      passed: false,
+      judgedMs: 60_000 - 12_250,
+      excluded: ['postgres-crash'],
+      // From the first text stuck (r3's of 20.0 s) to the resolutions at 50 s.
+      stallMs: 30_000,
+    });
+  });
+
+  it('still judges a pause overlapping another replica’s pause: the third replica must make progress', () => {
+    const history = steady(0, 60_000, {
+      [R1]: { from: 10_000, to: 36_000 },
+      [R2]: { from: 10_000, to: 36_000 },
+      [R3]: { from: 10_000, to: 36_000 },
+    });
+    const result = checkProgress({
+      ...history,
+      faults: [pause(R2, 10_000, 30_000, 'SIGSTOP r2'), pause(R1, 12_000, 32_000, 'SIGSTOP r1')],
+      bounds,
+    });
+    expect(result.windows.map((w) => w.passed)).toEqual([false, false]);
+    expect(result.problems).toHaveLength(2);
+  });
+
+  it('lets the peers of a killed replica wait for the group to drop it: the session timeout plus their bound', () => {
+    // r3 killed at 10 s and ready again at 40 s; nobody consumes until the coordinator dropped the old member.
+    const history = steady(0, 90_000, {
+      [R1]: { from: 10_000, to: 38_000 },
+      [R2]: { from: 10_000, to: 38_000 },
+      [R3]: { from: 10_000, to: 38_000 },
+    });
+    const kill: ProgressFault = {
+      label: 'SIGKILL r3',
+      kind: 'relay-kill',
+      replica: R3,
+      startMs: 10_000,
+      endMs: 40_000,
+    };
+    const paused = pause(R2, 12_000, 20_000);
+    const result = checkProgress({ ...history, faults: [kill, paused], bounds });
+    expect(result.problems).toEqual([]);
+    expect(result.windows[0]).toMatchObject({ judged: true, passed: true, boundMs: 50_000 });
+    expect(result.windows[0]?.stallMs).toBeGreaterThan(27_000);
+    // The pause lies inside the kill's cover: the group's wait is not charged to it.
+    expect(result.windows[1]).toMatchObject({
+      judged: false,
+      passed: true,
+      reason: 'inside the time of SIGKILL r3',
+    });
+
+    const stuck = steady(0, 90_000, {
+      [R1]: { from: 10_000, to: 70_000 },
+      [R2]: { from: 10_000, to: 70_000 },
+      [R3]: { from: 10_000, to: 70_000 },
+    });
+    const failed = checkProgress({ ...stuck, faults: [kill], bounds });
+    expect(failed.windows[0]).toMatchObject({ judged: true, passed: false });
+    expect(failed.problems).toHaveLength(1);
+  });
+
+  it('does not judge a window whose target replica is unknown', () => {
+    const history = steady(0, 60_000, {
+      [R1]: { from: 10_000, to: 40_000 },
+      [R2]: { from: 10_000, to: 40_000 },
+      [R3]: { from: 10_000, to: 40_000 },
+    });
+    const unknown: ProgressFault = { label: 'something', kind: 'unknown', startMs: 10_000, endMs: 30_000 };
+    const result = checkProgress({ ...history, faults: [unknown], bounds });
+    expect(result.windows[0]).toMatchObject({ judged: false, reason: 'the target replica is unknown' });
+    expect(result.problems).toEqual([]);
+  });
+});
