@@ -25,18 +25,17 @@ import { dataOf, eventIdOf, textKey } from './history-index';
  *   the idle-in-transaction timeout after the pause may have ended); a stall that begins after the window
  *   ended is cut at end + bound, so it can never exceed the bound and is not charged to this window.
  * - Faults on one replica that leave it in the group (pauses, network faults between one replica and a
- *   dependency) are judged against the peers' bound: lock timeout + idle-in-transaction timeout + statement
- *   timeout + a slack (see `progressBounds`). Faults that take a member out of the group (a kill, a pause
+ *   dependency) are judged against the peers' bound: statement timeout + idle-in-transaction timeout + a
+ *   slack (see `progressBounds`). Faults that take a member out of the group (a kill, a pause
  *   past the session timeout) are judged against the session timeout plus that bound (`MEMBER_LOST`).
  *   Faults on a shared service or on the whole group are reported, not judged (`NOT_JUDGED`).
- * - Faults of the last two sorts stop every replica's work for a while by design; the time they cover (the
- *   window plus its bound) is left out of the other windows' stalls, so a pause overlapping a broker crash
- *   is judged only on the time the broker was up.
+ * - Faults of the last two sorts stop every replica's work for a while by design; the time they cover (until
+ *   every peer resolved something after them, `coverOf`) is left out of the other windows' stalls, so a
+ *   pause overlapping a broker crash is judged only on the time after the others were back.
  */
 
 /** The worker settings the bounds derive from (the replicas' parsed configuration, `WorkerConfig` names). */
 export interface ProgressSettings {
-  dbLockTimeoutMs: number;
   dbIdleInTransactionTimeoutMs: number;
   dbStatementTimeoutMs: number;
   retryMaxBackoffMs: number;
@@ -45,7 +44,6 @@ export interface ProgressSettings {
 }
 
 export const PROGRESS_SETTING_KEYS: readonly (keyof ProgressSettings)[] = [
-  'dbLockTimeoutMs',
   'dbIdleInTransactionTimeoutMs',
   'dbStatementTimeoutMs',
   'retryMaxBackoffMs',
@@ -64,11 +62,14 @@ export interface ProgressBounds {
 
 /**
  * The peers' bound. A replica frozen (or cut off from PostgreSQL) inside a transaction keeps its row locks
- * until PostgreSQL ends its session: at most the statement timeout for the statement it was in, then the
- * idle-in-transaction timeout. A peer waiting for those locks fails at its lock timeout and tries again;
- * the sum of the three covers every order in which they can meet. The slack is one retry backoff
- * (`retryMaxBackoffMs`: the peer's next attempt after its lock wait failed) and one relay poll
- * (`relayPollIntervalMs`: its committed event reaches the topic, where the history sees it).
+ * until PostgreSQL ends its session: the statement it was in ends within the statement timeout (which
+ * counts its lock waits too: the lock timeout is the shorter one), then the session sits idle in its
+ * transaction until the idle-in-transaction timeout ends it, and the locks go. A peer waiting for them gets
+ * them at that moment, or, when its own wait had run out at its lock timeout, at its next attempt, one retry
+ * backoff later (`retryMaxBackoffMs`); its event then reaches the topic, where the history sees it, within
+ * one relay poll (`relayPollIntervalMs`). The lock timeout is not added: it only sets how often a waiting
+ * peer asks again, and a peer blocked behind another peer's transaction is freed when that one's wait runs
+ * out, sooner. Bound = statement + idle-in-transaction timeouts + slack (retry backoff + relay poll).
  *
  * A replica that is gone without leaving the group (SIGKILL, or frozen past its session) stays a member
  * until its session timeout: a rebalance meanwhile (the killed replica's restart joins under a new member
@@ -77,11 +78,7 @@ export interface ProgressBounds {
  */
 export function progressBounds(settings: ProgressSettings): ProgressBounds {
   const slackMs = settings.retryMaxBackoffMs + settings.relayPollIntervalMs;
-  const peerStallMs =
-    settings.dbLockTimeoutMs +
-    settings.dbIdleInTransactionTimeoutMs +
-    settings.dbStatementTimeoutMs +
-    slackMs;
+  const peerStallMs = settings.dbStatementTimeoutMs + settings.dbIdleInTransactionTimeoutMs + slackMs;
   return {
     peerStallMs,
     memberLostStallMs: settings.consumerSessionTimeoutMs + peerStallMs,

@@ -6,9 +6,8 @@ import {
   type WorkItem,
 } from './progress-check';
 
-// The suite's settings: lock 3 s, idle in transaction 5 s, statement 10 s, retry 1 s, relay poll 1 s.
+// The suite's settings: idle in transaction 5 s, statement 10 s, retry 1 s, relay poll 1 s.
 const bounds = progressBounds({
-  dbLockTimeoutMs: 3000,
   dbIdleInTransactionTimeoutMs: 5000,
   dbStatementTimeoutMs: 10_000,
   retryMaxBackoffMs: 1000,
@@ -59,7 +58,7 @@ const pause = (
 
 describe('the progress check', () => {
   it('derives the peers’ bound from the timeouts the replicas run with, plus one retry and one relay poll', () => {
-    expect(bounds).toEqual({ peerStallMs: 20_000, memberLostStallMs: 50_000, slackMs: 2000 });
+    expect(bounds).toEqual({ peerStallMs: 17_000, memberLostStallMs: 47_000, slackMs: 2000 });
   });
 
   it('fails a pause window inside which the peers stall longer than the bound, naming the window and the stall', () => {
@@ -76,13 +75,13 @@ describe('the progress check', () => {
       label: 'SIGSTOP r2 18.0 s',
       judged: true,
       passed: false,
-      boundMs: 20_000,
+      boundMs: 17_000,
     });
     // From the first text a peer could take after the window began (sent at 10.1 s; the one of 10.0 s was
     // r2's) to the next resolution, at 35 s.
     expect(window?.stallMs).toBe(24_900);
     expect(result.problems).toEqual([
-      `SIGSTOP r2 18.0 s: the replicas other than ${R2} made no progress for 24900 ms while work they could take waited (bound 20000 ms), from ${new Date(10_100).toISOString()}`,
+      `SIGSTOP r2 18.0 s: the replicas other than ${R2} made no progress for 24900 ms while work they could take waited (bound 17000 ms), from ${new Date(10_100).toISOString()}`,
     ]);
   });
 
@@ -132,8 +131,8 @@ describe('the progress check', () => {
       faults: [pause(R2, 12_000, 20_000)],
       bounds,
     });
-    // From 12 s (the window's start) to 40 s (its end plus the bound).
-    expect(result.windows[0]).toMatchObject({ stallMs: 28_000, passed: false });
+    // From 12 s (the window's start) to 37 s (its end plus the bound).
+    expect(result.windows[0]).toMatchObject({ stallMs: 25_000, passed: false });
   });
 
   it('does not charge a window with a stall that begins after it healed: cut at its end plus the bound', () => {
@@ -144,7 +143,7 @@ describe('the progress check', () => {
     });
     const result = checkProgress({ ...history, faults: [pause(R2, 10_000, 12_000)], bounds });
     // From the first peer text stuck (25.1 s; the one of 25.0 s is r2's) to the window's end plus the bound.
-    expect(result.windows[0]).toMatchObject({ passed: true, stallMs: 12_000 + 20_000 - 25_100 });
+    expect(result.windows[0]).toMatchObject({ passed: true, stallMs: 12_000 + 17_000 - 25_100 });
   });
 
   it('reports a service-wide fault’s stall without judging it, and leaves the time it covers out of the other windows', () => {
@@ -167,11 +166,11 @@ describe('the progress check', () => {
       kind: 'postgres-crash',
       judged: false,
       passed: true,
-      // Measured over the window and its bound: 10 s to 42 s.
-      stallMs: 32_000,
+      // Measured over the window and its bound: 10 s to 39 s.
+      stallMs: 29_000,
       reason: 'PostgreSQL down for every replica',
     });
-    // The pause's own window [11 s, 34 s] lies inside the crash's time [10 s, 45 s]: nothing left to judge.
+    // The pause's own window [11 s, 31 s] lies inside the crash's time [10 s, 45 s]: nothing left to judge.
     expect(result.windows[1]).toMatchObject({
       judged: false,
       passed: true,
@@ -198,7 +197,7 @@ describe('the progress check', () => {
     expect(result.windows[1]).toMatchObject({
       judged: true,
       passed: false,
-      judgedMs: 60_000 - 12_250,
+      judgedMs: 57_000 - 12_250,
       excluded: ['postgres-crash'],
       // From the first text stuck (r3's of 20.0 s) to the resolutions at 50 s.
       stallMs: 30_000,
@@ -237,7 +236,7 @@ describe('the progress check', () => {
     const paused = pause(R2, 12_000, 20_000);
     const result = checkProgress({ ...history, faults: [kill, paused], bounds });
     expect(result.problems).toEqual([]);
-    expect(result.windows[0]).toMatchObject({ judged: true, passed: true, boundMs: 50_000 });
+    expect(result.windows[0]).toMatchObject({ judged: true, passed: true, boundMs: 47_000 });
     expect(result.windows[0]?.stallMs).toBeGreaterThan(27_000);
     // The pause lies inside the kill's cover: the group's wait is not charged to it.
     expect(result.windows[1]).toMatchObject({
