@@ -109,6 +109,8 @@ export interface ProgressFault {
   replica?: string;
   startMs: number;
   endMs: number;
+  /** The fault did nothing (no target, no control): why. Such a window is not judged and excuses nothing. */
+  skipped?: string;
 }
 
 /**
@@ -248,7 +250,8 @@ export function checkProgress(input: ProgressInput): ProgressResult {
   const windows: ProgressWindow[] = [];
   const problems: string[] = [];
   const stopsEveryone = input.faults.filter(
-    (fault) => NOT_JUDGED[fault.kind] !== undefined || MEMBER_LOST.has(fault.kind),
+    (fault) =>
+      fault.skipped === undefined && (NOT_JUDGED[fault.kind] !== undefined || MEMBER_LOST.has(fault.kind)),
   );
   for (const fault of input.faults) {
     const boundMs = boundOf(fault);
@@ -259,7 +262,9 @@ export function checkProgress(input: ProgressInput): ProgressResult {
       .map((other) => ({ fault: other, span: coverOf(other, fault.replica, input.events) }))
       .filter((other) => other.span.from < span.to && other.span.to > span.from);
     const ownReason =
-      NOT_JUDGED[fault.kind] ?? (fault.replica === undefined ? 'the target replica is unknown' : undefined);
+      (fault.skipped === undefined ? undefined : `the fault did nothing: ${fault.skipped}`) ??
+      NOT_JUDGED[fault.kind] ??
+      (fault.replica === undefined ? 'the target replica is unknown' : undefined);
     const pieces =
       ownReason === undefined
         ? subtract(

@@ -255,6 +255,27 @@ describe('the progress check', () => {
     expect(failed.problems).toHaveLength(1);
   });
 
+  it('neither judges nor excuses anything for a fault that did nothing', () => {
+    const history = steady(0, 60_000, {
+      [R1]: { from: 10_000, to: 36_000 },
+      [R2]: { from: 10_000, to: 36_000 },
+      [R3]: { from: 10_000, to: 36_000 },
+    });
+    const idle: ProgressFault = {
+      label: 'kafka-crash',
+      kind: 'kafka-crash',
+      startMs: 9000,
+      endMs: 9001,
+      skipped: 'no control of the broker',
+    };
+    const result = checkProgress({ ...history, faults: [idle, pause(R2, 10_000, 30_000)], bounds });
+    expect(result.windows[0]).toMatchObject({
+      judged: false,
+      reason: 'the fault did nothing: no control of the broker',
+    });
+    expect(result.windows[1]).toMatchObject({ judged: true, passed: false });
+  });
+
   it('does not judge a window whose target replica is unknown', () => {
     const history = steady(0, 60_000, {
       [R1]: { from: 10_000, to: 40_000 },

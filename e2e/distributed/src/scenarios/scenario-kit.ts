@@ -165,7 +165,12 @@ const SUBSTITUTED = /^(.*): r(\d+) was not running or under another fault; used 
 export function describeFaults(run: WorkloadRunResult, described: FaultDescriptions): ProgressFault[] {
   const seen = new Map<string, number>();
   return run.faults.map((window) => {
-    const own = window as typeof window & { kind?: unknown; replica?: unknown };
+    const own = window as typeof window & {
+      kind?: unknown;
+      replica?: unknown;
+      instanceId?: unknown;
+      skipped?: unknown;
+    };
     const nth = seen.get(window.label) ?? 0;
     seen.set(window.label, nth + 1);
     const planned = (described.schedule ?? []).filter((fault) => fault.label === window.label)[nth];
@@ -177,13 +182,18 @@ export function describeFaults(run: WorkloadRunResult, described: FaultDescripti
     const moved = run.notes.map((note) => SUBSTITUTED.exec(note)).find((m) => m?.[1] === window.label);
     if (moved && typeof own.replica !== 'number') index = Number(moved[3]) - 1;
     const replica =
-      typeof own.replica === 'string' ? own.replica : index === undefined ? undefined : run.replicaIds[index];
+      typeof own.instanceId === 'string'
+        ? own.instanceId
+        : index === undefined
+          ? undefined
+          : run.replicaIds[index];
     return {
       label: window.label,
       kind,
       ...(replica === undefined ? {} : { replica }),
       startMs: window.startMs,
       endMs: window.endMs,
+      ...(typeof own.skipped === 'string' ? { skipped: own.skipped } : {}),
     };
   });
 }
