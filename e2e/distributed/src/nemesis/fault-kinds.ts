@@ -2,8 +2,9 @@ import { waitFor } from '@els/coordination/testing';
 import type { Sql } from '@els/coordination';
 import type { WorkerCluster } from '../harness/process-cluster';
 import { stackFaults, type StackFaults } from '../harness/stack-control';
-import type { DatabaseFaults } from './database-faults';
-import type { ScheduledFault } from './fault-schedule';
+import { WORKER_SESSION_PREFIX, type DatabaseFaults } from './database-faults';
+import type { FaultFamily, FaultKind, ProxiedDependency, ScheduledFault } from './fault-schedule';
+import type { KafkaFaults } from './kafka-faults';
 import type { NetworkFaults } from './network-faults';
 
 /**
@@ -19,9 +20,44 @@ export interface FaultTargets {
   sql: Sql;
   /** Control of the run's database from a session of its own (`postgres-read-only`); none: skipped. */
   database?: DatabaseFaults | undefined;
+  /** The run's output topics on the broker (`kafka-produce-refusal`); none: skipped. */
+  kafka?: KafkaFaults | undefined;
   /** The shared services' controls (default: the driver's, `stackFaults`). */
   stack?: StackFaults;
   note(text: string): void;
+}
+
+/**
+ * What a fault did, recorded with its window (`FaultWindow`) for the report and the progress check. The
+ * nemesis fills in what it planned; the action what it found at run time.
+ */
+export interface FaultDetails {
+  kind?: FaultKind;
+  family?: FaultFamily;
+  /** The replica (0-based) the fault acted on: the planned one, or the one it took instead. */
+  replica?: number;
+  /** That replica's instance id (its records' `x-els-origin`, its sessions' `els-worker-<id>`). */
+  instanceId?: string;
+  /** The dependency of a network fault. */
+  dependency?: ProxiedDependency;
+  /**
+   * Network faults: the running replicas (0-based) that still reached the dependency when the fault
+   * started (one-sided reachability: reachable by these, not by `replica`).
+   */
+  reachableBy?: number[];
+  /**
+   * `replica-lock-pause`: whether the pause caught the replica's session inside a transaction holding row
+   * locks (false: it found none within the wait and paused the replica anyway).
+   */
+  locksHeld?: boolean;
+  /** `replica-lock-pause`: how long it watched the replica's sessions before the pause, in ms. */
+  waitedMs?: number;
+  /** `replica-lock-pause`: the caught session's backend pid, state and table lock modes. */
+  lockSession?: { pid: number; state: string; xactAgeMs: number; lockModes: string[] };
+  /** `kafka-produce-refusal`: the topics whose produce requests the broker refused. */
+  topics?: string[];
+  /** The fault did nothing (no target, no control): why. */
+  skipped?: string;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -60,15 +96,141 @@ const available = (targets: FaultTargets) => running(targets).filter((index) => 
  * The replica a fault was drawn for, if it is running; another running one otherwise (it may have been
  * scaled down or be down for another fault). Undefined when none is running.
  */
-function targetReplica(targets: FaultTargets, fault: ScheduledFault): number | undefined {
+function targetReplica(
+  targets: FaultTargets,
+  fault: ScheduledFault,
+  details: FaultDetails = {},
+): number | undefined {
   const wanted = fault.replica ?? 0;
   const live = available(targets);
-  if (live.includes(wanted)) return wanted;
-  const other = live.find((index) => index !== wanted);
-  if (other !== undefined)
-    targets.note(`${fault.label}: r${wanted + 1} was not running or under another fault; used r${other + 1}`);
-  else targets.note(`${fault.label}: no running replica free of other faults; skipped`);
-  return other;
+  const chosen = live.includes(wanted) ? wanted : live.find((index) => index !== wanted);
+  if (chosen === undefined) {
+    targets.note(`${fault.label}: no running replica free of other faults; skipped`);
+    details.skipped = 'no running replica free of other faults';
+    return undefined;
+  }
+  if (chosen !== wanted) {
+    targets.note(
+      `${fault.label}: r${wanted + 1} was not running or under another fault; used r${chosen + 1}`,
+    );
+  }
+  details.replica = chosen;
+  details.instanceId = targets.cluster.replicas[chosen]?.instanceId;
+  return chosen;
+}
+
+/**
+ * How long `replica-lock-pause` watches the replica's sessions for a transaction holding row locks before
+ * it pauses the replica anyway (under load one is found within milliseconds).
+ */
+export const LOCK_PAUSE_WAIT_MS = 8_000;
+/** After SIGSTOP, how long before the session is looked at again (a COMMIT already sent completes). */
+const LOCK_PAUSE_SETTLE_MS = 50;
+
+interface LockingSession {
+  pid: number;
+  xid: string;
+  state: string;
+  xactAgeMs: number;
+  lockModes: string[];
+}
+
+/**
+ * The replica's sessions inside a transaction that has written or locked rows: a transaction gets its
+ * id (`backend_xid`) at its first row write or row lock, and keeps the row locks until it ends. Matched
+ * by `application_name`, which PostgreSQL cuts to 63 bytes.
+ */
+async function lockingSessions(sql: Sql, instanceId: string, pid?: number): Promise<LockingSession[]> {
+  const name = Buffer.from(`${WORKER_SESSION_PREFIX}${instanceId}`).subarray(0, 63).toString();
+  const rows = await sql<
+    Array<{ pid: number; xid: string; state: string; xactAgeMs: number; lockModes: string[] | null }>
+  >`
+    select a.pid, a.backend_xid::text as xid, a.state,
+           (extract(epoch from (clock_timestamp() - a.xact_start)) * 1000)::int as "xactAgeMs",
+           (select array_agg(distinct l.mode::text) from pg_locks l
+             where l.pid = a.pid and l.locktype = 'relation' and l.granted) as "lockModes"
+      from pg_stat_activity a
+     where a.datname = current_database() and a.application_name = ${name}
+       and a.state in ('active', 'idle in transaction') and a.xact_start is not null
+       and a.backend_xid is not null
+       and (${pid ?? null}::int is null or a.pid = ${pid ?? null}::int)`;
+  return rows.map((row) => ({ ...row, lockModes: row.lockModes ?? [] }));
+}
+
+/**
+ * Pauses replica `index` while one of its sessions is inside a transaction holding row locks: watches its
+ * sessions, SIGSTOPs the replica the moment one is, and checks that the same transaction is still open
+ * once the replica is stopped (it may have committed in between: then SIGCONT and watch again). After
+ * LOCK_PAUSE_WAIT_MS without one it pauses the replica anyway. The replica is paused on return.
+ */
+async function pauseHoldingLocks(targets: FaultTargets, index: number, details: FaultDetails): Promise<void> {
+  const { cluster } = targets;
+  const instanceId = cluster.replicas[index]?.instanceId ?? '';
+  const startedAt = Date.now();
+  while (Date.now() - startedAt < LOCK_PAUSE_WAIT_MS) {
+    const [candidate] = await lockingSessions(targets.sql, instanceId).catch(() => []);
+    if (candidate) {
+      cluster.pause(index);
+      await sleep(LOCK_PAUSE_SETTLE_MS);
+      const [still] = await lockingSessions(targets.sql, instanceId, candidate.pid).catch(() => []);
+      if (still && still.xid === candidate.xid) {
+        details.locksHeld = true;
+        details.waitedMs = Date.now() - startedAt;
+        details.lockSession = {
+          pid: still.pid,
+          state: still.state,
+          xactAgeMs: still.xactAgeMs,
+          lockModes: still.lockModes,
+        };
+        return;
+      }
+      cluster.resume(index);
+    }
+    await sleep(5);
+  }
+  details.locksHeld = false;
+  details.waitedMs = Date.now() - startedAt;
+  cluster.pause(index);
+}
+
+/**
+ * Network faults in progress, per cluster: dependency → replicas that cannot reach it now. The report
+ * names who still reaches the dependency while one replica does not.
+ */
+const cutOffByCluster = new WeakMap<WorkerCluster, Map<ProxiedDependency, Set<number>>>();
+function cutOff(targets: FaultTargets, dependency: ProxiedDependency): Set<number> {
+  let byDependency = cutOffByCluster.get(targets.cluster);
+  if (!byDependency) cutOffByCluster.set(targets.cluster, (byDependency = new Map()));
+  let set = byDependency.get(dependency);
+  if (!set) byDependency.set(dependency, (set = new Set()));
+  return set;
+}
+
+/**
+ * Runs a network fault's hold with replica `index` cut off from `dependency`, recording and noting which
+ * running replicas still reach it ("postgres reachable by r2, r3; not by r1").
+ */
+async function oneSided(
+  targets: FaultTargets,
+  fault: ScheduledFault,
+  details: FaultDetails,
+  index: number,
+  dependency: ProxiedDependency,
+  hold: () => Promise<void>,
+): Promise<void> {
+  const lost = cutOff(targets, dependency);
+  lost.add(index);
+  try {
+    const reaching = running(targets).filter((other) => !lost.has(other));
+    details.reachableBy = reaching;
+    const names = (list: number[]) => list.map((other) => `r${other + 1}`).join(', ');
+    targets.note(
+      `${fault.label}: ${dependency} reachable by ${reaching.length > 0 ? names(reaching) : 'no running replica'}; not by ${names([...lost].sort())}`,
+    );
+    await hold();
+  } finally {
+    lost.delete(index);
+  }
 }
 
 /** The sum of one counter over its labels in a replica's /metrics. */
@@ -114,12 +276,16 @@ async function restartAndWait(targets: FaultTargets, index: number): Promise<voi
 }
 
 /** Runs one fault to its end. */
-export async function applyFault(targets: FaultTargets, fault: ScheduledFault): Promise<void> {
+export async function applyFault(
+  targets: FaultTargets,
+  fault: ScheduledFault,
+  details: FaultDetails = {},
+): Promise<void> {
   const { cluster } = targets;
   const stack = targets.stack ?? stackFaults;
   switch (fault.kind) {
     case 'replica-kill': {
-      const index = targetReplica(targets, fault);
+      const index = targetReplica(targets, fault, details);
       if (index === undefined) return;
       await holding(targets, index, async () => {
         await cluster.kill(index);
@@ -129,7 +295,7 @@ export async function applyFault(targets: FaultTargets, fault: ScheduledFault): 
       return;
     }
     case 'relay-kill': {
-      const index = targetReplica(targets, fault);
+      const index = targetReplica(targets, fault, details);
       if (index === undefined) return;
       await holding(targets, index, async () => {
         const caught = await killDuringPublish(targets, index);
@@ -138,9 +304,27 @@ export async function applyFault(targets: FaultTargets, fault: ScheduledFault): 
       });
       return;
     }
+    case 'replica-lock-pause': {
+      const index = targetReplica(targets, fault, details);
+      if (index === undefined) return;
+      await holding(targets, index, async () => {
+        try {
+          await pauseHoldingLocks(targets, index, details);
+          targets.note(
+            details.locksHeld
+              ? `${fault.label}: r${index + 1} stopped inside a transaction holding row locks (${details.lockSession?.state}, ${details.lockSession?.lockModes.join('+')}) after ${details.waitedMs} ms`
+              : `${fault.label}: no transaction of r${index + 1} holding row locks within ${LOCK_PAUSE_WAIT_MS / 1000} s; paused it anyway`,
+          );
+          await sleep(fault.holdMs);
+        } finally {
+          cluster.resume(index);
+        }
+      });
+      return;
+    }
     case 'replica-pause':
     case 'replica-long-pause': {
-      const index = targetReplica(targets, fault);
+      const index = targetReplica(targets, fault, details);
       if (index === undefined) return;
       await holding(targets, index, async () => {
         cluster.pause(index);
@@ -192,6 +376,7 @@ export async function applyFault(targets: FaultTargets, fault: ScheduledFault): 
       const { database } = targets;
       if (!database) {
         targets.note(`${fault.label}: no control of the run's database; skipped`);
+        details.skipped = "no control of the run's database";
         return;
       }
       // Reset in `finally` even when setting it failed half-way (set, but the sessions not ended): a
@@ -210,6 +395,23 @@ export async function applyFault(targets: FaultTargets, fault: ScheduledFault): 
     case 'kafka-restart':
       await stack.restartKafka();
       return;
+    case 'kafka-produce-refusal': {
+      const { kafka } = targets;
+      if (!kafka) {
+        targets.note(`${fault.label}: no control of the run's topics; skipped`);
+        details.skipped = "no control of the run's topics";
+        return;
+      }
+      details.topics = [...kafka.topics];
+      // Reset in `finally` even when the change failed half-way.
+      try {
+        await kafka.refuseProduce();
+        await sleep(fault.holdMs);
+      } finally {
+        await kafka.allowProduce();
+      }
+      return;
+    }
     case 'redis-restart':
       await stack.stopRedis();
       try {
@@ -226,8 +428,11 @@ export async function applyFault(targets: FaultTargets, fault: ScheduledFault): 
       const dependency = fault.dependency ?? 'postgres';
       if (!network?.proxy(index, dependency)) {
         targets.note(`${fault.label}: r${index + 1} has no ${dependency} proxy; skipped`);
+        details.skipped = `no ${dependency} proxy`;
         return;
       }
+      details.replica = index;
+      details.instanceId = cluster.replicas[index]?.instanceId;
       network.setMode(
         index,
         dependency,
@@ -240,7 +445,14 @@ export async function applyFault(targets: FaultTargets, fault: ScheduledFault): 
           : { kind: fault.kind === 'net-blackhole' ? 'blackhole' : 'reset' },
       );
       try {
-        await sleep(fault.holdMs);
+        await oneSided(
+          targets,
+          fault,
+          details,
+          index,
+          dependency,
+          async () => void (await sleep(fault.holdMs)),
+        );
       } finally {
         network.setMode(index, dependency, { kind: 'pass' });
       }
@@ -253,12 +465,16 @@ export async function applyFault(targets: FaultTargets, fault: ScheduledFault): 
       const proxy = network?.proxy(index, dependency);
       if (!network || !proxy) {
         targets.note(`${fault.label}: r${index + 1} has no ${dependency} proxy; skipped`);
+        details.skipped = `no ${dependency} proxy`;
         return;
       }
       if (network.packetFilterUnavailable) {
         targets.note(`${fault.label}: ${network.packetFilterUnavailable}; skipped`);
+        details.skipped = network.packetFilterUnavailable;
         return;
       }
+      details.replica = index;
+      details.instanceId = cluster.replicas[index]?.instanceId;
       const rule = { host: proxy.host, port: proxy.port, refusal: fault.refusal ?? 'tcp-reset' } as const;
       await network.packetFilter.refuse(rule);
       try {
@@ -267,7 +483,14 @@ export async function applyFault(targets: FaultTargets, fault: ScheduledFault): 
         // open a connection.
         network.setMode(index, dependency, { kind: 'reset' });
         network.setMode(index, dependency, { kind: 'pass' });
-        await sleep(fault.holdMs);
+        await oneSided(
+          targets,
+          fault,
+          details,
+          index,
+          dependency,
+          async () => void (await sleep(fault.holdMs)),
+        );
       } finally {
         await network.packetFilter.remove(rule);
       }
@@ -297,6 +520,13 @@ export async function healEverything(targets: FaultTargets): Promise<string[]> {
     .catch((error: Error) => targets.note(`heal the read-only database: ${error.message}`));
   await stack.startRedis().catch((error: Error) => targets.note(`heal Redis: ${error.message}`));
   await stack.startKafka().catch((error: Error) => targets.note(`heal Kafka: ${error.message}`));
+  // After the broker is up: an interrupted produce refusal leaves the topics refusing.
+  await targets.kafka
+    ?.heal()
+    .then((healed) => {
+      if (healed) targets.note("heal: the run's topics still refused produce requests; reset");
+    })
+    .catch((error: Error) => targets.note(`heal the produce refusal: ${error.message}`));
   for (const replica of targets.cluster.replicas) {
     if (replica.state === 'paused') targets.cluster.resume(replica.index);
   }

@@ -4,7 +4,7 @@ import type { StackFaults } from '../harness/stack-control';
 import type { DatabaseFaults } from './database-faults';
 import { applyFault, healEverything, type FaultTargets } from './fault-kinds';
 import type { FaultMode, FaultProxy } from './fault-proxy';
-import type { ScheduledFault } from './fault-schedule';
+import { familyOf, type ScheduledFault } from './fault-schedule';
 import type { NetworkFaults } from './network-faults';
 import type { PacketFilter, RefusalRule } from './packet-filter';
 
@@ -52,6 +52,7 @@ function recordingCluster() {
 
 const fault = (kind: ScheduledFault['kind'], replica?: number, holdMs = 0): ScheduledFault => ({
   kind,
+  family: familyOf(kind),
   atMs: 0,
   holdMs,
   spanMs: holdMs,

@@ -14,6 +14,11 @@ export type FaultKind =
   | 'replica-long-pause'
   /** SIGKILL of a replica just as its outbox relay publishes (between the broker's ack and the mark). */
   | 'relay-kill'
+  /**
+   * SIGSTOP of a replica caught inside a database transaction that holds row locks, for longer than the
+   * worker's lock, idle-in-transaction and statement timeouts (and shorter than the session timeout).
+   */
+  | 'replica-lock-pause'
   /** SIGTERM of every replica in turn under load, each started again before the next. */
   | 'rolling-restart'
   /** One replica more joins the group under load. */
@@ -33,6 +38,12 @@ export type FaultKind =
   | 'kafka-crash'
   /** A controlled broker shutdown and start. */
   | 'kafka-restart'
+  /**
+   * The broker refuses every produce request to the run's outbox topics for the hold while fetches go on
+   * (their `max.message.bytes` below the smallest record batch): the relays' publishes fail while the
+   * replicas keep consuming and writing outbox rows.
+   */
+  | 'kafka-produce-refusal'
   /** Redis stopped for the hold, then started (it keeps nothing on disk). */
   | 'redis-restart'
   /** Added latency between one replica and a dependency. */
@@ -52,6 +63,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'replica-pause',
   'replica-long-pause',
   'relay-kill',
+  'replica-lock-pause',
   'rolling-restart',
   'scale-up',
   'scale-down',
@@ -60,6 +72,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'postgres-read-only',
   'kafka-crash',
   'kafka-restart',
+  'kafka-produce-refusal',
   'redis-restart',
   'net-latency',
   'net-blackhole',
@@ -97,18 +110,24 @@ const REFUSED_DEPENDENCIES: readonly ProxiedDependency[] = [
   'kafka',
 ];
 
-/** Faults on a shared service: one at a time, never overlapping each other. */
-const SERVICE_KINDS: ReadonlySet<FaultKind> = new Set([
-  'postgres-crash',
-  'postgres-restart',
-  'kafka-crash',
-  'kafka-restart',
-  'redis-restart',
-  // The whole database changes under every replica, as a crash or restart does: one at a time with those.
-  'postgres-read-only',
-]);
+/**
+ * The shared service each service fault acts on. Faults on one service run one at a time, never
+ * overlapping each other (a read-only database changes the whole database under every replica, as a
+ * crash or restart does; a produce refusal alters the broker's topics, which a broker that is down cannot
+ * take). Faults on different services may overlap, as a correlated outage does.
+ */
+export const SERVICE_OF_KIND: Partial<Record<FaultKind, 'postgres' | 'kafka' | 'redis'>> = {
+  'postgres-crash': 'postgres',
+  'postgres-restart': 'postgres',
+  'postgres-read-only': 'postgres',
+  'kafka-crash': 'kafka',
+  'kafka-restart': 'kafka',
+  'kafka-produce-refusal': 'kafka',
+  'redis-restart': 'redis',
+};
+const SERVICE_KINDS: ReadonlySet<FaultKind> = new Set(Object.keys(SERVICE_OF_KIND) as FaultKind[]);
 /** Faults that change the membership of the whole group: one at a time, and not during a service fault. */
-const GROUP_KINDS: ReadonlySet<FaultKind> = new Set(['rolling-restart', 'scale-up', 'scale-down']);
+export const GROUP_KINDS: ReadonlySet<FaultKind> = new Set(['rolling-restart', 'scale-up', 'scale-down']);
 /** Faults that act through a replica's fault proxies: none where the replicas reach the services directly. */
 export const NETWORK_KINDS: ReadonlySet<FaultKind> = new Set([
   'net-latency',
@@ -121,8 +140,53 @@ const REPLICA_KINDS: ReadonlySet<FaultKind> = new Set([
   'replica-pause',
   'replica-long-pause',
   'relay-kill',
+  'replica-lock-pause',
   ...NETWORK_KINDS,
 ]);
+
+/**
+ * The fault families every run covers: a fault on a replica (its process or the group's membership), on
+ * PostgreSQL, Kafka and Redis, and a network fault between one replica and each dependency (the family
+ * fixes the dependency, the kind is drawn).
+ */
+export type FaultFamily =
+  'replica' | 'postgres' | 'kafka' | 'redis' | 'network-postgres' | 'network-redis' | 'network-kafka';
+export const FAULT_FAMILIES: readonly FaultFamily[] = [
+  'replica',
+  'postgres',
+  'kafka',
+  'redis',
+  'network-postgres',
+  'network-redis',
+  'network-kafka',
+];
+const NETWORK_FAMILY: Record<ProxiedDependency, FaultFamily> = {
+  postgres: 'network-postgres',
+  redis: 'network-redis',
+  kafka: 'network-kafka',
+};
+const DEPENDENCY_OF_FAMILY: Partial<Record<FaultFamily, ProxiedDependency>> = {
+  'network-postgres': 'postgres',
+  'network-redis': 'redis',
+  'network-kafka': 'kafka',
+};
+
+/** The family of a fault (a network fault's is that of its dependency). */
+export function familyOf(kind: FaultKind, dependency?: ProxiedDependency): FaultFamily {
+  if (NETWORK_KINDS.has(kind)) return NETWORK_FAMILY[dependency ?? 'postgres'];
+  return SERVICE_OF_KIND[kind] ?? 'replica';
+}
+
+/** The kinds of `pool` that can make a fault of `family`. */
+function kindsOfFamily(pool: readonly FaultKind[], family: FaultFamily): FaultKind[] {
+  if (DEPENDENCY_OF_FAMILY[family]) return pool.filter((kind) => NETWORK_KINDS.has(kind));
+  return pool.filter((kind) => !NETWORK_KINDS.has(kind) && familyOf(kind) === family);
+}
+
+/** The families a run drawing from `kinds` must cover: those that still have a kind. */
+export function familiesOf(kinds: readonly FaultKind[]): FaultFamily[] {
+  return FAULT_FAMILIES.filter((family) => kindsOfFamily(kinds, family).length > 0);
+}
 
 export interface ScheduledFault {
   kind: FaultKind;
@@ -132,6 +196,8 @@ export interface ScheduledFault {
   holdMs: number;
   /** How long it is expected to occupy its target, hold included (what the planner keeps apart). */
   spanMs: number;
+  /** The family this fault covers. */
+  family: FaultFamily;
   /** Replica index (0-based) for replica and network faults. */
   replica?: number;
   dependency?: ProxiedDependency;
@@ -148,9 +214,12 @@ export interface ScheduleOptions {
   loadMs: number;
   /** Replicas at the start of the run. */
   replicas: number;
-  /** Kinds to draw from (default: all). Each kind is drawn once before any is drawn twice. */
+  /**
+   * Kinds to draw from (default: all). Each family that has a kind here is drawn once first (the kind
+   * inside it at random); then each kind once before any is drawn twice.
+   */
   kinds?: readonly FaultKind[];
-  /** Faults in the run (default: one per 8 s of load, at least 3). */
+  /** Faults in the run (default: one per 8 s of load, at least 3, and at least one per family). */
   count?: number;
   /** The consumer session timeout, which a long pause must exceed. */
   sessionTimeoutMs?: number;
@@ -185,6 +254,12 @@ function expectedSpanMs(kind: FaultKind, holdMs: number, replicas: number): numb
       return 10_000;
     case 'replica-kill':
       return holdMs + 8_000;
+    // Up to LOCK_PAUSE_WAIT_MS looking for the replica inside a transaction, then the hold.
+    case 'replica-lock-pause':
+      return holdMs + 3_000;
+    // Two topic config changes, each waited for until the broker reports it.
+    case 'kafka-produce-refusal':
+      return holdMs + 2_000;
     default:
       return holdMs + 1_000;
   }
@@ -199,6 +274,15 @@ function holdFor(kind: FaultKind, random: SeededRandom, sessionTimeoutMs: number
       return between(2_000, 8_000);
     case 'replica-long-pause':
       return sessionTimeoutMs + between(3_000, 10_000);
+    // Past the worker's lock (3 s), idle-in-transaction (5 s) and statement (10 s) timeouts, so that a
+    // worker missing one of them leaves its row locks held for the whole pause; below the 30 s session
+    // timeout, so the replica keeps its partitions (and the fault fits the CI profile).
+    case 'replica-lock-pause':
+      return between(15_000, 20_000);
+    // Several of the relays' passes (backoff at most ELS_RELAY_MAX_BACKOFF_MS = 2 s) fail while the
+    // consumers go on writing rows.
+    case 'kafka-produce-refusal':
+      return between(4_000, 12_000);
     case 'redis-restart':
       return between(2_000, 6_000);
     case 'net-latency':
@@ -241,6 +325,10 @@ function describe(fault: Omit<ScheduledFault, 'label'>): string {
       return `SIGSTOP${replica} ${seconds(fault.holdMs)}`;
     case 'relay-kill':
       return `SIGKILL${replica} during relay publish`;
+    case 'replica-lock-pause':
+      return `SIGSTOP${replica} holding row locks ${seconds(fault.holdMs)}`;
+    case 'kafka-produce-refusal':
+      return `Kafka refuses produce ${seconds(fault.holdMs)}`;
     case 'net-latency':
       return `${fault.dependency} +${fault.latencyMs} ms${replica}, ${seconds(fault.holdMs)}`;
     case 'net-blackhole':
@@ -270,54 +358,97 @@ interface Occupied {
 
 const overlaps = (a: Occupied, b: Occupied) => a.startMs < b.endMs && b.startMs < a.endMs;
 
-/**
- * Draws the schedule. Faults start between 10 % and 70 % of the load; service faults and group changes
- * (rolling restart, scaling) never overlap one another, and one replica carries at most one replica or
- * network fault at a time. Otherwise faults overlap freely: a partition during a broker crash, or a kill
- * during a rolling restart, is a schedule this function may draw.
- */
-export function planFaultSchedule(options: ScheduleOptions): ScheduledFault[] {
-  const random = createSeededRandom(options.seed).fork('nemesis/schedule');
+/** One attempt at a whole schedule: the families first, then more faults up to the count. */
+function drawSchedule(
+  options: ScheduleOptions,
+  pool: readonly FaultKind[],
+  random: SeededRandom,
+  /** Whether the replica family's fault may be a group change (rolling restart, scaling). */
+  groupForReplicaFamily: boolean,
+): ScheduledFault[] {
   const sessionTimeoutMs = options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
-  const pool = [...(options.kinds ?? FAULT_KINDS)];
-  if (pool.length === 0) return [];
-  const count = options.count ?? Math.max(3, Math.round(options.loadMs / 8_000));
+  const families = familiesOf(pool);
+  const count = Math.max(families.length, options.count ?? Math.max(3, Math.round(options.loadMs / 8_000)));
   const earliest = Math.round(options.loadMs * 0.1);
   const latest = Math.max(earliest + 1, Math.round(options.loadMs * 0.7));
-  const exclusive: Occupied[] = [];
-  const services: Occupied[] = [];
-  const byReplica = new Map<number, Occupied[]>();
   const schedule: ScheduledFault[] = [];
+  const windowOf = (fault: ScheduledFault): Occupied => ({
+    startMs: fault.atMs,
+    endMs: fault.atMs + fault.spanMs,
+  });
 
-  /** Places one fault of `kind` at a random start that fits the constraints, or returns false. */
-  const place = (kind: FaultKind): boolean => {
+  /** Whether `kind` on `replica` (toward `dependency`) may occupy `window` beside what is placed. */
+  const fits = (
+    kind: FaultKind,
+    window: Occupied,
+    replica: number | undefined,
+    dependency: ProxiedDependency | undefined,
+  ): boolean =>
+    schedule.every((other) => {
+      if (!overlaps(windowOf(other), window)) return true;
+      // one replica carries one replica or network fault at a time
+      if (replica !== undefined && other.replica === replica) return false;
+      // group changes overlap no service fault and no other group change
+      if (GROUP_KINDS.has(kind) && (GROUP_KINDS.has(other.kind) || SERVICE_KINDS.has(other.kind))) {
+        return false;
+      }
+      if (SERVICE_KINDS.has(kind) && GROUP_KINDS.has(other.kind)) return false;
+      // faults on one service run one at a time
+      if (SERVICE_OF_KIND[kind] !== undefined && SERVICE_OF_KIND[kind] === SERVICE_OF_KIND[other.kind]) {
+        return false;
+      }
+      return true;
+    }) &&
+    // One-sided reachability: at least one replica keeps a dependency while others lose it, so network
+    // faults toward one dependency cover at most all replicas but one at any moment.
+    // (With one replica there is no other to keep it.)
+    (dependency === undefined ||
+      options.replicas < 2 ||
+      schedule.filter(
+        (other) =>
+          NETWORK_KINDS.has(other.kind) &&
+          other.dependency === dependency &&
+          overlaps(windowOf(other), window),
+      ).length +
+        1 <
+        options.replicas);
+
+  /**
+   * Places one fault of `kind` (toward `fixedDependency` for a network family) at a random start and
+   * replica that fit the constraints; after 32 random tries, the earliest start that fits on any replica.
+   * Returns false when none fits.
+   */
+  const place = (kind: FaultKind, fixedDependency?: ProxiedDependency, from = earliest): boolean => {
     const holdMs = holdFor(kind, random, sessionTimeoutMs);
     const spanMs = Math.round(expectedSpanMs(kind, holdMs, options.replicas) * (options.spanFactor ?? 1));
-    const replicaTarget = REPLICA_KINDS.has(kind) ? random.int(options.replicas) : undefined;
-    const shared = SERVICE_KINDS.has(kind) || GROUP_KINDS.has(kind);
-    let placed: Occupied | undefined;
+    const onReplica = REPLICA_KINDS.has(kind);
+    const dependency = NETWORK_KINDS.has(kind)
+      ? (fixedDependency ?? drawDependency(kind, random))
+      : undefined;
+    let placed: { window: Occupied; replica: number | undefined } | undefined;
     for (let attempt = 0; attempt < 32 && !placed; attempt += 1) {
-      const startMs = earliest + random.int(latest - earliest);
+      const startMs = from + random.int(latest - from);
+      const replica = onReplica ? random.int(options.replicas) : undefined;
       const window = { startMs, endMs: startMs + spanMs };
-      const busy = [
-        ...(shared ? [...services, ...exclusive] : []),
-        ...(replicaTarget === undefined ? [] : (byReplica.get(replicaTarget) ?? [])),
-      ];
-      if (!busy.some((w) => overlaps(w, window))) placed = window;
+      if (fits(kind, window, replica, dependency)) placed = { window, replica };
+    }
+    const firstReplica = random.int(options.replicas);
+    for (let startMs = from; startMs < latest && !placed; startMs += 250) {
+      const window = { startMs, endMs: startMs + spanMs };
+      for (let step = 0; step < (onReplica ? options.replicas : 1) && !placed; step += 1) {
+        const replica = onReplica ? (firstReplica + step) % options.replicas : undefined;
+        if (fits(kind, window, replica, dependency)) placed = { window, replica };
+      }
     }
     if (!placed) return false;
-    if (SERVICE_KINDS.has(kind)) services.push(placed);
-    if (GROUP_KINDS.has(kind)) exclusive.push(placed);
-    if (replicaTarget !== undefined) {
-      byReplica.set(replicaTarget, [...(byReplica.get(replicaTarget) ?? []), placed]);
-    }
     const fault: Omit<ScheduledFault, 'label'> = {
       kind,
-      atMs: placed.startMs,
+      family: familyOf(kind, dependency),
+      atMs: placed.window.startMs,
       holdMs,
       spanMs,
-      ...(replicaTarget === undefined ? {} : { replica: replicaTarget }),
-      ...(NETWORK_KINDS.has(kind) ? { dependency: drawDependency(kind, random) } : {}),
+      ...(placed.replica === undefined ? {} : { replica: placed.replica }),
+      ...(dependency === undefined ? {} : { dependency }),
       ...(kind === 'net-latency' ? { latencyMs: 50 + random.int(351) } : {}),
       ...(kind === 'net-refuse'
         ? { refusal: CONNECTION_REFUSALS[random.int(CONNECTION_REFUSALS.length)] }
@@ -327,9 +458,34 @@ export function planFaultSchedule(options: ScheduleOptions): ScheduledFault[] {
     return true;
   };
 
-  // Rounds over the shuffled kinds: each kind once before any twice. A kind that fits nowhere this round
-  // (the shared services are busy for the whole window) gives its turn to the next.
-  let round: FaultKind[] = [];
+  // Every family once, in a random order, the kind inside it at random: a kind that fits nowhere gives
+  // its turn to another of its family. A group change drawn for the replica family overlaps no service
+  // fault, so it is placed first, in the last third of the window, leaving room for them before it; any
+  // other replica fault goes last.
+  const drawn: FaultKind[] = [];
+  const replicaCandidates = families.includes('replica')
+    ? random.shuffle(
+        kindsOfFamily(pool, 'replica').filter((kind) => groupForReplicaFamily || !GROUP_KINDS.has(kind)),
+      )
+    : [];
+  const [firstReplicaKind] = replicaCandidates;
+  if (firstReplicaKind && GROUP_KINDS.has(firstReplicaKind)) {
+    const lateStart = latest - Math.floor((latest - earliest) / 3);
+    if (place(firstReplicaKind, undefined, lateStart)) drawn.push(firstReplicaKind);
+  }
+  for (const family of random.shuffle(families.filter((f) => f !== 'replica'))) {
+    const candidates = random.shuffle(kindsOfFamily(pool, family));
+    const kind = candidates.find((candidate) => place(candidate, DEPENDENCY_OF_FAMILY[family]));
+    if (kind) drawn.push(kind);
+  }
+  if (replicaCandidates.length > 0 && !drawn.some((kind) => familyOf(kind) === 'replica')) {
+    const kind = replicaCandidates.find((candidate) => place(candidate));
+    if (kind) drawn.push(kind);
+  }
+
+  // Then rounds over the shuffled kinds, the first without those the families drew: each kind once
+  // before any twice. A kind that fits nowhere this round gives its turn to the next.
+  let round: FaultKind[] = random.shuffle(pool.filter((kind) => !drawn.includes(kind)));
   let misses = 0;
   while (schedule.length < count && misses < pool.length * 2) {
     if (round.length === 0) round = random.shuffle([...pool]);
@@ -338,6 +494,29 @@ export function planFaultSchedule(options: ScheduleOptions): ScheduledFault[] {
     else misses += 1;
   }
   return schedule.sort((a, b) => a.atMs - b.atMs);
+}
+
+/**
+ * Draws the schedule. Every family that has a kind in the pool gets one fault first (the kind inside the
+ * family drawn from the seed), then more faults up to the count, each kind once before any twice. Faults
+ * start between 10 % and 70 % of the load. Faults on one shared service never overlap one another, and
+ * group changes (rolling restart, scaling) overlap no service fault and no other group change; one
+ * replica carries at most one replica or network fault at a time, and at any moment at least one replica
+ * reaches each dependency (network faults toward it cover all replicas but one at most). Otherwise faults
+ * overlap freely: a partition during a broker crash, a Redis outage during a PostgreSQL crash, or a kill
+ * during a rolling restart is a schedule this function may draw. When the families cannot all fit with
+ * the replica family drawing a group change (a 36 s rolling restart in a 30 s load), it draws again with
+ * the replica family's kind taken from the replica's own faults.
+ */
+export function planFaultSchedule(options: ScheduleOptions): ScheduledFault[] {
+  const pool = [...new Set(options.kinds ?? FAULT_KINDS)];
+  if (pool.length === 0) return [];
+  const random = createSeededRandom(options.seed).fork('nemesis/schedule');
+  const covered = (schedule: readonly ScheduledFault[]) => new Set(schedule.map((f) => f.family)).size;
+  const first = drawSchedule(options, pool, random, true);
+  if (covered(first) === familiesOf(pool).length) return first;
+  const second = drawSchedule(options, pool, random.fork('without-group-change'), false);
+  return covered(second) > covered(first) ? second : first;
 }
 
 /** Parses `E2E_FAULTS`: a comma-separated list of fault kinds (empty or `all`: every kind). */

@@ -1,18 +1,21 @@
-import { applyFault, healEverything, type FaultTargets } from './fault-kinds';
-import type { ScheduledFault } from './fault-schedule';
+import { applyFault, healEverything, type FaultDetails, type FaultTargets } from './fault-kinds';
+import { GROUP_KINDS, SERVICE_OF_KIND, type ScheduledFault } from './fault-schedule';
 
 /**
  * Runs a fault schedule against a loaded cluster: each fault starts at its time after the load began (or as
- * soon as the service or group fault before it has ended, when that took longer than planned), several at
- * once where the schedule overlaps them. A fault whose turn comes only after the load has ended is skipped
+ * soon as the fault on the same service, or the group change, before it has ended, when that took longer
+ * than planned), several at once where the schedule overlaps them. A fault whose turn comes only after the load has ended is skipped
  * and reported: it would test nothing (a scale-up that waits out a killed member's session timeout can push
  * the next service fault past a short load). Records every fault's real window, and ends with everything
  * healed and every running replica ready.
  */
 
 export interface FaultRecorder {
-  /** Runs a fault and records its window under `label`. */
-  fault<T>(label: string, action: () => Promise<T>): Promise<T>;
+  /**
+   * Runs a fault and records its window under `label`, with `details` as they are when the action ends
+   * (the action fills them in).
+   */
+  fault<T>(label: string, action: () => Promise<T>, details?: FaultDetails): Promise<T>;
 }
 
 export interface NemesisResult {
@@ -26,19 +29,6 @@ export interface NemesisResult {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Faults on one shared service run one after another even when one overran its planned span. */
-const SERVICE_OF: Partial<Record<ScheduledFault['kind'], string>> = {
-  'postgres-crash': 'postgres',
-  'postgres-restart': 'postgres',
-  'postgres-read-only': 'postgres',
-  'kafka-crash': 'kafka',
-  'kafka-restart': 'kafka',
-  'redis-restart': 'redis',
-  'rolling-restart': 'group',
-  'scale-up': 'group',
-  'scale-down': 'group',
-};
-
 export async function runNemesis(
   schedule: readonly ScheduledFault[],
   targets: FaultTargets,
@@ -50,8 +40,24 @@ export async function runNemesis(
   const startedAt = Date.now();
   const failures: string[] = [];
   const skipped: string[] = [];
-  // Serialise the service and group faults: one chain of promises for all of them.
-  let exclusive: Promise<void> = Promise.resolve();
+  // Faults on one service run one after another; a group change waits for every service fault before
+  // it, and every later service fault waits for it.
+  const chains = new Map<string, Promise<void>>();
+  const after = (keys: readonly string[]) =>
+    Promise.all(keys.map((key) => chains.get(key) ?? Promise.resolve())).then(() => undefined);
+  const serialised = (fault: ScheduledFault, run: () => Promise<void>): Promise<void> => {
+    const service = SERVICE_OF_KIND[fault.kind];
+    const group = GROUP_KINDS.has(fault.kind);
+    if (!service && !group) return run();
+    const keys = group ? ['group', ...Object.values(SERVICE_OF_KIND)] : ['group', service as string];
+    const turn = after([...new Set(keys)]).then(run, run);
+    for (const key of group ? new Set(keys) : [service as string])
+      chains.set(
+        key,
+        turn.catch(() => undefined),
+      );
+    return turn;
+  };
   const tasks = schedule.map(async (fault) => {
     await sleep(Math.max(0, fault.atMs - (Date.now() - startedAt)));
     const run = async () => {
@@ -64,10 +70,15 @@ export async function runNemesis(
         return;
       }
       log(`fault at ${at}: ${fault.label}`);
-      await recorder.fault(fault.label, () => applyFault(targets, fault));
+      const details: FaultDetails = {
+        kind: fault.kind,
+        family: fault.family,
+        ...(fault.replica === undefined ? {} : { replica: fault.replica }),
+        ...(fault.dependency === undefined ? {} : { dependency: fault.dependency }),
+      };
+      await recorder.fault(fault.label, () => applyFault(targets, fault, details), details);
     };
-    const attempt = SERVICE_OF[fault.kind] ? (exclusive = exclusive.then(run, run)) : run();
-    await attempt.catch((error: unknown) => {
+    await serialised(fault, run).catch((error: unknown) => {
       failures.push(`${fault.label}: ${error instanceof Error ? error.message : String(error)}`);
     });
   });

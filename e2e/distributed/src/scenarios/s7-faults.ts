@@ -1,5 +1,7 @@
 import { TEST_SERVER_URL } from '@els/coordination/testing';
+import { createTestKafka } from '../harness/kafka-probe';
 import { createDatabaseFaults } from '../nemesis/database-faults';
+import { createKafkaFaults } from '../nemesis/kafka-faults';
 import { FAULT_KINDS, NETWORK_KINDS, planFaultSchedule, type FaultKind } from '../nemesis/fault-schedule';
 import { runNemesis } from '../nemesis/run-nemesis';
 import { outcome, pick, simple, sleep, waitForAssignments, type Runner } from './scenario-kit';
@@ -90,6 +92,10 @@ export const faults: Runner = async (env) => {
       : undefined;
     const databaseUnavailable = await database?.unavailable();
     if (databaseUnavailable) context.note(`no postgres-read-only faults: ${databaseUnavailable}`);
+    // The produce refusal alters the run's own topics through an admin client of the suite.
+    const kafka = schedule.some((fault) => fault.kind === 'kafka-produce-refusal')
+      ? createKafkaFaults({ kafka: createTestKafka('e2e-s7-nemesis'), topicPrefix: context.topicPrefix })
+      : undefined;
     const result = await runNemesis(
       schedule,
       {
@@ -97,6 +103,7 @@ export const faults: Runner = async (env) => {
         network: context.network,
         sql: context.db.sql,
         database: databaseUnavailable ? undefined : database,
+        kafka,
         note: context.note,
       },
       context,

@@ -44,6 +44,7 @@ import { ENVELOPE_TOPICS } from '../checker/history-index';
 import { progressOfHistory, type ProgressEvent, type WorkItem } from '../checker/progress-check';
 import { createMetricsLedger, type MetricsLedger } from '../harness/metrics-ledger';
 import { LATE_EFFECTS_WINDOW_MS } from '../harness/worker-settings';
+import type { FaultDetails } from '../nemesis/fault-kinds';
 import { createNetworkFaults, type NetworkFaults } from '../nemesis/network-faults';
 import { MERGED_LOG, writeMergedLog } from '../report/merged-log';
 
@@ -53,7 +54,13 @@ import { MERGED_LOG, writeMergedLog } from '../report/merged-log';
  * system has settled or the settle timeout has passed.
  */
 
-export interface FaultWindow {
+/**
+ * A fault as it ran: its label and real window, and what the nemesis recorded about it (scenario 7: its
+ * kind and family, the replica it acted on, a network fault's dependency and who still reached it, whether
+ * a lock pause caught the replica holding row locks; `FaultDetails`). Windows other scenarios record carry
+ * the label and times only.
+ */
+export interface FaultWindow extends FaultDetails {
   label: string;
   startMs: number;
   endMs: number;
@@ -67,8 +74,8 @@ export interface LoadContext {
   network: NetworkFaults | undefined;
   /** Resolves when the generator has sent everything. */
   produced: Promise<unknown>;
-  /** Runs a fault and records its window for the report. */
-  fault<T>(label: string, action: () => Promise<T>): Promise<T>;
+  /** Runs a fault and records its window for the report, with `details` as the action left them. */
+  fault<T>(label: string, action: () => Promise<T>, details?: FaultDetails): Promise<T>;
   note(text: string): void;
 }
 
@@ -314,12 +321,12 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
       topicPrefix,
       network,
       produced: producing.catch(() => undefined),
-      async fault(label, action) {
+      async fault(label, action, details) {
         const startMs = Date.now();
         try {
           return await action();
         } finally {
-          faults.push({ label, startMs, endMs: Date.now() });
+          faults.push({ ...details, label, startMs, endMs: Date.now() });
         }
       },
       note: (text) => void notes.push(text),
