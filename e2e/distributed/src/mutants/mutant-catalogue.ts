@@ -215,6 +215,17 @@ export const MUTANTS: readonly Mutant[] = [
     faults: ['postgres-read-only'],
   }),
   entry({
+    id: 'relay-failed-publish-kept-marked',
+    invariant: 'invariant 5 (published at least once)',
+    defect:
+      'The relay never reverts the claim of rows whose publish failed: they stay marked published and their events are never published.',
+    // Needs publishes that fail while the replicas go on writing rows: scenario 7 with the broker refusing
+    // produce requests (a broker that is down stops the consumers too, so no row waits when it fails).
+    scenarios: [7],
+    ci: false,
+    faults: ['kafka-produce-refusal'],
+  }),
+  entry({
     id: 'no-heartbeat-between-steps',
     invariant: 'invariant 11 (no stuck peer)',
     defect:
