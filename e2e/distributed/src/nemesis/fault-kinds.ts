@@ -24,6 +24,8 @@ export interface FaultTargets {
   kafka?: KafkaFaults | undefined;
   /** The shared services' controls (default: the driver's, `stackFaults`). */
   stack?: StackFaults;
+  /** How long `replica-lock-pause` looks for a transaction holding row locks (default LOCK_PAUSE_WAIT_MS). */
+  lockPauseWaitMs?: number;
   note(text: string): void;
 }
 
@@ -167,7 +169,8 @@ async function pauseHoldingLocks(targets: FaultTargets, index: number, details: 
   const { cluster } = targets;
   const instanceId = cluster.replicas[index]?.instanceId ?? '';
   const startedAt = Date.now();
-  while (Date.now() - startedAt < LOCK_PAUSE_WAIT_MS) {
+  const waitMs = targets.lockPauseWaitMs ?? LOCK_PAUSE_WAIT_MS;
+  while (Date.now() - startedAt < waitMs) {
     const [candidate] = await lockingSessions(targets.sql, instanceId).catch(() => []);
     if (candidate) {
       cluster.pause(index);
@@ -313,7 +316,7 @@ export async function applyFault(
           targets.note(
             details.locksHeld
               ? `${fault.label}: r${index + 1} stopped inside a transaction holding row locks (${details.lockSession?.state}, ${details.lockSession?.lockModes.join('+')}) after ${details.waitedMs} ms`
-              : `${fault.label}: no transaction of r${index + 1} holding row locks within ${LOCK_PAUSE_WAIT_MS / 1000} s; paused it anyway`,
+              : `${fault.label}: no transaction of r${index + 1} holding row locks within ${details.waitedMs} ms; paused it anyway`,
           );
           await sleep(fault.holdMs);
         } finally {

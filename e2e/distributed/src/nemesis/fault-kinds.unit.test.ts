@@ -2,7 +2,9 @@ import type { Sql } from '@els/coordination';
 import type { Replica, ReplicaExit, WorkerCluster } from '../harness/process-cluster';
 import type { StackFaults } from '../harness/stack-control';
 import type { DatabaseFaults } from './database-faults';
-import { applyFault, healEverything, type FaultTargets } from './fault-kinds';
+import type { KafkaFaults } from './kafka-faults';
+import { runNemesis } from './run-nemesis';
+import { applyFault, healEverything, type FaultDetails, type FaultTargets } from './fault-kinds';
 import type { FaultMode, FaultProxy } from './fault-proxy';
 import { familyOf, type ScheduledFault } from './fault-schedule';
 import type { NetworkFaults } from './network-faults';
@@ -39,6 +41,16 @@ function recordingCluster() {
     },
     async httpGet() {
       return { status: 200, body: { ready: true } };
+    },
+    pause(index) {
+      if (at(index).state !== 'running') return;
+      calls.push(`pause r${index + 1}`);
+      at(index).state = 'paused';
+    },
+    resume(index) {
+      if (at(index).state !== 'paused') return;
+      calls.push(`resume r${index + 1}`);
+      at(index).state = 'running';
     },
     async terminate(index): Promise<ReplicaExit> {
       calls.push(`terminate r${index + 1}`);
@@ -307,5 +319,215 @@ describe('healing after the faults', () => {
     expect(await healEverything(targets)).toEqual([]);
     expect(log.names()).toEqual([]);
     expect(notes).toEqual([]);
+  });
+});
+
+/**
+ * The run's database as `replica-lock-pause` sees it: `sessions(call, pid)` answers the n-th look at the
+ * replica's sessions in a transaction (`pid` set when it looks again at one session after the stop).
+ */
+function sessionsDatabase(sessions: (call: number, pid: number | null) => unknown[]) {
+  const looks: Array<{ pid: number | null; name: unknown }> = [];
+  const sql = ((_strings: TemplateStringsArray, ...values: unknown[]) => {
+    const pid = (values.at(-1) as number | null) ?? null;
+    looks.push({ pid, name: values[0] });
+    return Promise.resolve(sessions(looks.length, pid));
+  }) as unknown as Sql;
+  return { sql, looks };
+}
+
+const lockingSession = (xid: string) => ({
+  pid: 4242,
+  xid,
+  state: 'idle in transaction',
+  xactAgeMs: 3,
+  lockModes: ['RowExclusiveLock'],
+});
+
+describe('replica-lock-pause', () => {
+  it('stops the replica while its session holds row locks, for the hold, and records it', async () => {
+    const { calls, cluster } = recordingCluster();
+    const { targets, notes } = targetsOf(cluster);
+    // nothing on the first two looks, then a transaction that is still open once the replica is stopped
+    const { sql, looks } = sessionsDatabase((call) => (call < 3 ? [] : [lockingSession('901')]));
+    const details: FaultDetails = {};
+    const startedAt = Date.now();
+    await applyFault(
+      { ...targets, sql },
+      { ...fault('replica-lock-pause', 1, 120), label: 'lock pause' },
+      details,
+    );
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(120);
+    expect(calls).toEqual(['pause r2', 'resume r2']);
+    expect(looks[0]?.name).toBe('els-worker-r2');
+    expect(looks.map((look) => look.pid)).toEqual([null, null, null, 4242]);
+    expect(details).toMatchObject({
+      replica: 1,
+      instanceId: 'r2',
+      locksHeld: true,
+      lockSession: { pid: 4242, state: 'idle in transaction', lockModes: ['RowExclusiveLock'] },
+    });
+    expect(details.waitedMs).toBeGreaterThanOrEqual(0);
+    expect(notes.join('\n')).toMatch(/lock pause: r2 stopped inside a transaction holding row locks/);
+  });
+
+  it('lets the replica go on when the transaction ended before the stop, and stops it in the next one', async () => {
+    const { calls, cluster } = recordingCluster();
+    const { targets } = targetsOf(cluster);
+    // look 1: xid 7 open; look 2 (stopped): gone; look 3: xid 8 open; look 4 (stopped): still open
+    const { sql } = sessionsDatabase((call) =>
+      call === 1 ? [lockingSession('7')] : call === 3 || call === 4 ? [lockingSession('8')] : [],
+    );
+    const details: FaultDetails = {};
+    await applyFault({ ...targets, sql }, fault('replica-lock-pause', 0, 10), details);
+    expect(calls).toEqual(['pause r1', 'resume r1', 'pause r1', 'resume r1']);
+    expect(details.locksHeld).toBe(true);
+  });
+
+  it('pauses the replica anyway, and says so, when no transaction holds row locks within the wait', async () => {
+    const { calls, cluster } = recordingCluster();
+    const { targets, notes } = targetsOf(cluster);
+    const { sql } = sessionsDatabase(() => []);
+    const details: FaultDetails = {};
+    await applyFault(
+      { ...targets, sql, lockPauseWaitMs: 60 },
+      { ...fault('replica-lock-pause', 2, 10), label: 'lock pause' },
+      details,
+    );
+    expect(calls).toEqual(['pause r3', 'resume r3']);
+    expect(details.locksHeld).toBe(false);
+    expect(details.waitedMs).toBeGreaterThanOrEqual(60);
+    expect(notes.join('\n')).toMatch(
+      /lock pause: no transaction of r3 holding row locks within \d+ ms; paused it anyway/,
+    );
+  });
+});
+
+/** The run's topics as the produce refusal sees them, recording what is done to them. */
+function recordingTopics(log: ReturnType<typeof callLog>, options: { failToRefuse?: boolean } = {}) {
+  let refused = false;
+  const kafka: KafkaFaults = {
+    topics: ['p.slot', 'p.excess', 'p.completed'],
+    async refuseProduce() {
+      log.record('refuse produce');
+      refused = true;
+      if (options.failToRefuse) throw new Error('broker went away');
+    },
+    async allowProduce() {
+      log.record('allow produce');
+      refused = false;
+    },
+    async heal() {
+      if (!refused) return false;
+      await kafka.allowProduce();
+      return true;
+    },
+  };
+  return kafka;
+}
+
+describe('kafka-produce-refusal', () => {
+  it("refuses produce requests to the run's topics for the hold, then allows them again", async () => {
+    const log = callLog();
+    const { targets } = withTargets({ kafka: recordingTopics(log) });
+    const details: FaultDetails = {};
+    await applyFault(targets, fault('kafka-produce-refusal', undefined, 120), details);
+    expect(log.names()).toEqual(['refuse produce', 'allow produce']);
+    const [set, reset] = log.calls;
+    expect((reset?.atMs ?? 0) - (set?.atMs ?? 0)).toBeGreaterThanOrEqual(110);
+    expect(details.topics).toEqual(['p.slot', 'p.excess', 'p.completed']);
+  });
+
+  it('allows produce again when refusing failed half-way, and healing resets a refusal left behind', async () => {
+    const log = callLog();
+    const { targets } = withTargets({ kafka: recordingTopics(log, { failToRefuse: true }) });
+    await expect(applyFault(targets, fault('kafka-produce-refusal', undefined, 50))).rejects.toThrow(
+      /broker went away/,
+    );
+    expect(log.names()).toEqual(['refuse produce', 'allow produce']);
+    const left = recordingTopics(log);
+    await left.refuseProduce();
+    const { targets: healing, notes } = withTargets({ kafka: left });
+    expect(await healEverything(healing)).toEqual([]);
+    expect(log.names().slice(2)).toEqual(['refuse produce', 'allow produce']);
+    expect(notes).toEqual(["heal: the run's topics still refused produce requests; reset"]);
+  });
+
+  it('is skipped with a note where the suite has no control of the topics', async () => {
+    const { targets, notes } = withTargets({ kafka: undefined });
+    const details: FaultDetails = {};
+    await applyFault(
+      targets,
+      { ...fault('kafka-produce-refusal', undefined, 10), label: 'refusal' },
+      details,
+    );
+    expect(notes).toEqual(["refusal: no control of the run's topics; skipped"]);
+    expect(details.skipped).toBe("no control of the run's topics");
+  });
+});
+
+describe('one-sided reachability', () => {
+  it('names who still reaches the dependency while one replica does not, overlapping faults included', async () => {
+    const log = callLog();
+    const { targets, notes } = withTargets({ network: recordingNetwork(log) });
+    const partition = (replica: number, holdMs: number) => ({
+      ...fault('net-blackhole', replica, holdMs),
+      dependency: 'postgres' as const,
+      label: `postgres partition r${replica + 1}`,
+    });
+    const first: FaultDetails = {};
+    const second: FaultDetails = {};
+    await Promise.all([
+      applyFault(targets, partition(0, 80), first),
+      sleep(20).then(() => applyFault(targets, partition(2, 20), second)),
+    ]);
+    expect(first).toMatchObject({ replica: 0, reachableBy: [1, 2] });
+    expect(second.reachableBy).toEqual([1]);
+    expect(notes).toEqual([
+      'postgres partition r1: postgres reachable by r2, r3; not by r1',
+      'postgres partition r3: postgres reachable by r2; not by r1, r3',
+    ]);
+  });
+});
+
+describe('the nemesis serialises faults per service', () => {
+  it('runs faults on one service one after another, faults on different services at once', async () => {
+    const log = callLog();
+    const slow = (name: string) => async () => {
+      log.record(`${name} begins`);
+      await sleep(60);
+      log.record(`${name} ends`);
+    };
+    const stack: StackFaults = {
+      ...noStack,
+      crashKafka: slow('kafka crash'),
+      restartPostgres: slow('postgres restart'),
+    };
+    const { cluster } = recordingCluster();
+    const { targets } = targetsOf(cluster);
+    const windows: Array<{ label: string; details?: FaultDetails }> = [];
+    const at = (kind: ScheduledFault['kind'], label: string): ScheduledFault => ({ ...fault(kind), label });
+    await runNemesis(
+      [at('kafka-crash', 'crash'), at('postgres-restart', 'restart'), at('kafka-produce-refusal', 'refusal')],
+      { ...targets, stack, kafka: recordingTopics(log) },
+      {
+        async fault(label, action, details) {
+          try {
+            return await action();
+          } finally {
+            windows.push({ label, ...(details ? { details } : {}) });
+          }
+        },
+      },
+    );
+    const names = log.names();
+    // the crash and the PostgreSQL restart overlap; the refusal waits for both (it holds PostgreSQL too)
+    expect(names.slice(0, 2).sort()).toEqual(['kafka crash begins', 'postgres restart begins']);
+    expect(names.indexOf('refuse produce')).toBeGreaterThan(names.indexOf('kafka crash ends'));
+    expect(names.indexOf('refuse produce')).toBeGreaterThan(names.indexOf('postgres restart ends'));
+    expect(windows.find((window) => window.label === 'refusal')?.details).toMatchObject({
+      kind: 'kafka-produce-refusal',
+      family: 'kafka',
+    });
   });
 });

@@ -126,6 +126,17 @@ export const SERVICE_OF_KIND: Partial<Record<FaultKind, 'postgres' | 'kafka' | '
   'redis-restart': 'redis',
 };
 const SERVICE_KINDS: ReadonlySet<FaultKind> = new Set(Object.keys(SERVICE_OF_KIND) as FaultKind[]);
+
+/**
+ * The services a fault keeps to itself: its own, and for a produce refusal PostgreSQL's too, since the
+ * refusal shows something only while the replicas write outbox rows (a database down or read-only at the
+ * same time leaves no publish to fail).
+ */
+export function servicesHeldBy(kind: FaultKind): string[] {
+  const service = SERVICE_OF_KIND[kind];
+  if (!service) return [];
+  return kind === 'kafka-produce-refusal' ? [service, 'postgres'] : [service];
+}
 /** Faults that change the membership of the whole group: one at a time, and not during a service fault. */
 export const GROUP_KINDS: ReadonlySet<FaultKind> = new Set(['rolling-restart', 'scale-up', 'scale-down']);
 /** Faults that act through a replica's fault proxies: none where the replicas reach the services directly. */
@@ -394,9 +405,7 @@ function drawSchedule(
       }
       if (SERVICE_KINDS.has(kind) && GROUP_KINDS.has(other.kind)) return false;
       // faults on one service run one at a time
-      if (SERVICE_OF_KIND[kind] !== undefined && SERVICE_OF_KIND[kind] === SERVICE_OF_KIND[other.kind]) {
-        return false;
-      }
+      if (servicesHeldBy(kind).some((service) => servicesHeldBy(other.kind).includes(service))) return false;
       return true;
     }) &&
     // One-sided reachability: at least one replica keeps a dependency while others lose it, so network

@@ -147,7 +147,9 @@ describe('fault schedule', () => {
         for (const [i, a] of schedule.entries()) {
           for (const b of schedule.slice(i + 1)) {
             if (!overlap(a, b)) continue;
-            const sameService = SERVICE[a.kind] !== undefined && SERVICE[a.kind] === SERVICE[b.kind];
+            const held = (kind: string) =>
+              kind === 'kafka-produce-refusal' ? ['kafka', 'postgres'] : SERVICE[kind] ? [SERVICE[kind]] : [];
+            const sameService = held(a.kind).some((service) => held(b.kind).includes(service));
             const groupMeetsShared =
               (GROUP.has(a.kind) && (GROUP.has(b.kind) || SERVICE[b.kind] !== undefined)) ||
               (GROUP.has(b.kind) && SERVICE[a.kind] !== undefined);

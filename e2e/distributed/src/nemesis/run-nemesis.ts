@@ -1,5 +1,5 @@
 import { applyFault, healEverything, type FaultDetails, type FaultTargets } from './fault-kinds';
-import { GROUP_KINDS, SERVICE_OF_KIND, type ScheduledFault } from './fault-schedule';
+import { GROUP_KINDS, SERVICE_OF_KIND, servicesHeldBy, type ScheduledFault } from './fault-schedule';
 
 /**
  * Runs a fault schedule against a loaded cluster: each fault starts at its time after the load began (or as
@@ -40,18 +40,18 @@ export async function runNemesis(
   const startedAt = Date.now();
   const failures: string[] = [];
   const skipped: string[] = [];
-  // Faults on one service run one after another; a group change waits for every service fault before
-  // it, and every later service fault waits for it.
+  // Faults on one service run one after another (a produce refusal holds PostgreSQL's turn too); a group
+  // change waits for every service fault before it, and every later service fault waits for it.
   const chains = new Map<string, Promise<void>>();
   const after = (keys: readonly string[]) =>
     Promise.all(keys.map((key) => chains.get(key) ?? Promise.resolve())).then(() => undefined);
   const serialised = (fault: ScheduledFault, run: () => Promise<void>): Promise<void> => {
-    const service = SERVICE_OF_KIND[fault.kind];
-    const group = GROUP_KINDS.has(fault.kind);
-    if (!service && !group) return run();
-    const keys = group ? ['group', ...Object.values(SERVICE_OF_KIND)] : ['group', service as string];
-    const turn = after([...new Set(keys)]).then(run, run);
-    for (const key of group ? new Set(keys) : [service as string])
+    const held = GROUP_KINDS.has(fault.kind)
+      ? ['group', ...new Set(Object.values(SERVICE_OF_KIND))]
+      : servicesHeldBy(fault.kind);
+    if (held.length === 0) return run();
+    const turn = after([...new Set(['group', ...held])]).then(run, run);
+    for (const key of held)
       chains.set(
         key,
         turn.catch(() => undefined),

@@ -9,10 +9,13 @@ import type { RunSettings } from './run-settings';
 import type { LoadContext } from './workload-run';
 
 /**
- * Scenario 7: the random nemesis. A fault schedule drawn from the run's seed (replica kills and pauses,
- * hard and graceful crashes of PostgreSQL and Kafka, a read-only database, Redis outages, partitions,
- * latency, resets and refused or unreachable connections between one replica and PostgreSQL, Redis or
- * Kafka, rolling restarts, scaling up and down) runs during the load, several
+ * Scenario 7: the random nemesis. A fault schedule drawn from the run's seed runs during the load, covering
+ * every fault family on every run (a replica fault, PostgreSQL, Kafka, Redis, and a network fault between one
+ * replica and each of PostgreSQL, Redis and Kafka; the kind inside each family drawn): replica kills and
+ * pauses, a pause while the replica holds row locks, rolling restarts, scaling up and down, hard and graceful
+ * crashes of PostgreSQL and Kafka, a read-only database, a broker refusing produce requests while fetches go
+ * on, Redis outages, and partitions, latency, resets and refused or unreachable connections between one
+ * replica and a dependency that the others still reach; several
  * faults overlapping; afterwards the checker judges the whole history. Every fault must have started
  * while the generator was still producing (one whose turn comes later, behind an overrunning service or
  * group fault, is skipped and noted), and every running replica must be ready again within two
