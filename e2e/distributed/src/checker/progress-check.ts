@@ -125,6 +125,7 @@ export const NOT_JUDGED: Readonly<Record<string, string>> = {
   'postgres-read-only': 'the database refuses every replica’s writes',
   'kafka-crash': 'the broker down for every replica',
   'kafka-restart': 'the broker down for every replica',
+  'kafka-produce-refusal': 'the broker refuses every replica’s publishes: no record reaches a topic',
   'redis-restart': 'Redis down for every replica',
   'redis-stopped': 'Redis down for every replica',
   'rolling-restart': 'every replica restarts; each restart rebalances the group',

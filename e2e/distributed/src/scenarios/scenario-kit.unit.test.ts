@@ -1,4 +1,4 @@
-import type { ScheduledFault } from '../nemesis/fault-schedule';
+import { familyOf, type ScheduledFault } from '../nemesis/fault-schedule';
 import { describeFaults } from './scenario-kit';
 import type { WorkloadRunResult } from './workload-run';
 
@@ -10,6 +10,7 @@ function runWith(faults: WorkloadRunResult['faults'], notes: string[] = []): Wor
 
 const planned = (kind: ScheduledFault['kind'], label: string, replica?: number): ScheduledFault => ({
   kind,
+  family: familyOf(kind),
   label,
   atMs: 0,
   holdMs: 0,
