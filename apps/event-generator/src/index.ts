@@ -11,6 +11,8 @@ export {
 } from './malformed-message';
 export type { MalformedClass, MalformedMessage, MalformedInput } from './malformed-message';
 export { planWave, createPlan } from './workload-plan';
+export { planTraceContext, INVALID_TRACEPARENT_EVERY, TRACESTATE_EVERY } from './trace-context-plan';
+export type { PlannedTraceContext } from './trace-context-plan';
 export type { PlannedSend, SendKind, BatchExpectation, WavePlan, WorkloadPlan } from './workload-plan';
 export { systemClock } from './clock';
 export type { Clock } from './clock';

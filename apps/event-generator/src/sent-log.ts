@@ -28,6 +28,13 @@ export interface SentLogLine {
   /** Registrations: the course code and user id its completion must repeat; null otherwise. */
   courseCode: string | null;
   userId: string | null;
+  /**
+   * Every valid event: the `traceparent` and `tracestate` of its envelope's metadata as sent (null when it
+   * had none; the traceparent may be deliberately invalid). The outputs it causes must carry the usable
+   * part (`traceContextOf`); absent in a log written before the generator sent trace contexts.
+   */
+  traceparent?: string | null;
+  tracestate?: string | null;
   /** Size of the value in bytes. */
   valueBytes: number;
   /** SHA-256 of the value (hex): a dead letter must carry these bytes. */

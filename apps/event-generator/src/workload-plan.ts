@@ -2,6 +2,7 @@ import { COURSE_CODES, TOPICS, partitionForKey, type BaseTopic } from '@els/cont
 import { makeContent, makeRegistration, makeValidationFailure, toWire } from '@els/contracts/testing';
 import { MALFORMED_CLASSES, buildMalformedMessage, type MalformedClass } from './malformed-message';
 import { createSeededRandom, type SeededRandom } from './seeded-random';
+import { planTraceContext } from './trace-context-plan';
 import { resolveWorkloadOptions, type WorkloadOptions, type WorkloadOptionsInput } from './workload-options';
 
 export type SendKind =
@@ -25,6 +26,12 @@ export interface PlannedSend {
   /** Registrations: `data.course_code` and `data.user_id`, which the completion must repeat. */
   courseCode?: string;
   userId?: string;
+  /**
+   * Every valid event: the trace context in its envelope's `metadata` (see ./trace-context-plan), which
+   * the outputs it causes must carry when the traceparent is valid.
+   */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 /** What the worker must end with for one batch, derived only from what the plan sends. */
@@ -106,7 +113,16 @@ function planBatch(
     return keys.map((key, copy) => {
       const eventId = copy === 0 || options.duplicateMode === 'same' ? firstEventId : random.uuid();
       const fileUploadId = `${batchId}-f${n + 1}`;
-      const event = makeContent({ batchId, textStorageId, fileUploadId, eventId, correlationId, at });
+      const traceContext = planTraceContext(options.seed, options.runId, eventId);
+      const event = makeContent({
+        batchId,
+        textStorageId,
+        fileUploadId,
+        eventId,
+        correlationId,
+        at,
+        traceContext,
+      });
       const kind: SendKind = copy === 0 ? 'content' : 'duplicate';
       return {
         topic: TOPICS.essayContentProvisioned,
@@ -119,6 +135,7 @@ function planBatch(
         eventId,
         correlationId,
         originalFileName: event.data.original_file_name,
+        ...traceContext,
       };
     });
   });
@@ -127,7 +144,8 @@ function planBatch(
   const failureUnits: SendUnit[] = failureIds.map((fileUploadId) => {
     const eventId = random.uuid();
     const correlationId = random.uuid();
-    const event = makeValidationFailure({ batchId, fileUploadId, eventId, correlationId, at });
+    const traceContext = planTraceContext(options.seed, options.runId, eventId);
+    const event = makeValidationFailure({ batchId, fileUploadId, eventId, correlationId, at, traceContext });
     const kind: SendKind = 'validation-failure';
     return [
       {
@@ -139,6 +157,7 @@ function planBatch(
         fileUploadId,
         eventId,
         correlationId,
+        ...traceContext,
       },
     ];
   });
@@ -166,6 +185,8 @@ function planBatch(
     const eventId = random.uuid();
     const courseCode = COURSE_CODES[random.int(COURSE_CODES.length)];
     const userId = `${options.runId}-user`;
+    // Re-sends below keep this context: they are the same registration.
+    const traceContext = planTraceContext(options.seed, options.runId, eventId);
     const registration = makeRegistration({
       batchId,
       essayIds,
@@ -174,9 +195,10 @@ function planBatch(
       correlationId: random.uuid(),
       userId,
       at,
+      traceContext,
     });
     const kind: SendKind = 'registration';
-    const described = { correlationId: registration.correlation_id, courseCode, userId };
+    const described = { correlationId: registration.correlation_id, courseCode, userId, ...traceContext };
     units.splice(position, 0, [
       {
         topic: TOPICS.batchEssaysRegistered,

@@ -122,6 +122,11 @@ describe('workload producer against the real broker', () => {
       const { envelope } = parsed.event;
       expect(envelope.event_id).toBe(line.eventId);
       expect(line.correlationId).toBe(envelope.correlation_id);
+      expect({ traceparent: line.traceparent, tracestate: line.tracestate }).toEqual({
+        traceparent: envelope.metadata?.['traceparent'],
+        tracestate: envelope.metadata?.['tracestate'] ?? null,
+      });
+      expect(line.traceparent).toEqual(expect.any(String));
       const data = envelope.data as Record<string, unknown>;
       const text = line.kind === 'content' || line.kind === 'duplicate';
       const registration = line.kind === 'registration' || line.kind === 'registration-redelivery';

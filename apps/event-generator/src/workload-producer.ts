@@ -254,6 +254,8 @@ export async function produceWorkload(
           originalFileName: send.originalFileName ?? null,
           courseCode: send.courseCode ?? null,
           userId: send.userId ?? null,
+          traceparent: send.traceparent ?? null,
+          tracestate: send.tracestate ?? null,
           valueBytes: send.value.length,
           valueSha256: sha256(send.value),
           sentAtMs,

@@ -4,7 +4,9 @@ import {
   TOPICS,
   deterministicEventId,
   partitionForKey,
+  traceContextOf,
   type BaseTopic,
+  type TraceContext,
 } from '@els/contracts';
 import type { SentLogLine } from '../generator';
 import type { ObservedMessage } from '../harness/kafka-probe';
@@ -16,8 +18,10 @@ import { schemaErrors } from './published-schemas';
  * the envelope (event type = topic, source service, schema version, a timestamp not before its cause, the
  * deterministic event id recomputed from its kind and keys, the partition key in `metadata`), the Kafka key
  * the contract names for its topic and the partition that key maps to, the headers, the data fields a
- * consumer reads (file upload id, file name and correlation id of the content that was sent; course, user
- * and correlation id of the registration), and the published JSON Schema of the event. The checks of
+ * consumer reads (`data.event`; file upload id, file name and correlation id of the content that was sent;
+ * course, user and correlation id of the registration), the trace context in `metadata` (the usable part of
+ * what the cause sent: the content's for slot-assigned and excess, the registration's for the completion),
+ * and the published JSON Schema of the event. The checks of
  * which slot holds which text, and of the completion's counts, live beside the database's (assignment,
  * excess and completion checks).
  */
@@ -81,6 +85,41 @@ function causesOf(index: HistoryIndex): Causes {
     if (line.kind === 'registration' && !registration.has(line.batchId)) registration.set(line.batchId, line);
   }
   return { copies, registration };
+}
+
+/** The trace context a cause's outputs must carry; undefined when the log did not record what it sent. */
+function expectedTrace(line: SentLogLine): TraceContext | null | undefined {
+  if (line.traceparent === undefined) return undefined;
+  return traceContextOf({ traceparent: line.traceparent, tracestate: line.tracestate });
+}
+
+const traceText = (traceparent: unknown, tracestate: unknown) =>
+  traceparent === undefined && tracestate === undefined
+    ? 'none'
+    : `${String(traceparent)}${tracestate === undefined ? '' : ` / ${String(tracestate)}`}`;
+
+/** The record's `metadata` trace context must be exactly one cause's (traceparent and tracestate alike). */
+function traceErrors(
+  record: ObservedMessage,
+  causes: readonly SentLogLine[],
+  whose: string,
+  wrong: (what: string) => void,
+): void {
+  const expected = causes.map(expectedTrace).filter((trace) => trace !== undefined);
+  if (expected.length === 0) return;
+  const metadata = record.value?.['metadata'];
+  const fields =
+    metadata !== null && typeof metadata === 'object' ? (metadata as Record<string, unknown>) : {};
+  const [traceparent, tracestate] = [fields['traceparent'], fields['tracestate']];
+  const matches = expected.some(
+    (trace) => trace?.traceparent === traceparent && trace?.tracestate === tracestate,
+  );
+  if (!matches) {
+    const first = expected[0];
+    wrong(
+      `trace context ${traceText(traceparent, tracestate)}, ${whose} ${traceText(first?.traceparent, first?.tracestate)}`,
+    );
+  }
 }
 
 const earliest = (lines: readonly SentLogLine[]) => Math.min(...lines.map((line) => line.sentAtMs));
@@ -174,6 +213,7 @@ export function checkRecordFields(index: HistoryIndex, partitions: OutputPartiti
             `correlation_id ${String(data['correlation_id'])}, the registration's ${registration.correlationId}`,
           );
         }
+        traceErrors(record, [registration], "the registration's", wrong);
         const listed = Array.isArray(data['essays_for_processing']) ? data['essays_for_processing'] : [];
         const sends = [registration.sentAtMs];
         for (const pair of listed as Array<Record<string, unknown>>) {
@@ -213,6 +253,7 @@ export function checkRecordFields(index: HistoryIndex, partitions: OutputPartiti
       ) {
         wrong(`correlation_id ${String(data['correlation_id'])}, the content's ${copies[0]?.correlationId}`);
       }
+      traceErrors(record, copies, "the content's", wrong);
       if (topic === TOPICS.excessContentProvisioned && data['reason'] !== 'NO_AVAILABLE_SLOT') {
         wrong(`reason ${String(data['reason'])}`);
       }

@@ -4,7 +4,9 @@ import {
   SCHEMA_VERSION,
   TOPICS,
   deterministicEventId,
+  traceMetadata,
   type BaseTopic,
+  type TraceContext,
 } from '@els/contracts';
 import type { BatchExpectation, SentLogLine } from '../generator';
 import type { ObservedMessage } from '../harness/kafka-probe';
@@ -22,6 +24,16 @@ const C1 = deterministicEventId('BatchContentProvisioningCompletedV1', [batchId]
 const X1 = deterministicEventId('ExcessContentProvisionedV1', [batchId, 't2']);
 const X3 = deterministicEventId('ExcessContentProvisionedV1', [batchId, 't3']);
 let seq = 0;
+
+/** The registration's trace context (with a tracestate), which the completion must carry. */
+const registrationTrace: TraceContext = {
+  traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+  tracestate: 'rojo=00f067aa0ba902b7',
+};
+/** Each text's content event has a trace context of its own, which its slot-assigned or excess event must carry. */
+const textTrace = (text: string): TraceContext => ({
+  traceparent: `00-${createHash('md5').update(text).digest('hex')}-00f067aa0ba902b7-01`,
+});
 
 /** The value bytes a sent line stands for (a dead letter must carry them). */
 const valueOf = (line: SentLogLine) => Buffer.from(`value-${line.seq}`);
@@ -46,6 +58,10 @@ function sentLine(kind: SentLogLine['kind'], textStorageId: string | null, atMs:
     originalFileName: textStorageId && `${textStorageId}.docx`,
     courseCode: registration ? 'ENG5' : null,
     userId: registration ? 'user-1' : null,
+    traceparent: registration
+      ? registrationTrace.traceparent
+      : textStorageId && textTrace(textStorageId).traceparent,
+    tracestate: registration ? (registrationTrace.tracestate ?? null) : null,
     valueBytes: value.length,
     valueSha256: sha256(value),
     sentAtMs: atMs,
@@ -106,7 +122,14 @@ function output(
     correlation_id: full['correlation_id'],
     data_schema_uri: null,
     data: full,
-    metadata: { partition_key: key },
+    metadata: {
+      partition_key: key,
+      ...traceMetadata(
+        topic === TOPICS.batchContentProvisioningCompleted
+          ? registrationTrace
+          : textTrace(String(full['text_storage_id'])),
+      ),
+    },
   };
   return {
     topic,
@@ -598,6 +621,62 @@ describe('the checker, judging every field of every record against its cause', (
     expect(errors).toContain(
       `${completionAt}: data.event undefined, expected batch.content.provisioning.completed`,
     );
+  });
+
+  const withMetadata = (m: ObservedMessage, metadata: Record<string, unknown>): ObservedMessage => {
+    const value = { ...m.value, metadata };
+    return { ...m, value, raw: Buffer.from(JSON.stringify(value)) };
+  };
+
+  it('names a slot-assigned record carrying another text’s trace context, or none', () => {
+    const input = cleanRun();
+    replace(input, A1, (m) => withMetadata(m, { partition_key: 'e1', ...textTrace('t2') }));
+    replace(input, A2, (m) => withMetadata(m, { partition_key: 'e2' }));
+    expect(fieldErrorsOf(input)).toEqual(
+      [
+        `${slot}: trace context ${textTrace('t2').traceparent}, the content's ${textTrace('t1').traceparent}`,
+        `${slot}: trace context none, the content's ${textTrace('t2').traceparent}`,
+      ].sort(),
+    );
+  });
+
+  it('names a completion carrying the content’s trace context, or the registration’s without its tracestate', () => {
+    const input = cleanRun();
+    const registrationText = `${registrationTrace.traceparent} / ${registrationTrace.tracestate}`;
+    replace(input, C1, (m) => withMetadata(m, { partition_key: batchId, ...textTrace('t2') }));
+    expect(fieldErrorsOf(input)).toEqual([
+      `${completionAt}: trace context ${textTrace('t2').traceparent}, the registration's ${registrationText}`,
+    ]);
+    replace(input, C1, (m) =>
+      withMetadata(m, { partition_key: batchId, traceparent: registrationTrace.traceparent }),
+    );
+    expect(fieldErrorsOf(input)).toEqual([
+      `${completionAt}: trace context ${registrationTrace.traceparent}, the registration's ${registrationText}`,
+    ]);
+  });
+
+  it('wants no trace context on the outputs of a cause whose traceparent was invalid, and names one copied', () => {
+    const input = cleanRun();
+    const invalid = registrationTrace.traceparent.toUpperCase();
+    input.sent = input.sent.map((line) =>
+      line.kind === 'registration' ? { ...line, traceparent: invalid } : line,
+    );
+    // The worker dropped it: the completion carries none, which is right.
+    replace(input, C1, (m) => withMetadata(m, { partition_key: batchId }));
+    expect(fieldErrorsOf(input)).toEqual([]);
+    replace(input, C1, (m) =>
+      withMetadata(m, { partition_key: batchId, traceparent: invalid, tracestate: 'rojo=00f067aa0ba902b7' }),
+    );
+    expect(fieldErrorsOf(input)).toEqual([
+      `${completionAt}: trace context ${invalid} / rojo=00f067aa0ba902b7, the registration's none`,
+    ]);
+  });
+
+  it('judges no trace context against a sent log that did not record any', () => {
+    const input = cleanRun();
+    input.sent = input.sent.map(({ traceparent: _p, tracestate: _s, ...line }) => line);
+    replace(input, A1, (m) => withMetadata(m, { partition_key: 'e1' }));
+    expect(fieldErrorsOf(input)).toEqual([]);
   });
 
   it('names a record that breaks its published JSON Schema', () => {
