@@ -275,6 +275,17 @@ export const MUTANTS: readonly Mutant[] = [
     ci: false,
   }),
   entry({
+    id: 'completion-trace-context-dropped',
+    invariant: "contract (the completion carries the registration's trace context)",
+    defect:
+      "The completion event is built without the batch's stored trace context, so the registration's traceparent and tracestate never reach it.",
+    // Every scenario whose batches complete: the field check compares each completion's metadata with its
+    // registration's (15 in 16 registrations carry a valid traceparent, so every run has one to miss).
+    // Measured: scenario 2, seed 1, caught by fieldErrors in 23 s.
+    scenarios: [2, 3, 4],
+    ci: false,
+  }),
+  entry({
     id: 'dead-letter-error-summary',
     invariant: 'invariant 10 (dead-lettered with the original bytes)',
     defect: "A dead letter's value is a JSON summary of the error instead of the input's original bytes.",
