@@ -40,6 +40,8 @@ function reading(
     scrapedAtMs: 0,
     complete,
     counters: { slotAssignments: 0, excess: 0, completions: 0, deadLetters: {}, consumed: 0, ...counters },
+    exposition: '',
+    memory: [],
   };
 }
 

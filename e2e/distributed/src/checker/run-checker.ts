@@ -88,8 +88,13 @@ export interface CheckResult {
   throughputPerSec: number;
   latencyMs: LatencySummary;
   completionLatencyMs: LatencySummary;
+  /** Each completion's latency, at the send of its batch's last input (for thresholds after warm-up). */
+  completionSeries: LatencyPoint[];
   latencySeries: LatencyPoint[];
   unpublishedOutboxRows: number;
+  /** Distinct texts sent, and those of them that did not end in exactly one defined state (lost or doubled). */
+  textsSent: number;
+  textsFailed: number;
 }
 
 const key = (batchId: string, text: string) => `${batchId}/${text}`;
@@ -220,10 +225,14 @@ export function checkRun(input: CheckInput): CheckResult {
   for (const entry of completions.duplicated) duplicated.add(entry);
   for (const entry of completions.unexpected) unexpected.add(entry);
   const completionHistogram = createLatencyHistogram();
+  const completionSeries: LatencyPoint[] = [];
   for (const event of completions.completions) {
     const last = lastInputOfBatch.get(String(data(event)['batch_id']));
-    if (last !== undefined) completionHistogram.record(event.timestampMs - last);
+    if (last === undefined) continue;
+    completionHistogram.record(event.timestampMs - last);
+    completionSeries.push({ atMs: last, latencyMs: event.timestampMs - last });
   }
+  completionSeries.sort((a, b) => a.atMs - b.atMs);
 
   const falseExcess = checkFalseExcess(index, expectations);
   const deadLetters = checkDeadLetters(index, input.replay);
@@ -257,6 +266,8 @@ export function checkRun(input: CheckInput): CheckResult {
   const lastResolved = resolvedTimes.length > 0 ? Math.max(...resolvedTimes) : firstSend;
   const resolvedTexts = assignedEvents.length + excessEvents.length;
   const elapsedS = Math.max(0.001, (lastResolved - firstSend) / 1000);
+  const textOf = (entry: string) => entry.slice(0, entry.indexOf(' ('));
+  const failedTexts = new Set([...lost, ...duplicated].map(textOf).filter((k) => firstSent.has(k)));
 
   return {
     sent: delivered.length,
@@ -282,8 +293,11 @@ export function checkRun(input: CheckInput): CheckResult {
     throughputPerSec: Math.round((resolvedTexts / elapsedS) * 10) / 10,
     latencyMs: histogram.summary(),
     completionLatencyMs: completionHistogram.summary(),
+    completionSeries,
     latencySeries,
     unpublishedOutboxRows: db.unpublishedOutboxRows,
+    textsSent: firstSent.size,
+    textsFailed: failedTexts.size,
   };
 }
 

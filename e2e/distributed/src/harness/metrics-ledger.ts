@@ -26,6 +26,20 @@ export interface ProcessReading {
   /** Read after the run settled, from a process still running: nothing it did is missing. */
   complete: boolean;
   counters: CounterSample;
+  /** The whole text exposition of the last reading (histograms for the thresholds). */
+  exposition: string;
+  /** Every reading of this process: resident set, heap in use and input events consumed so far. */
+  memory: MemorySample[];
+}
+
+export interface MemorySample {
+  atMs: number;
+  /** `process_resident_memory_bytes`. */
+  rssBytes: number;
+  /** `nodejs_heap_size_used_bytes`. */
+  heapUsedBytes: number;
+  /** `els_events_consumed_total`, summed over its labels. */
+  consumed: number;
 }
 
 const COUNTERS: Record<string, keyof Omit<CounterSample, 'deadLetters'>> = {
@@ -62,6 +76,23 @@ export function parseCounters(text: string): CounterSample {
   return sample;
 }
 
+/** The first value of an unlabelled gauge in an exposition (0 when absent). */
+function gauge(text: string, name: string): number {
+  const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  const value = Number(match?.[1]);
+  return Number.isFinite(value) ? value : 0;
+}
+
+/** One memory sample of an exposition read at `atMs`. */
+export function memorySample(text: string, atMs: number, consumed: number): MemorySample {
+  return {
+    atMs,
+    rssBytes: gauge(text, 'process_resident_memory_bytes'),
+    heapUsedBytes: gauge(text, 'nodejs_heap_size_used_bytes'),
+    consumed,
+  };
+}
+
 export interface MetricsLedger {
   /** Reads every running replica once now; `complete` marks the reading after the run settled. */
   scrape(complete?: boolean): Promise<void>;
@@ -83,12 +114,18 @@ export function createMetricsLedger(cluster: WorkerCluster, intervalMs = 1000): 
           try {
             const { status, body } = await cluster.httpGet(replica.index, '/metrics');
             if (status !== 200 || typeof body !== 'string') return;
+            const scrapedAtMs = Date.now();
+            const counters = parseCounters(body);
+            const memory = last.get(process)?.memory ?? [];
+            memory.push(memorySample(body, scrapedAtMs, counters.consumed));
             last.set(process, {
               instanceId: replica.instanceId,
               process,
-              scrapedAtMs: Date.now(),
+              scrapedAtMs,
               complete,
-              counters: parseCounters(body),
+              counters,
+              exposition: body,
+              memory,
             });
           } catch {
             // A replica being killed or restarted: its previous reading stands.

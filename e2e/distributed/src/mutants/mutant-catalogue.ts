@@ -19,8 +19,8 @@ export interface Mutant {
   patch: string;
   /**
    * The promise the defect breaks: an invariant of docs/invariants.md as `invariant N (short name)`, or
-   * `contract (…)` (docs/reference/contracts) or `metrics (…)` (docs/reference/metrics.md). The patch
-   * header says the same.
+   * `contract (…)` (docs/reference/contracts), `metrics (…)` (docs/reference/metrics.md) or `threshold (…)`
+   * (a performance target the suite judges, docs/guides/testing.md). The patch header says the same.
    */
   invariant: string;
   /** The defect, in one sentence. */
@@ -310,6 +310,14 @@ export const MUTANTS: readonly Mutant[] = [
     // 5 s retention and judges the table after the pruner's due time.
     scenarios: [7],
     integrationTests: ['worker-faults/outbox-retention.int.test.ts'],
+    ci: false,
+  }),
+  entry({
+    id: 'slow-content-transaction',
+    invariant: 'threshold (database operation average < 200 ms)',
+    defect: 'Every content transaction waits 300 ms inside the database before its work: correct, and slow.',
+    // Every scenario whose texts arrive after their registration judges databaseAvgMs; 2 is the shortest.
+    scenarios: [2, 4],
     ci: false,
   }),
 ];

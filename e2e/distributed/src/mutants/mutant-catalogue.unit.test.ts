@@ -90,7 +90,7 @@ describe('mutant catalogue', () => {
       const header = headerOf(read(mutant.patch));
       expect(header[0]).toBe(`Mutant: ${id}`);
       expect(header[1]).toBe(`Breaks: ${mutant.invariant}`);
-      expect(mutant.invariant).toMatch(/^(invariant \d+|contract|metrics) \(.+\)$/);
+      expect(mutant.invariant).toMatch(/^(invariant \d+|contract|metrics|threshold) \(.+\)$/);
       expect(header.length).toBeGreaterThanOrEqual(3);
       expect(header.length).toBeLessThanOrEqual(4);
     },

@@ -1,3 +1,4 @@
+import type { ThresholdResult } from '../checker/thresholds';
 import type { MutantsReport } from '../mutants/mutants-report';
 import { mutantsTableHtml } from '../mutants/mutants-report';
 import type { FaultWindow } from '../scenarios/workload-run';
@@ -221,6 +222,30 @@ function progressTable(s: ScenarioReport): string {
 <table class="progress"><tr><th>fault</th><th>kind</th><th>replica</th><th>window (from the first fault)</th><th>stall of the others</th><th>bound</th><th>verdict</th></tr>${rows}</table>`;
 }
 
+const VERDICT_MARK: Record<ThresholdResult['verdict'], string> = {
+  pass: '<span class="ok">✓</span>',
+  fail: '<span class="bad">✗</span>',
+  'not judged': '<span class="muted">not judged</span>',
+};
+
+/** The scenario's thresholds: ✓ / ✗ with the measured value against the limit. */
+function thresholdsTable(s: ScenarioReport): string {
+  const results = s.thresholds ?? [];
+  if (results.length === 0) return '';
+  const rows = results
+    .map((result) => {
+      const limit =
+        result.limit === 'off'
+          ? 'off'
+          : `${result.bound === 'max' ? '≤' : '≥'} ${result.limit} ${result.unit}`;
+      const measured = result.measured === undefined ? '—' : `${result.measured} ${result.unit}`;
+      return `<tr><td>${VERDICT_MARK[result.verdict]}</td><td><code>${escapeHtml(result.name)}</code></td><td>${escapeHtml(measured)}</td><td>${escapeHtml(limit)}</td><td>${result.samples}</td><td>${escapeHtml(result.measure)}${result.reason ? `<br><span class="muted">${escapeHtml(result.reason)}</span>` : ''}</td></tr>`;
+    })
+    .join('');
+  return `<h3>Thresholds</h3>
+<table class="thresholds"><tr><th></th><th>threshold</th><th>measured</th><th>limit</th><th>samples</th><th>measure</th></tr>${rows}</table>`;
+}
+
 /** Latency of each slot-assigned event against its send time, fault windows shaded. */
 function latencyPlot(scenario: ScenarioReport): string {
   const points = scenario.latencySeries ?? [];
@@ -372,6 +397,7 @@ ${Object.entries(s.checks ?? {})
 ${logsRow(s)}
 <tr><th>notes</th><td>${list(s.notes).replace('class="bad"', '').replace('<span class="ok">none</span>', '—')}</td></tr>
 </table>
+${thresholdsTable(s)}
 ${scheduleTable(s)}
 ${progressTable(s)}
 <h3>Throughput over time${(s.faults ?? []).length > 0 ? ' (fault windows shaded)' : ''}</h3>
@@ -383,11 +409,20 @@ ${extra}
 </section>`;
 }
 
+/** `✓ 4 ✗ 1` for the summary table. */
+function thresholdSummary(s: ScenarioReport): string {
+  const results = s.thresholds ?? [];
+  const passed = results.filter((result) => result.verdict === 'pass').length;
+  const failed = results.filter((result) => result.verdict === 'fail').length;
+  if (results.length === 0) return '—';
+  return `<span class="ok">✓ ${passed}</span>${failed > 0 ? ` <span class="bad">✗ ${failed}</span>` : ''}`;
+}
+
 export function renderReportHtml(report: RunReport, mutants?: MutantsReport): string {
   const rows = report.scenarios
     .map(
       (s) =>
-        `<tr><td><a href="#s${s.id}">${s.id}. ${escapeHtml(s.name)}</a></td><td class="${s.passed ? 'ok' : 'bad'}">${s.passed ? 'passed' : 'FAILED'}</td><td>${new Set(s.pids).size}</td><td>${s.sent}</td><td>${s.assigned}</td><td>${s.lost.length}/${s.duplicated.length}/${s.unexpected.length}</td><td>${s.throughputPerSec}</td><td>${s.latencyMs.p99}</td></tr>`,
+        `<tr><td><a href="#s${s.id}">${s.id}. ${escapeHtml(s.name)}</a></td><td class="${s.passed ? 'ok' : 'bad'}">${s.passed ? 'passed' : 'FAILED'}</td><td>${new Set(s.pids).size}</td><td>${s.sent}</td><td>${s.assigned}</td><td>${s.lost.length}/${s.duplicated.length}/${s.unexpected.length}</td><td>${s.throughputPerSec}</td><td>${s.latencyMs.p99}</td><td>${thresholdSummary(s)}</td></tr>`,
     )
     .join('');
   return `<!doctype html>
@@ -401,7 +436,7 @@ svg { border: 1px solid #eee; display: block; margin: 8px 0; }
 </style></head><body>
 <h1>ELS distributed run</h1>
 <p>Started ${escapeHtml(report.startedAt)} · ${(report.durationMs / 1000).toFixed(1)} s · ${report.instances} replicas · profile ${escapeHtml(report.profile)}${report.driver ? ` · driver ${escapeHtml(report.driver)}` : ''}${report.seed === undefined ? '' : ` · seed <code>${report.seed}</code> (replay with <code>E2E_SEED=${report.seed}</code>)`}</p>
-<table><tr><th>scenario</th><th>result</th><th>PIDs</th><th>sent</th><th>assigned</th><th>lost/dup/unexp</th><th>texts/s</th><th>p99 ms</th></tr>${rows}</table>
+<table><tr><th>scenario</th><th>result</th><th>PIDs</th><th>sent</th><th>assigned</th><th>lost/dup/unexp</th><th>texts/s</th><th>p99 ms</th><th>thresholds</th></tr>${rows}</table>
 ${report.scenarios.map(scenarioSection).join('\n')}
 ${mutants ? `<section id="mutants"><h2>Mutation self-test</h2>\n${mutantsTableHtml(mutants)}</section>` : ''}
 </body></html>

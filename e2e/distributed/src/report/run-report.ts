@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { LatencyPoint } from '../checker/run-checker';
 import type { ProgressWindow } from '../checker/progress-check';
+import type { ScenarioMeasurements, ThresholdResult } from '../checker/thresholds';
 import type { StatusApiLoad } from '../harness/status-api-load';
 import type { ScheduledFault } from '../nemesis/fault-schedule';
 import type { FaultWindow } from '../scenarios/workload-run';
@@ -54,6 +55,10 @@ export interface ScenarioReport {
   /** Scenario 7: the fault schedule drawn from the seed. */
   schedule?: ScheduledFault[];
   latencySeries?: LatencyPoint[];
+  /** What the thresholds judge, as measured (a scenario's thresholds judge some of them). */
+  measurements?: ScenarioMeasurements;
+  /** The thresholds this scenario judges, each with its limit, measured value and verdict. */
+  thresholds?: ThresholdResult[];
   /** Scenario 3 only: autocannon against the status API through nginx in front of the replicas. */
   statusApiLoad?: StatusApiLoad;
   /** Scenario 6 only. */

@@ -5,6 +5,7 @@ import { mutantsReportDir, reportDir, workerEntry } from '../harness/paths';
 import { readMutantsReport } from '../mutants/mutants-report';
 import { screenshotReport } from '../report/report-screenshot';
 import { createRunReport } from '../report/run-report';
+import { judgeThresholds, thresholdProblems } from '../checker/thresholds';
 import { parseRunSettings, SCENARIO_NAMES } from './run-settings';
 import { SCENARIO_ORDER, SCENARIO_RUNNERS } from './scenario-catalogue';
 
@@ -43,6 +44,11 @@ describe(`distributed suite (${settings.instances} replicas, profile ${settings.
         reportDir,
         onSpawn: (child) => guard.trackChild(child),
       });
+      // The thresholds, with this run's limits: a crossed one fails the scenario like a violation.
+      const thresholds = judgeThresholds(id, entry.measurements ?? {}, settings.thresholds);
+      problems['thresholds'] = thresholdProblems(thresholds);
+      entry.thresholds = thresholds;
+      entry.passed &&= problems['thresholds'].length === 0;
       const failing = Object.entries(problems).filter(([, list]) => list.length > 0);
       report.add({ ...entry, problems: Object.fromEntries(failing) });
       expect({ scenario: name, ...problems }).toEqual({
@@ -79,6 +85,11 @@ describe('distributed report', () => {
     expect(rendered.plots.filter((label) => label === 'rss over time')).toHaveLength(withRss);
     const withSchedule = scenarios.filter((s) => (s.schedule ?? []).length > 0).length;
     expect(rendered.rowHeaders.filter((th) => th === 'planned start')).toHaveLength(withSchedule);
+    // One thresholds table per scenario that judges thresholds, one row (✓, ✗ or not judged) each.
+    const thresholdRows = scenarios.reduce((n, s) => n + (s.thresholds ?? []).length, 0);
+    const withThresholds = scenarios.filter((s) => (s.thresholds ?? []).length > 0).length;
+    expect(rendered.rowHeaders.filter((th) => th === 'threshold')).toHaveLength(withThresholds);
+    expect(rendered.text.match(/[✓✗]|not judged/g)?.length ?? 0).toBeGreaterThanOrEqual(thresholdRows);
     expect(rendered.text).toContain(`E2E_SEED=${settings.seed}`);
     expect(rendered.plots.filter((label) => label === 'throughput per replica count')).toHaveLength(
       withThroughput,

@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { parseThresholds, type ThresholdLimits } from '../checker/thresholds';
 import { parseFaultKinds, type FaultKind } from '../nemesis/fault-schedule';
 
 /**
@@ -14,6 +15,8 @@ import { parseFaultKinds, type FaultKind } from '../nemesis/fault-schedule';
  *   E2E_DRIVER      `process` (default: replicas are processes of this machine, the local stack's services)
  *                   or `compose` (replicas are containers of infra/compose/distributed-test.yml on the
  *                   locally built images, with that stack's services; `npm run images` first)
+ *   E2E_THRESHOLDS  the thresholds' limits: `name=value,…`, a JSON file's path, or `off` (default: the
+ *                   service's targets, checker/thresholds.ts)
  */
 export interface RunSettings {
   selected: Set<number>;
@@ -26,6 +29,8 @@ export interface RunSettings {
   /** E2E_FAULTS, when given. */
   faults: FaultKind[] | undefined;
   driver: Driver;
+  /** The limit of every threshold (E2E_THRESHOLDS over the defaults). */
+  thresholds: ThresholdLimits;
 }
 
 export type Driver = 'process' | 'compose';
@@ -83,5 +88,16 @@ export function parseRunSettings(env: Readonly<Record<string, string | undefined
     throw new Error(`E2E_DRIVER: unknown driver "${driverRaw}"; use process or compose`);
   }
   const driver: Driver = driverRaw === 'compose' ? 'compose' : 'process';
-  return { selected, instances, durationS, profile, seed, seedGiven: seedRaw !== '', faults, driver };
+  const thresholds = parseThresholds(env['E2E_THRESHOLDS']);
+  return {
+    selected,
+    instances,
+    durationS,
+    profile,
+    seed,
+    seedGiven: seedRaw !== '',
+    faults,
+    driver,
+    thresholds,
+  };
 }

@@ -97,6 +97,7 @@ export function toReport(id: number, run: WorkloadRunResult, extraNotes: string[
     faults: run.faults,
     logs: [run.mergedLog],
     latencySeries: check.latencySeries,
+    measurements: run.measurements,
     notes: [...run.notes, ...extraNotes],
   };
 }

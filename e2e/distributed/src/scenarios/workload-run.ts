@@ -1,5 +1,6 @@
 import { createTestDatabase, uniqueKafkaNames, waitFor, type TestDatabase } from '@els/coordination/testing';
 import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import {
   checkRun,
@@ -34,6 +35,7 @@ import { KAFKA_BROKERS, REDIS_URL } from '../harness/paths';
 import { createComposeCluster } from '../harness/compose-cluster';
 import { createWorkerCluster, type ClusterOptions, type WorkerCluster } from '../harness/process-cluster';
 import { checkMetrics, type MetricsCheck } from '../checker/metrics-check';
+import { measureRun, rssSlopes, type ScenarioMeasurements } from '../checker/thresholds';
 import {
   judgeOutboxRetention,
   readOutboxRetention,
@@ -152,6 +154,8 @@ export interface WorkloadRunResult {
   containers: string[];
   /** The replicas' Prometheus counters against the history. */
   metrics: MetricsCheck;
+  /** What the thresholds judge (latencies, success rate, memory), from the history and the replicas' metrics. */
+  measurements: ScenarioMeasurements;
   /** With `outboxRetention`: what the table held after the pruner's due time, and what is wrong with it. */
   outboxRetention?: { observation: OutboxRetentionObservation; problems: string[] };
 }
@@ -386,6 +390,19 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
     ledger.stop();
     const metrics = checkMetrics(observed.messages, ledger.readings());
     for (const entry of metrics.uncounted) notes.push(`metrics a lower bound only: ${entry}`);
+    const measurements = measureRun(result, ledger.readings(), loadStartedAtMs);
+    // Every replica process's memory over the run, beside its logs (what the RSS slope was fitted to).
+    fs.mkdirSync(options.logDir, { recursive: true });
+    fs.writeFileSync(
+      path.join(options.logDir, 'memory.json'),
+      JSON.stringify(ledger.readings().map(({ process, memory }) => ({ process, memory }))),
+    );
+    const slopes = rssSlopes(ledger.readings());
+    if (slopes.length > 0) {
+      notes.push(
+        `RSS slope after warm-up, MB per 10,000 events: ${slopes.map((entry) => `${entry.process} ${entry.mbPer10k}`).join(', ')}`,
+      );
+    }
     const outboxRetention = options.outboxRetention
       ? await judgeRetention(db, options.outboxRetention, observed.messages)
       : undefined;
@@ -424,6 +441,7 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
       consumedByReplica: consumed,
       containers: cluster.containerIds?.() ?? [],
       metrics,
+      measurements,
       ...(outboxRetention ? { outboxRetention } : {}),
     };
   } finally {
