@@ -13,7 +13,12 @@ import {
 } from '../harness/kafka-probe';
 import { KAFKA_BROKERS, repoRoot } from '../harness/paths';
 import { createWorkerCluster, type WorkerCluster } from '../harness/process-cluster';
-import { histogramQuantile, mergeHistogram, metricValues, subtractHistogram } from '../harness/prometheus-histogram';
+import {
+  histogramQuantile,
+  mergeHistogram,
+  metricValues,
+  subtractHistogram,
+} from '../harness/prometheus-histogram';
 import { sampleCpu } from './process-cpu';
 import { redisLatencyWindow, type RedisServerLatency } from './redis-server-latency';
 
