@@ -86,7 +86,7 @@ export const THRESHOLDS: readonly ThresholdSpec[] = [
     measure: 'RSS slope after warm-up per 10,000 input events consumed (median over the replica processes)',
     unit: 'MB',
     bound: 'max',
-    defaultLimit: 20,
+    defaultLimit: 10,
     scenarios: [7],
   },
   {
@@ -242,8 +242,8 @@ export const COORDINATION_WARM_UP_MS = 2000;
  * first few thousand as collections come and go).
  */
 export const RSS_WARM_UP_EVENTS = 5000;
-/** Events a process must consume after warm-up for its slope to count: a sustained run. */
-export const RSS_MIN_EVENTS = 10_000;
+/** Events a process must consume after warm-up for its slope to count: a sustained run (about 30 s at 100/s). */
+export const RSS_MIN_EVENTS = 3000;
 /** Readings a process needs after warm-up for its slope to count. */
 export const RSS_MIN_SAMPLES = 8;
 

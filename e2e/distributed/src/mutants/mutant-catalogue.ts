@@ -49,6 +49,11 @@ export interface Mutant {
    * expose a fault-only defect. Default: the CI profile's mix.
    */
   faults?: FaultKind[];
+  /**
+   * The profile its scenarios run under (default `ci`): `full` for a defect that shows only over a
+   * sustained run, longer than the CI profile's (a leak needs thousands of events per replica).
+   */
+  profile?: 'ci' | 'full';
 }
 
 /** Absolute path of e2e/distributed/mutants, where the patches live. */
@@ -319,5 +324,17 @@ export const MUTANTS: readonly Mutant[] = [
     // Every scenario whose texts arrive after their registration judges databaseAvgMs; 2 is the shortest.
     scenarios: [2, 4],
     ci: false,
+  }),
+  entry({
+    id: 'leak-per-event',
+    invariant: 'threshold (memory flat over a sustained run)',
+    defect:
+      'The batch processor keeps every planned message in a list it never trims: RSS grows with every event.',
+    // The RSS slope is judged once a replica process has consumed 8,000 events (warm-up and a sustained
+    // run): scenario 7 of the full profile (90 s at 300 texts/s); the CI profile's runs are too short.
+    scenarios: [7],
+    ci: false,
+    profile: 'full',
+    faults: ['net-latency'],
   }),
 ];

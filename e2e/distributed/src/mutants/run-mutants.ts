@@ -144,7 +144,7 @@ function runJest(
   });
 }
 
-/** Runs one scenario of the distributed suite (CI profile) against the mutant's bundle. */
+/** Runs one scenario of the distributed suite (CI profile, or the mutant's) against the mutant's bundle. */
 async function runScenario(
   mutant: Mutant,
   entry: string,
@@ -172,7 +172,7 @@ async function runScenario(
       E2E_WORKER_ENTRY: entry,
       E2E_REPORT_DIR: dir,
       E2E_SCENARIO: String(scenario),
-      E2E_PROFILE: 'ci',
+      E2E_PROFILE: mutant.profile ?? 'ci',
       E2E_SEED: String(seed),
       ...(mutant.faults && scenario === NEMESIS_SCENARIO ? { E2E_FAULTS: mutant.faults.join(',') } : {}),
     },
