@@ -13,13 +13,17 @@ import {
   dashboardQueries,
   loadedRules,
   seriesCount,
+  valuesByInstance,
 } from './prometheus-api';
+import { parseCounters, type CounterSample } from '../harness/metrics-ledger';
 
 /**
  * Under the Compose driver only: the stack's Prometheus scrapes every replica (its targets API shows each
- * replica's address up, and nothing else), loads every alert rule of infra/prometheus/alerts.yml, and
- * answers every query of the Grafana dashboard with data after a short load that exercises each panel
- * (assignments, duplicates, excess, pending content, validation failures, completions, dead letters).
+ * replica's address up, and nothing else), loads every alert rule of infra/prometheus/alerts.yml, answers
+ * every query of the Grafana dashboard with data after a short load that exercises each panel
+ * (assignments, duplicates, excess, pending content, validation failures, completions, dead letters), and
+ * holds each replica's counters as the replica reports them, which the metrics check compares with the
+ * history.
  */
 
 const settings = parseRunSettings(process.env);
@@ -69,7 +73,72 @@ async function observe(cluster: WorkerCluster): Promise<Record<string, string[]>
     });
     if (count === 0) queryProblems.push(`${query.panel}: no data for ${query.expr}`);
   }
-  return { targets, rules: ruleProblems, dashboardQueries: queryProblems };
+  return {
+    targets,
+    rules: ruleProblems,
+    dashboardQueries: queryProblems,
+    prometheusCounters: await counterProblems(cluster),
+  };
+}
+
+/** The counters Prometheus must hold as the replicas report them, per replica. */
+const SCRAPED_COUNTERS: ReadonlyArray<[metric: string, field: keyof Omit<CounterSample, 'deadLetters'>]> = [
+  ['els_slot_assignments_total', 'slotAssignments'],
+  ['els_excess_reports_total', 'excess'],
+  ['els_batch_completions_total', 'completions'],
+  ['els_events_consumed_total', 'consumed'],
+];
+
+/**
+ * What Prometheus scraped against what each replica reports now, after the run settled (nothing changes
+ * any more; the replicas' own counters are checked against the history by the metrics check): every
+ * counter of every replica, and the dead letters by code, must agree once Prometheus has scraped again.
+ */
+async function counterProblems(cluster: WorkerCluster): Promise<string[]> {
+  const running = cluster.replicas.filter((replica) => replica.state === 'running');
+  const reported = new Map<string, CounterSample>();
+  for (const replica of running) {
+    const { body } = await cluster.httpGet(replica.index, '/metrics');
+    reported.set(`${replica.address}:${replica.port}`, parseCounters(String(body)));
+  }
+  const compare = async () => {
+    const problems: string[] = [];
+    for (const [metric, field] of SCRAPED_COUNTERS) {
+      const scraped = await valuesByInstance(
+        prometheusUrl,
+        `sum by (instance) (${metric}{job="els-worker"})`,
+      );
+      for (const [instance, counters] of reported) {
+        if (scraped[instance] !== counters[field])
+          problems.push(
+            `${metric} of ${instance}: Prometheus ${scraped[instance] ?? 'none'}, the replica ${counters[field]}`,
+          );
+      }
+    }
+    const letters = await valuesByInstance(
+      prometheusUrl,
+      'sum by (instance) (els_dead_letters_total{job="els-worker"})',
+    );
+    for (const [instance, counters] of reported) {
+      const total = Object.values(counters.deadLetters).reduce((sum, n) => sum + n, 0);
+      if ((letters[instance] ?? 0) !== total)
+        problems.push(
+          `els_dead_letters_total of ${instance}: Prometheus ${letters[instance] ?? 'none'}, the replica ${total}`,
+        );
+    }
+    return problems;
+  };
+  // The next scrape (every 5 s) carries the settled values.
+  let problems: string[] = [];
+  await waitFor(
+    'Prometheus to hold the counters the replicas report',
+    async () => (problems = await compare()).length === 0,
+    {
+      timeoutMs: 30_000,
+      intervalMs: 1000,
+    },
+  ).catch(() => undefined);
+  return problems;
 }
 
 describeCompose('Compose stack observability', () => {
@@ -103,9 +172,16 @@ describeCompose('Compose stack observability', () => {
         observed = await observe(cluster);
       },
     });
-    expect({ lost: run.check.lost, duplicated: run.check.duplicated, ...observed }).toEqual({
+    // The replicas' counters against the history (the metrics check), Prometheus's against the replicas'.
+    expect({
+      lost: run.check.lost,
+      duplicated: run.check.duplicated,
+      metrics: run.metrics.errors,
+      ...observed,
+    }).toEqual({
       lost: [],
       duplicated: [],
+      metrics: [],
       ...Object.fromEntries(Object.keys(observed).map((key) => [key, []])),
     });
   });

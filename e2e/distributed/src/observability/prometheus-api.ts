@@ -79,3 +79,17 @@ export async function seriesCount(baseUrl: string, expr: string): Promise<number
   const data = await api<{ result: unknown[] }>(baseUrl, `/api/v1/query?query=${encodeURIComponent(expr)}`);
   return data.result.length;
 }
+
+/** An instant query's value per `instance` label (series without one are left out). */
+export async function valuesByInstance(baseUrl: string, expr: string): Promise<Record<string, number>> {
+  const data = await api<{ result: Array<{ metric: Record<string, string>; value: [number, string] }> }>(
+    baseUrl,
+    `/api/v1/query?query=${encodeURIComponent(expr)}`,
+  );
+  const values: Record<string, number> = {};
+  for (const series of data.result) {
+    const instance = series.metric['instance'];
+    if (instance !== undefined) values[instance] = Number(series.value[1]);
+  }
+  return values;
+}
