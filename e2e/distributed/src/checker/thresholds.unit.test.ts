@@ -207,7 +207,16 @@ describe('judgeThresholds', () => {
       samples: 0,
       notJudged: expect.stringMatching(/most consumed 8000/),
     });
-    const leaky = measureRun(check, [reading('r1@1', '', memory(20_000, 4096))], 0);
+    const alone = measureRun(check, [reading('r1@1', '', memory(20_000, 4096))], 0);
+    expect(alone.rssSlopeMbPer10kEvents).toMatchObject({
+      samples: 1,
+      notJudged: expect.stringMatching(/2 needed/),
+    });
+    const leaky = measureRun(
+      check,
+      [reading('r1@1', '', memory(20_000, 4096)), reading('r2@2', '', memory(20_000, 3072))],
+      0,
+    );
     const [result] = judgeThresholds(7, leaky, DEFAULT_LIMITS).filter(
       (r) => r.name === 'rssSlopeMbPer10kEvents',
     );
