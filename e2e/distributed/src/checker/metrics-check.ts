@@ -49,9 +49,30 @@ function sumOf(readings: readonly ProcessReading[], counter: Counted): number {
   return readings.reduce((total, reading) => total + reading.counters[counter], 0);
 }
 
+/**
+ * The fault windows that cut a replica's database sessions while it worked: a PostgreSQL fault (crash,
+ * restart, read-only with its ended sessions) cuts every replica's, a network fault toward PostgreSQL that
+ * replica's. A transaction whose COMMIT reached the server just before the cut committed while its replica
+ * saw an error; the retry finds the work done and counts a duplicate, so the record (written by that
+ * replica) has no increment. Keyed by instance id, `*` for every replica; the values name the windows.
+ */
+export function databaseCuts(
+  faults: ReadonlyArray<{ label: string; family?: string; instanceId?: string; skipped?: string }>,
+): Map<string, string[]> {
+  const cuts = new Map<string, string[]>();
+  for (const fault of faults) {
+    if (fault.skipped) continue;
+    const key =
+      fault.family === 'postgres' ? '*' : fault.family === 'network-postgres' ? fault.instanceId : undefined;
+    if (key !== undefined) cuts.set(key, [...(cuts.get(key) ?? []), fault.label]);
+  }
+  return cuts;
+}
+
 export function checkMetrics(
   outputs: readonly ObservedMessage[],
   readings: readonly ProcessReading[],
+  cuts: ReadonlyMap<string, readonly string[]> = new Map(),
 ): MetricsCheck {
   const recordsOf = (topic: BaseTopic) => outputs.filter((record) => record.topic === topic);
   const errors: string[] = [];
@@ -60,12 +81,19 @@ export function checkMetrics(
   for (const reading of readings) {
     processesOf.set(reading.instanceId, [...(processesOf.get(reading.instanceId) ?? []), reading]);
   }
-  const complete = (instance: string) => (processesOf.get(instance) ?? []).every((r) => r.complete);
+  const cutsOf = (instance: string) => [...(cuts.get('*') ?? []), ...(cuts.get(instance) ?? [])];
+  const complete = (instance: string) =>
+    (processesOf.get(instance) ?? []).every((r) => r.complete) && cutsOf(instance).length === 0;
   for (const [instance, processes] of processesOf) {
     const partial = processes.filter((reading) => !reading.complete);
     if (partial.length > 0) {
       uncounted.push(
         `${instance}: ${partial.length} of ${processes.length} processes ended before a reading after the run settled (${partial.map((r) => r.process).join(', ')})`,
+      );
+    }
+    if (cutsOf(instance).length > 0) {
+      uncounted.push(
+        `${instance}: its database sessions were cut (${cutsOf(instance).join('; ')}), so a commit it never learned of counts as a duplicate on its retry`,
       );
     }
   }
@@ -100,7 +128,9 @@ export function checkMetrics(
       counted.set(code, (counted.get(code) ?? 0) + value);
     }
   }
-  const allComplete = readings.every((reading) => reading.complete);
+  const allComplete = readings.every(
+    (reading) => reading.complete && cutsOf(reading.instanceId).length === 0,
+  );
   for (const code of [...new Set([...recordsByCode.keys(), ...counted.keys()])].sort()) {
     const value = counted.get(code) ?? 0;
     const records = recordsByCode.get(code) ?? 0;

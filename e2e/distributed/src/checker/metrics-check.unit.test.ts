@@ -1,7 +1,7 @@
 import { TOPICS, type BaseTopic } from '@els/contracts';
 import type { ObservedMessage } from '../harness/kafka-probe';
 import { parseCounters, type CounterSample, type ProcessReading } from '../harness/metrics-ledger';
-import { checkMetrics } from './metrics-check';
+import { checkMetrics, databaseCuts } from './metrics-check';
 
 let offset = 0;
 function record(topic: BaseTopic, eventId: string, origin: string, headers: Record<string, string> = {}) {
@@ -95,6 +95,39 @@ describe('the metrics check', () => {
     readings[0] = reading('r1', { slotAssignments: 3, completions: 1 }, false, 1);
     expect(checkMetrics(history(), readings).errors).toEqual([
       `r1: els_slot_assignments_total 3, its records on ${TOPICS.essaySlotAssigned} 2 (a lower bound: at most that many)`,
+    ]);
+  });
+
+  it('holds a replica whose database sessions a fault cut to a lower bound, and names it', () => {
+    // r1's retry after a cut found its own commit done: its record has no increment.
+    const readings = truthful();
+    readings[0] = reading('r1', {
+      slotAssignments: 1,
+      completions: 1,
+      deadLetters: { ELS_ERR_CONTRACT_NOT_JSON: 1 },
+    });
+    expect(checkMetrics(history(), readings).errors).toEqual([
+      `r1: els_slot_assignments_total 1, its records on ${TOPICS.essaySlotAssigned} 2`,
+    ]);
+    const cuts = databaseCuts([
+      { label: 'postgres partition r1, 4.0 s', family: 'network-postgres', instanceId: 'r1' },
+      { label: 'redis partition r2, 3.0 s', family: 'network-redis', instanceId: 'r2' },
+      { label: 'skipped', family: 'network-postgres', instanceId: 'r2', skipped: 'no proxy' },
+    ]);
+    expect([...cuts]).toEqual([['r1', ['postgres partition r1, 4.0 s']]]);
+    const result = checkMetrics(history(), readings, cuts);
+    expect(result.errors).toEqual([]);
+    expect(result.uncounted).toEqual([
+      expect.stringMatching(/^r1: its database sessions were cut \(postgres partition r1/),
+    ]);
+    // Still a lower bound: more increments than records is wrong whatever the faults.
+    readings[0] = reading('r1', { slotAssignments: 3, completions: 1 });
+    expect(checkMetrics(history(), readings, cuts).errors).toEqual([
+      `r1: els_slot_assignments_total 3, its records on ${TOPICS.essaySlotAssigned} 2 (a lower bound: at most that many)`,
+    ]);
+    // A PostgreSQL fault cuts every replica's sessions.
+    expect([...databaseCuts([{ label: 'postgres-crash', family: 'postgres' }])]).toEqual([
+      ['*', ['postgres-crash']],
     ]);
   });
 

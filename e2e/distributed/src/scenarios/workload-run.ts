@@ -34,7 +34,7 @@ import {
 import { KAFKA_BROKERS, REDIS_URL } from '../harness/paths';
 import { createComposeCluster } from '../harness/compose-cluster';
 import { createWorkerCluster, type ClusterOptions, type WorkerCluster } from '../harness/process-cluster';
-import { checkMetrics, type MetricsCheck } from '../checker/metrics-check';
+import { checkMetrics, databaseCuts, type MetricsCheck } from '../checker/metrics-check';
 import { measureRun, rssSlopes, type ScenarioMeasurements } from '../checker/thresholds';
 import {
   judgeOutboxRetention,
@@ -388,7 +388,7 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
     const settledMs = Date.now() - settleStart;
     await ledger.scrape(true);
     ledger.stop();
-    const metrics = checkMetrics(observed.messages, ledger.readings());
+    const metrics = checkMetrics(observed.messages, ledger.readings(), databaseCuts(faults));
     for (const entry of metrics.uncounted) notes.push(`metrics a lower bound only: ${entry}`);
     const measurements = measureRun(result, ledger.readings(), loadStartedAtMs);
     // Every replica process's memory over the run, beside its logs (what the RSS slope was fitted to).
