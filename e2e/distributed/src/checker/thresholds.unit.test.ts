@@ -178,6 +178,8 @@ describe('judgeThresholds', () => {
   it('reports without judging: turned off, nothing measured, or a reason of the scenario', () => {
     const limits = { ...DEFAULT_LIMITS, redisP95Ms: 'off' as const };
     const paced = judgeThresholds(5, { ...healthy, databaseAvgMs: { samples: 0 } }, limits);
+    // Scenario 5 has a Redis outage: its coordination is not judged.
+    expect(paced.map((result) => result.name)).not.toContain('coordinationP99Ms');
     const scaling = judgeThresholds(
       6,
       {
