@@ -152,6 +152,11 @@ export interface ProgressWindow {
   judgedMs?: number;
   /** Windows that stop every replica for a while and overlapped this one; their time was left out. */
   excluded?: string[];
+  /**
+   * Faults on other replicas that began inside this window's time: each may hold locks of its own for up to
+   * the bound from its start, so the stall is measured again from each start.
+   */
+  restartedBy?: string[];
   /** Why the window is not judged. */
   reason?: string;
   passed: boolean;
@@ -244,6 +249,23 @@ function coverOf(fault: ProgressFault, target: string | undefined, events: reado
   return { from: fault.startMs, to: recovered };
 }
 
+/** Why a window is not judged on its own terms (its kind, a fault that did nothing, no target); else undefined. */
+function ownJudgement(fault: ProgressFault): string | undefined {
+  if (fault.skipped !== undefined) return `the fault did nothing: ${fault.skipped}`;
+  return (
+    NOT_JUDGED[fault.kind] ?? (fault.replica === undefined ? 'the target replica is unknown' : undefined)
+  );
+}
+
+/** `spans` cut at each of `points` inside them. */
+function split(spans: readonly Span[], points: readonly number[]): Span[] {
+  return spans.flatMap((span) => {
+    const inside = points.filter((point) => point > span.from && point < span.to).sort((a, b) => a - b);
+    const edges = [span.from, ...inside, span.to];
+    return edges.slice(1).map((to, i) => ({ from: edges[i] as number, to }));
+  });
+}
+
 export function checkProgress(input: ProgressInput): ProgressResult {
   const { bounds } = input;
   const boundOf = (fault: ProgressFault) =>
@@ -262,10 +284,7 @@ export function checkProgress(input: ProgressInput): ProgressResult {
       .filter((other) => other !== fault)
       .map((other) => ({ fault: other, span: coverOf(other, fault.replica, input.events) }))
       .filter((other) => other.span.from < span.to && other.span.to > span.from);
-    const ownReason =
-      (fault.skipped === undefined ? undefined : `the fault did nothing: ${fault.skipped}`) ??
-      NOT_JUDGED[fault.kind] ??
-      (fault.replica === undefined ? 'the target replica is unknown' : undefined);
+    const ownReason = ownJudgement(fault);
     const pieces =
       ownReason === undefined
         ? subtract(
@@ -278,10 +297,26 @@ export function checkProgress(input: ProgressInput): ProgressResult {
       (pieces.length === 0
         ? `inside the time of ${covering.map((other) => other.fault.label).join(', ')}`
         : undefined);
+    // Another replica frozen (or cut off) meanwhile may hold locks of its own: each one releases them within
+    // the bound of its own start, so the stall clock starts again when another one-replica fault begins.
+    const peerJudged = ownReason === undefined && !MEMBER_LOST.has(fault.kind);
+    const restarts = input.faults.filter(
+      (other) =>
+        peerJudged &&
+        other !== fault &&
+        ownJudgement(other) === undefined &&
+        !MEMBER_LOST.has(other.kind) &&
+        other.replica !== fault.replica &&
+        other.startMs > span.from &&
+        other.startMs < span.to,
+    );
     // A fault on one replica is measured on its peers, judged or not; a service or group fault on all.
     const target = fault.replica;
     let stall: { stallMs: number; fromMs?: number } = { stallMs: 0 };
-    for (const piece of pieces) {
+    for (const piece of split(
+      pieces,
+      restarts.map((other) => other.startMs),
+    )) {
       const found = longestStall(piece, target, input.events, input.work);
       if (found.stallMs > stall.stallMs) stall = found;
     }
@@ -300,6 +335,7 @@ export function checkProgress(input: ProgressInput): ProgressResult {
       judged,
       ...(judged ? { judgedMs } : {}),
       ...(judged && covering.length > 0 ? { excluded: covering.map((other) => other.fault.label) } : {}),
+      ...(judged && restarts.length > 0 ? { restartedBy: restarts.map((other) => other.label) } : {}),
       ...(reason === undefined ? {} : { reason }),
       passed,
     });

@@ -255,6 +255,27 @@ describe('the progress check', () => {
     expect(failed.problems).toHaveLength(1);
   });
 
+  it('measures the stall again from the start of a second replica’s fault, which may hold locks of its own', () => {
+    // r2 frozen at 10 s, r3 at 14 s; the only running peer waits for both until 29 s: 19 s after r2 froze,
+    // 15 s after r3 did, within r3's bound.
+    const frozen = (until: number) =>
+      steady(0, 70_000, {
+        [R1]: { from: 10_000, to: until },
+        [R2]: { from: 10_000, to: until },
+        [R3]: { from: 14_000, to: until },
+      });
+    const faults = [pause(R2, 10_000, 26_000, 'SIGSTOP r2'), pause(R3, 14_000, 30_000, 'SIGSTOP r3')];
+    const correct = checkProgress({ ...frozen(29_000), faults, bounds });
+    expect(correct.problems).toEqual([]);
+    expect(correct.windows[0]).toMatchObject({ passed: true, restartedBy: ['SIGSTOP r3'], stallMs: 15_000 });
+    // Without the session timeouts both keep their locks until they wake: 19 s after r3 froze.
+    const stuck = checkProgress({ ...frozen(33_000), faults, bounds });
+    expect(stuck.windows.map((w) => [w.passed, w.stallMs])).toEqual([
+      [false, 19_000],
+      [false, 19_000],
+    ]);
+  });
+
   it('neither judges nor excuses anything for a fault that did nothing', () => {
     const history = steady(0, 60_000, {
       [R1]: { from: 10_000, to: 36_000 },

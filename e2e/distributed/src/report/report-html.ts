@@ -209,7 +209,7 @@ function progressTable(s: ScenarioReport): string {
       const over =
         w.judgedMs === undefined
           ? ''
-          : ` (over ${seconds(w.judgedMs)}${(w.excluded ?? []).length > 0 ? `; time of ${escapeHtml((w.excluded ?? []).join(', '))} left out` : ''})`;
+          : ` (over ${seconds(w.judgedMs)}${(w.excluded ?? []).length > 0 ? `; time of ${escapeHtml((w.excluded ?? []).join(', '))} left out` : ''}${(w.restartedBy ?? []).length > 0 ? `; measured again from the start of ${escapeHtml((w.restartedBy ?? []).join(', '))}` : ''})`;
       const verdict = !w.judged
         ? `<span class="muted">not judged: ${escapeHtml(w.reason ?? '')}</span>`
         : w.passed
