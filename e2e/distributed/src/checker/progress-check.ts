@@ -136,6 +136,27 @@ export const NOT_JUDGED: Readonly<Record<string, string>> = {
 /** Kinds that take their replica out of the group without it leaving: judged against `memberLostStallMs`. */
 export const MEMBER_LOST: ReadonlySet<string> = new Set(['replica-kill', 'relay-kill', 'replica-long-pause']);
 
+/** Kinds that freeze their replica while it stays a member of the group. */
+const FROZEN: ReadonlySet<string> = new Set(['replica-pause', 'replica-lock-pause']);
+
+/**
+ * Kinds that make the group rebalance: a broker restart (every member rejoins the coordinator), a member
+ * joining, leaving or restarting. A rebalance waits for every member to rejoin, a frozen one too, until it
+ * thaws or its session times out: nobody consumes meanwhile (measured: a lock pause of 16.6 s overlapping a
+ * broker restart left the peers without progress for 23.5 s, seed 8104, ending once the frozen replica
+ * had rejoined).
+ */
+const REBALANCING: ReadonlySet<string> = new Set([
+  'kafka-crash',
+  'kafka-restart',
+  'rolling-restart',
+  'scale-up',
+  'scale-down',
+  'replica-kill',
+  'relay-kill',
+  'replica-long-pause',
+]);
+
 export interface ProgressWindow {
   label: string;
   kind: string;
@@ -157,6 +178,11 @@ export interface ProgressWindow {
    * the bound from its start, so the stall is measured again from each start.
    */
   restartedBy?: string[];
+  /**
+   * A frozen replica's window during which the group rebalanced (this fault's label): the peers waited for
+   * the frozen member to rejoin, so the window is judged against the session timeout plus their bound.
+   */
+  rebalancedBy?: string;
   /** Why the window is not judged. */
   reason?: string;
   passed: boolean;
@@ -268,8 +294,23 @@ function split(spans: readonly Span[], points: readonly number[]): Span[] {
 
 export function checkProgress(input: ProgressInput): ProgressResult {
   const { bounds } = input;
+  /** A rebalance that began while `fault` froze its replica: the group waited for that member. */
+  const rebalanceDuring = (fault: ProgressFault) =>
+    FROZEN.has(fault.kind)
+      ? input.faults.find(
+          (other) =>
+            other !== fault &&
+            other.skipped === undefined &&
+            REBALANCING.has(other.kind) &&
+            other.replica !== fault.replica &&
+            other.startMs < fault.endMs &&
+            other.endMs > fault.startMs,
+        )
+      : undefined;
   const boundOf = (fault: ProgressFault) =>
-    MEMBER_LOST.has(fault.kind) ? bounds.memberLostStallMs : bounds.peerStallMs;
+    MEMBER_LOST.has(fault.kind) || rebalanceDuring(fault) !== undefined
+      ? bounds.memberLostStallMs
+      : bounds.peerStallMs;
   const windows: ProgressWindow[] = [];
   const problems: string[] = [];
   const stopsEveryone = input.faults.filter(
@@ -336,6 +377,7 @@ export function checkProgress(input: ProgressInput): ProgressResult {
       ...(judged ? { judgedMs } : {}),
       ...(judged && covering.length > 0 ? { excluded: covering.map((other) => other.fault.label) } : {}),
       ...(judged && restarts.length > 0 ? { restartedBy: restarts.map((other) => other.label) } : {}),
+      ...(rebalanceDuring(fault) ? { rebalancedBy: rebalanceDuring(fault)?.label } : {}),
       ...(reason === undefined ? {} : { reason }),
       passed,
     });

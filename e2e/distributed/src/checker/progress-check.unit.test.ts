@@ -238,11 +238,13 @@ describe('the progress check', () => {
     expect(result.problems).toEqual([]);
     expect(result.windows[0]).toMatchObject({ judged: true, passed: true, boundMs: 47_000 });
     expect(result.windows[0]?.stallMs).toBeGreaterThan(27_000);
-    // The pause lies inside the kill's cover: the group's wait is not charged to it.
+    // The kill's rebalance began while r2 was frozen: the group waited for r2 too, so its window has the
+    // same bound, and the time the kill covers is left out of it.
     expect(result.windows[1]).toMatchObject({
-      judged: false,
       passed: true,
-      reason: 'inside the time of SIGKILL r3',
+      boundMs: 47_000,
+      rebalancedBy: 'SIGKILL r3',
+      excluded: ['SIGKILL r3'],
     });
 
     const stuck = steady(0, 90_000, {
@@ -253,6 +255,34 @@ describe('the progress check', () => {
     const failed = checkProgress({ ...stuck, faults: [kill], bounds });
     expect(failed.windows[0]).toMatchObject({ judged: true, passed: false });
     expect(failed.problems).toHaveLength(1);
+  });
+
+  it('lets the peers of a frozen replica wait for it when the group rebalances meanwhile (a broker restart)', () => {
+    // r2 frozen 10-27 s; the broker restarts 10-18 s: every member must rejoin, r2 only once it thaws.
+    const history = steady(0, 90_000, {
+      [R1]: { from: 18_500, to: 42_000 },
+      [R2]: { from: 10_000, to: 42_000 },
+      [R3]: { from: 18_500, to: 42_000 },
+    });
+    const frozen = pause(R2, 10_000, 27_000);
+    const broker: ProgressFault = {
+      label: 'kafka-restart',
+      kind: 'kafka-restart',
+      startMs: 10_000,
+      endMs: 18_000,
+    };
+    const result = checkProgress({ ...history, faults: [frozen, broker], bounds });
+    expect(result.problems).toEqual([]);
+    expect(result.windows[0]).toMatchObject({
+      judged: true,
+      passed: true,
+      boundMs: 47_000,
+      rebalancedBy: 'kafka-restart',
+    });
+    expect(result.windows[0]?.stallMs).toBeGreaterThan(17_000);
+    // Without the rebalance the same stall is past the peers' bound.
+    const alone = checkProgress({ ...history, faults: [frozen], bounds });
+    expect(alone.windows[0]).toMatchObject({ boundMs: 17_000, passed: false });
   });
 
   it('measures the stall again from the start of a second replica’s fault, which may hold locks of its own', () => {
