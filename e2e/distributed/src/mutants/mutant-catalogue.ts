@@ -226,6 +226,8 @@ export const MUTANTS: readonly Mutant[] = [
       'The relay never reverts the claim of rows whose publish failed: they stay marked published and their events are never published.',
     // Needs publishes that fail while the replicas go on writing rows: scenario 7 with the broker refusing
     // produce requests (a broker that is down stops the consumers too, so no row waits when it fails).
+    // Caught in 222 s (seed 1: lost records, found once the settle timeout ran out); with the CI profile's
+    // own draw on seeds 6 and 14, whose schedules have a produce refusal, in 224 s and 228 s (470 and 3 texts lost).
     scenarios: [7],
     ci: false,
     faults: ['kafka-produce-refusal'],

@@ -234,7 +234,7 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
   const compose = options.driver === 'compose';
   if (options.networkFaults && compose) {
     faultsUnavailable.push(
-      'no network faults under the Compose driver (the replicas reach the services directly)',
+      'no network faults under the Compose driver (the replicas reach the services directly): the fault families network-postgres, network-redis and network-kafka are not covered',
     );
   }
   if (options.networkFaults && !compose) {
