@@ -1,5 +1,5 @@
 import { TOPICS } from '@els/contracts';
-import { field, textKey, whereOf, type HistoryIndex } from './history-index';
+import { field, textKey, whereOf, type HistoryIndex } from '../history/history-index';
 
 /**
  * Slot-assigned records against the database, both ways: every record names a (batch, essay, text) that is

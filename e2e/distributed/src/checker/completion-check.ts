@@ -1,7 +1,7 @@
 import { TOPICS } from '@els/contracts';
 import type { BatchExpectation } from '../generator';
 import type { ObservedMessage } from '../harness/kafka-probe';
-import { dataOf, eventIdOf, field, payloadOf, whereOf, type HistoryIndex } from './history-index';
+import { dataOf, eventIdOf, field, payloadOf, whereOf, type HistoryIndex } from '../history/history-index';
 
 export interface CompletionCheck {
   /** Distinct completions per batch: Kafka records, counting byte-identical re-publishes once. */

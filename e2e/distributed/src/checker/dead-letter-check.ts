@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { CONTRACT_ERROR_CODES, TOPICS } from '@els/contracts';
 import { MALFORMED_CLASS_CODES, type SentLogLine } from '../generator';
 import type { ObservedMessage } from '../harness/kafka-probe';
-import { textKey, type HistoryIndex } from './history-index';
+import { textKey, type HistoryIndex } from '../history/history-index';
 
 /**
  * What a run that replays its dead letters (scenario 9) tells the checker: which valid texts its database

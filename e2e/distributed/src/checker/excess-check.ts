@@ -1,6 +1,6 @@
 import { TOPICS } from '@els/contracts';
 import type { BatchExpectation } from '../generator';
-import { field, textKey, whereOf, type HistoryIndex } from './history-index';
+import { field, textKey, whereOf, type HistoryIndex } from '../history/history-index';
 
 /**
  * Excess records against the database, both ways: every record is a text the database reports as excess,

@@ -2,7 +2,7 @@ import { TOPICS, type BaseTopic } from '@els/contracts';
 import type { ProcessReading } from '../harness/metrics-ledger';
 import type { ObservedMessage } from '../harness/kafka-probe';
 import { originOf } from './attribution';
-import { eventIdOf } from './history-index';
+import { eventIdOf } from '../history/history-index';
 
 /**
  * The replicas' Prometheus counters against the history, per replica and in total: what users watch on a

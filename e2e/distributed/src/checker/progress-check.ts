@@ -2,7 +2,7 @@ import { TOPICS } from '@els/contracts';
 import type { BatchExpectation, SentLogLine } from '../generator';
 import type { ObservedMessage } from '../harness/kafka-probe';
 import { originOf } from './attribution';
-import { dataOf, eventIdOf, textKey } from './history-index';
+import { dataOf, eventIdOf, textKey } from '../history/history-index';
 
 /**
  * Progress under faults (invariant 11, no stuck peer), judged from the history instead of assumed: per

@@ -10,7 +10,7 @@ import {
 } from '@els/contracts';
 import type { SentLogLine } from '../generator';
 import type { ObservedMessage } from '../harness/kafka-probe';
-import { dataOf, ENVELOPE_TOPICS, textKey, whereOf, type HistoryIndex } from './history-index';
+import { dataOf, ENVELOPE_TOPICS, textKey, whereOf, type HistoryIndex } from '../history/history-index';
 import { schemaErrors } from './published-schemas';
 
 /**

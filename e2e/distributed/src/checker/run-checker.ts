@@ -1,5 +1,4 @@
 import { TOPICS } from '@els/contracts';
-import type { Sql } from '@els/coordination';
 import type { ObservedMessage } from '../harness/kafka-probe';
 import type { BatchExpectation, SentLogLine } from '../generator';
 import { createLatencyHistogram, type LatencySummary } from './latency-histogram';
@@ -10,7 +9,7 @@ import { checkCompletions } from './completion-check';
 import { checkDeadLetters, type DeadLetterReplay } from './dead-letter-check';
 import { checkExcessRecords, checkFalseExcess } from './excess-check';
 import { checkRecordFields, type OutputPartitions } from './record-fields-check';
-import { checkEventIdPayloads, indexHistory, type DatabaseSnapshot } from './history-index';
+import { checkEventIdPayloads, indexHistory, type DatabaseSnapshot } from '../history/history-index';
 import { checkValidationFailures } from './validation-failure-check';
 
 /**
@@ -20,7 +19,7 @@ import { checkValidationFailures } from './validation-failure-check';
  * has every set of `violations()` empty.
  */
 
-export type { DatabaseSnapshot } from './history-index';
+export type { DatabaseSnapshot } from '../history/history-index';
 
 export interface CheckInput {
   sent: readonly SentLogLine[];
@@ -113,32 +112,6 @@ function distinctEvents(outputs: readonly ObservedMessage[], topic: string): Obs
     if (!first || message.timestampMs < first.timestampMs) byId.set(id, message);
   }
   return [...byId.values()];
-}
-
-export async function readDatabaseSnapshot(sql: Sql, batchIds: readonly string[]): Promise<DatabaseSnapshot> {
-  const ids = [...batchIds];
-  const slots = await sql<DatabaseSnapshot['slots']>`
-    select batch_id, essay_id, status, text_storage_id from essay_states where batch_id = any(${ids})`;
-  const batches = await sql<DatabaseSnapshot['batches']>`
-    select batch_id, expected_count, correlation_id::text as correlation_id from batches
-    where batch_id = any(${ids})`;
-  const validationFailures = await sql<DatabaseSnapshot['validationFailures']>`
-    select batch_id, file_upload_id, outcome, essay_id from validation_failures where batch_id = any(${ids})`;
-  const excess = await sql<DatabaseSnapshot['excess']>`
-    select batch_id, text_storage_id from excess_reports where batch_id = any(${ids})`;
-  const pending = await sql<DatabaseSnapshot['pending']>`
-    select batch_id, text_storage_id from pending_content where batch_id = any(${ids})`;
-  const [outbox] = await sql<
-    { n: number }[]
-  >`select count(*)::int as n from outbox where published_at is null`;
-  return {
-    slots: [...slots],
-    excess: [...excess],
-    pending: [...pending],
-    batches: [...batches],
-    validationFailures: [...validationFailures],
-    unpublishedOutboxRows: outbox?.n ?? 0,
-  };
 }
 
 export function checkRun(input: CheckInput): CheckResult {

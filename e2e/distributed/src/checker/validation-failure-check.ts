@@ -1,4 +1,4 @@
-import type { DatabaseSnapshot, HistoryIndex } from './history-index';
+import type { DatabaseSnapshot, HistoryIndex } from '../history/history-index';
 
 type FailureRow = DatabaseSnapshot['validationFailures'][number];
 

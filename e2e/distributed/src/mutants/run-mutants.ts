@@ -17,7 +17,7 @@ import {
   type MutantResult,
   type MutantRun,
   type MutantsReport,
-} from './mutants-report';
+} from '../report/mutants-report';
 
 /**
  * `npx nx run distributed:mutants`: the suite measures its own strength. Each mutant of the catalogue (a

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { RunReport, ScenarioReport } from '../report/run-report';
 import type { Mutant } from './mutant-catalogue';
 import { patchedFiles } from './mutant-build';
-import { mutantsTableHtml, runLabel, survivedRuns, type MutantResult } from './mutants-report';
+import { mutantsTableHtml, runLabel, survivedRuns, type MutantResult } from '../report/mutants-report';
 import {
   attemptsFor,
   caughtByOf,

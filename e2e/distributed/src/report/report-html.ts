@@ -1,8 +1,8 @@
 import type { ThresholdResult } from '../checker/thresholds';
-import type { MutantsReport } from '../mutants/mutants-report';
-import { mutantsTableHtml } from '../mutants/mutants-report';
-import type { FaultWindow } from '../scenarios/workload-run';
-import { escapeHtml } from './html-escape';
+import type { MutantsReport } from './mutants-report';
+import { mutantsTableHtml } from './mutants-report';
+import type { FaultWindow } from '../history/fault-window';
+import { escapeHtml } from '../harness/html-escape';
 import type { RunReport, ScenarioReport } from './run-report';
 
 /** report.html: a summary table and inline SVG plots (no scripts, no external resources). */

@@ -5,9 +5,9 @@ import type { ProgressWindow } from '../checker/progress-check';
 import type { ScenarioMeasurements, ThresholdResult } from '../checker/thresholds';
 import type { StatusApiLoad } from '../harness/status-api-load';
 import type { ScheduledFault } from '../nemesis/fault-schedule';
-import type { FaultWindow } from '../scenarios/workload-run';
+import type { FaultWindow } from '../history/fault-window';
 import { mutantsReportDir } from '../harness/paths';
-import { readMutantsReport } from '../mutants/mutants-report';
+import { readMutantsReport } from './mutants-report';
 import { renderReportHtml } from './report-html';
 
 /** One scenario in dist/reports/distributed/report.json. */

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { reportDir, repoRoot } from '../harness/paths';
-import { formatTraceLine, traceId } from './merged-log';
+import { formatTraceLine, traceId } from '../history/merged-log';
 
 /**
  * `npm run distributed -- trace <batch-or-correlation-id> [--dir <report dir>]`: follows one batch,

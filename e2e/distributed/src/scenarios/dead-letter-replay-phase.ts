@@ -1,7 +1,7 @@
 import { TOPICS } from '@els/contracts';
 import { waitFor } from '@els/coordination/testing';
 import { REPLAY_OF_HEADER, type DeadLetterReplay } from '../checker/dead-letter-check';
-import { textKey } from '../checker/history-index';
+import { textKey } from '../history/history-index';
 import type { SentLogLine, WorkloadOptions } from '../generator';
 import type { ObservedMessage } from '../harness/kafka-probe';
 import { runReplayCommand } from '../harness/replay-command';

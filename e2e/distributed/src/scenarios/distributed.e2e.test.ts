@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { createLeakGuard } from '@els/coordination/testing';
 import { composeInfraUp } from '../harness/compose-stack';
 import { mutantsReportDir, reportDir, workerEntry } from '../harness/paths';
-import { readMutantsReport } from '../mutants/mutants-report';
+import { readMutantsReport } from '../report/mutants-report';
 import { screenshotReport } from '../report/report-screenshot';
 import { createRunReport } from '../report/run-report';
 import { judgeThresholds, thresholdProblems } from '../checker/thresholds';

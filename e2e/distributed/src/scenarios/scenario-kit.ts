@@ -20,7 +20,7 @@ import {
   type ProgressFault,
   type ProgressWindow,
 } from '../checker/progress-check';
-import { readReplicaSettings } from '../harness/replica-configuration';
+import { readReplicaSettings } from '../history/replica-configuration';
 import type { ScheduledFault } from '../nemesis/fault-schedule';
 
 /**

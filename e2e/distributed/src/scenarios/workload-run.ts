@@ -2,13 +2,7 @@ import { createTestDatabase, uniqueKafkaNames, waitFor, type TestDatabase } from
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  checkRun,
-  readDatabaseSnapshot,
-  violations,
-  type CheckInput,
-  type CheckResult,
-} from '../checker/run-checker';
+import { checkRun, violations, type CheckInput, type CheckResult } from '../checker/run-checker';
 import {
   DEFAULT_PRODUCE_OPTIONS,
   createGeneratorKafka,
@@ -42,31 +36,22 @@ import {
   type OutboxRetentionObservation,
   type OutboxRetentionSettings,
 } from '../checker/outbox-retention-check';
-import { ENVELOPE_TOPICS } from '../checker/history-index';
+import { ENVELOPE_TOPICS } from '../history/history-index';
 import { progressOfHistory, type ProgressEvent, type WorkItem } from '../checker/progress-check';
 import { createMetricsLedger, type MetricsLedger } from '../harness/metrics-ledger';
 import { LATE_EFFECTS_WINDOW_MS } from '../harness/worker-settings';
 import type { FaultDetails } from '../nemesis/fault-kinds';
+import { readDatabaseSnapshot } from '../history/database-snapshot';
+import type { FaultWindow } from '../history/fault-window';
+export type { FaultWindow } from '../history/fault-window';
 import { createNetworkFaults, type NetworkFaults } from '../nemesis/network-faults';
-import { MERGED_LOG, writeMergedLog } from '../report/merged-log';
+import { MERGED_LOG, writeMergedLog } from '../history/merged-log';
 
 /**
  * One workload against one cluster: a fresh database, topic prefix and consumer group; N replicas; the
  * generator producing the workload (with fault injection running alongside); then the checker, once the
  * system has settled or the settle timeout has passed.
  */
-
-/**
- * A fault as it ran: its label and real window, and what the nemesis recorded about it (scenario 7: its
- * kind and family, the replica it acted on, a network fault's dependency and who still reached it, whether
- * a lock pause caught the replica holding row locks; `FaultDetails`). Windows other scenarios record carry
- * the label and times only.
- */
-export interface FaultWindow extends FaultDetails {
-  label: string;
-  startMs: number;
-  endMs: number;
-}
 
 export interface LoadContext {
   cluster: WorkerCluster;

@@ -1,4 +1,4 @@
-import { readRunLog } from '../report/merged-log';
+import { readRunLog } from './merged-log';
 
 /**
  * The configuration the replicas of a run really ran with: each worker logs its parsed configuration once
