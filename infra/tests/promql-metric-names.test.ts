@@ -18,7 +18,7 @@ describe('metricNamesIn', () => {
   });
 
   it('does not take label names or label values for metrics', () => {
-    expect(metricNamesIn('sum by (topic) (lag{topic=~"huleedu.x", code!="ELS_ERR_X"}) > 10')).toEqual([
+    expect(metricNamesIn('sum by (topic) (lag{topic=~"huleedu.x", code!="ELS_ERR_INTERNAL"}) > 10')).toEqual([
       'lag',
     ]);
   });

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { ERROR_CODES } from '@els/coordination';
 import { z } from 'zod';
 
 /**
@@ -137,7 +138,7 @@ export interface ConfigIssue {
 
 /** A configuration that cannot be used; `issues` names every bad key, not only the first. */
 export class ConfigError extends Error {
-  readonly code = 'ELS_ERR_CONFIG_INVALID';
+  readonly code = ERROR_CODES.configInvalid;
   readonly retriable = false;
   constructor(readonly issues: readonly ConfigIssue[]) {
     super(`Invalid configuration: ${issues.map((issue) => `${issue.key} ${issue.reason}`).join('; ')}`);

@@ -11,6 +11,7 @@ import {
   probeDatabaseWritable,
   schemaStatus,
   type BatchStatus,
+  type ClassifiedFailure,
   type ContentOutcome,
   type EssayStatus,
   type HandlerContext,
@@ -52,17 +53,10 @@ export interface DatabaseProbe {
   schemaStatus(): Promise<SchemaStatus>;
 }
 
-export interface ClassifiedError {
-  code: string;
-  retriable: boolean;
-  /** How often it may be retried: unavailability without limit, unexpected failures a few times. */
-  retry: 'unbounded' | 'bounded' | 'never';
-  message: string;
-}
-
 /** Everything the worker needs from libs/coordination, bound to one pool; the only place that imports it. */
 export interface CoordinationPort extends EventHandlers, StatusQueries, DatabaseProbe {
-  classifyError(error: unknown): ClassifiedError;
+  /** The classification table's verdict on what a handler or query threw (libs/coordination `coerceError`). */
+  classifyError(error: unknown): ClassifiedFailure;
   /** One write in a transaction of its own (libs/coordination `probeDatabaseWritable`); never throws. */
   probeWritable(): Promise<WriteProbeResult>;
   /** The identity of this database, scoping the Redis pre-filter (invariant 9). Needs a current schema. */
@@ -96,6 +90,7 @@ export function createCoordinationPort(sql: Sql, context: HandlerContext): Coord
         retriable: coerced.retriable,
         retry: coerced.retry,
         message: coerced.message,
+        cause: error,
       };
     },
   };

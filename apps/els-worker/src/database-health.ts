@@ -1,4 +1,4 @@
-import type { ClassifiedFailure } from './consumer/retry-loop';
+import type { ClassifiedFailure, ErrorCode } from '@els/coordination';
 import type { Logger } from './logger';
 
 /** What the worker last learned about its database: it takes writes, refuses them, or does not answer. */
@@ -9,7 +9,7 @@ export type ProbeFinding =
   | { readonly state: 'writable' }
   | {
       readonly state: 'read-only' | 'unavailable';
-      readonly error: { readonly code: string; readonly message: string };
+      readonly error: { readonly code: ErrorCode; readonly message: string };
     };
 
 export interface DatabaseHealthOptions {

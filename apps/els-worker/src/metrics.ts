@@ -1,6 +1,5 @@
 import { ERROR_CODES, type RelayEvent, type SweeperEvent } from '@els/coordination';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { BROKER_UNAVAILABLE_CODE, DEAD_LETTER_REFUSED_CODE } from './consumer/batch-processor';
 import type { DatabaseState } from './database-health';
 import type { ProcessorEvent } from './consumer/processor-events';
 
@@ -13,8 +12,8 @@ export const RETRY_REASONS: readonly string[] = [
   ERROR_CODES.databaseReadOnly,
   ERROR_CODES.databaseConflict,
   ERROR_CODES.internal,
-  BROKER_UNAVAILABLE_CODE,
-  DEAD_LETTER_REFUSED_CODE,
+  ERROR_CODES.brokerUnavailable,
+  ERROR_CODES.deadLetterRefused,
 ];
 
 const DATABASE_STATES: readonly DatabaseState[] = ['writable', 'read-only', 'unavailable'];

@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { CONTRACT_ERROR_CODES } from '@els/contracts';
 import { CONFIG_KEYS } from './config';
 import { createMetrics } from './metrics';
 
@@ -19,13 +18,5 @@ describe('reference docs match the code', () => {
       .map((metric) => metric.name)
       .filter((name) => name.startsWith('els_'));
     expect(tableKeys(read('metrics.md')).sort()).toEqual(registered.sort());
-  });
-
-  it('errors.md lists every contract error code', () => {
-    const documented = tableKeys(read('errors.md'));
-    for (const code of Object.values(CONTRACT_ERROR_CODES)) expect(documented).toContain(code);
-    expect(documented).toEqual(
-      expect.arrayContaining(['ELS_ERR_ESSAY_ID_CONFLICT', 'ELS_ERR_CONFIG_INVALID', 'ELS_ERR_NOT_FOUND']),
-    );
   });
 });

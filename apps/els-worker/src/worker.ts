@@ -1,7 +1,7 @@
 import { INPUT_TOPICS, topicName } from '@els/contracts';
-import { createOutboxRelay, createOutboxSweeper } from '@els/coordination';
+import { createOutboxRelay, createOutboxSweeper, ERROR_CODES, failureOf } from '@els/coordination';
 import type { WorkerConfig } from './config';
-import { BROKER_UNAVAILABLE_CODE, createBatchProcessor } from './consumer/batch-processor';
+import { createBatchProcessor } from './consumer/batch-processor';
 import { createDatabaseHealth } from './database-health';
 import { coalesceContentBatches } from './consumer/content-coalescer';
 import { retryWhileActive } from './consumer/retry-loop';
@@ -180,12 +180,7 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): Worker {
           throw Object.assign(new Error('schema not current; run `main.js migrate`'), { status });
         deploymentId = await coordination.deploymentId();
       },
-      (error) => ({
-        code: 'ELS_ERR_SCHEMA_NOT_READY',
-        retriable: true,
-        message: (error as Error).message,
-        cause: error,
-      }),
+      (error) => failureOf(ERROR_CODES.schemaNotReady, error),
       {
         maxBackoffMs: 5000,
         isActive: () => !stopRequested,
@@ -204,12 +199,11 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): Worker {
   async function startKafkaPart(part: string, start: () => Promise<void>): Promise<void> {
     await retryWhileActive(
       start,
-      (error) => ({
-        code: BROKER_UNAVAILABLE_CODE,
-        retriable: isBrokerUnavailability(error),
-        message: error instanceof Error ? error.message : String(error),
-        cause: error,
-      }),
+      (error) => {
+        const failure = failureOf(ERROR_CODES.brokerUnavailable, error);
+        // A Kafka error that is not unavailability fails the start (exit 1), under the same code.
+        return isBrokerUnavailability(error) ? failure : { ...failure, retriable: false, retry: 'never' };
+      },
       {
         maxBackoffMs: config.retryMaxBackoffMs,
         isActive: () => !stopRequested,

@@ -1,4 +1,5 @@
-import { coerceError, ElsError, ERROR_CODES, FAILURE_RULES, type RetryPolicy } from './errors';
+import { ERROR_CODES, type RetryPolicy } from './error-catalogue';
+import { coerceError, ElsError, FAILURE_RULES } from './errors';
 
 /** What a driver error with this `code` (SQLSTATE or errno) is classified as. */
 function classified(code: string, routine?: string) {
@@ -90,13 +91,13 @@ describe('error classification', () => {
   });
 
   it('returns an ElsError unchanged', () => {
-    const original = new ElsError('ELS_ERR_X', 'x', true, { retry: 'bounded' });
+    const original = new ElsError(ERROR_CODES.brokerUnavailable, 'x', true, { retry: 'bounded' });
     expect(coerceError(original)).toBe(original);
   });
 
   it('derives the policy from retriable and never contradicts it', () => {
     const policy = (retriable: boolean, retry?: RetryPolicy) =>
-      new ElsError('C', 'm', retriable, { retry }).retry;
+      new ElsError(ERROR_CODES.internal, 'm', retriable, { retry }).retry;
     expect(policy(true)).toBe('unbounded');
     expect(policy(false)).toBe('never');
     expect(policy(true, 'bounded')).toBe('bounded');

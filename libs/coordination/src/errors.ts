@@ -1,34 +1,4 @@
-/** Stable error codes of the coordination library (docs/reference/errors.md). */
-export const ERROR_CODES = {
-  databaseUnavailable: 'ELS_ERR_DATABASE_UNAVAILABLE',
-  databaseReadOnly: 'ELS_ERR_DATABASE_READ_ONLY',
-  databaseConflict: 'ELS_ERR_DATABASE_CONFLICT',
-  invalidInputData: 'ELS_ERR_INVALID_INPUT_DATA',
-  databaseRejected: 'ELS_ERR_DATABASE_REJECTED',
-  migrationModified: 'ELS_ERR_MIGRATION_MODIFIED',
-  migrationsMissing: 'ELS_ERR_MIGRATIONS_MISSING',
-  internal: 'ELS_ERR_INTERNAL',
-} as const;
-
-export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
-
-/**
- * How often a failure may be retried:
- * - `unbounded`: unavailability (database, broker, Redis down or read-only, a lock or statement timeout).
- *   It goes away by itself, so it is retried for as long as the worker runs and never dead-letters input.
- * - `bounded`: unexpected (a JS error the handlers did not anticipate, an unknown SQLSTATE). It may be an
- *   outage nobody listed or a poison message: retried a bounded number of times, and dead-lettered only
- *   when the database then proves it is writable and the failure reproduces (invariant 6).
- * - `never`: the message itself is refused for a permanent reason; dead-lettered once the database has
- *   proved it is writable (a refusal that is really an outage is then retried instead).
- */
-export type RetryPolicy = 'unbounded' | 'bounded' | 'never';
-
-/** `retriable` wins over a contradicting policy: it is false exactly when the policy is `never`. */
-function policyOf(retriable: boolean, requested: RetryPolicy | undefined): RetryPolicy {
-  if (!retriable) return 'never';
-  return requested === 'bounded' ? 'bounded' : 'unbounded';
-}
+import { ERROR_CODES, retryPolicyOf, type ErrorCode, type RetryPolicy } from './error-catalogue';
 
 /**
  * A failure with a stable code. Retry decisions read `retriable` (may it be retried at all) and `retry`
@@ -38,13 +8,13 @@ export class ElsError extends Error {
   override readonly name = 'ElsError';
   readonly retry: RetryPolicy;
   constructor(
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly retriable: boolean,
     options: { cause?: unknown; retry?: RetryPolicy } = {},
   ) {
     super(message, { cause: options.cause });
-    this.retry = policyOf(retriable, options.retry);
+    this.retry = retryPolicyOf({ retriable, retry: options.retry });
   }
 }
 
@@ -64,10 +34,19 @@ export type FailureMatch =
       readonly errnos: readonly string[];
     };
 
+/** The codes the classification table gives a database failure. */
+export type FailureRuleCode = (typeof ERROR_CODES)[
+  | 'databaseUnavailable'
+  | 'databaseReadOnly'
+  | 'databaseConflict'
+  | 'invalidInputData'
+  | 'databaseRejected'
+  | 'internal'];
+
 /** One row of the classification table: what is recognised, how it is handled, what it means, what to do. */
 export interface FailureRule {
   readonly match: FailureMatch;
-  readonly code: ErrorCode;
+  readonly code: FailureRuleCode;
   readonly retry: RetryPolicy;
   readonly meaning: string;
   /** What the operator does about it (docs/reference/errors.md shows it). */
@@ -281,14 +260,12 @@ export function isTransactionConflict(error: unknown): boolean {
   return code === '40001' || code === '40P01';
 }
 
-const PREFIX: Record<ErrorCode, string> = {
+const PREFIX: Record<FailureRuleCode, string> = {
   [ERROR_CODES.databaseUnavailable]: 'database unavailable',
   [ERROR_CODES.databaseReadOnly]: 'database read-only',
   [ERROR_CODES.databaseConflict]: 'transaction conflict',
   [ERROR_CODES.invalidInputData]: 'input rejected by the database',
   [ERROR_CODES.databaseRejected]: 'refused by the database',
-  [ERROR_CODES.migrationModified]: 'migration modified',
-  [ERROR_CODES.migrationsMissing]: 'migrations missing',
   [ERROR_CODES.internal]: 'unexpected failure',
 };
 

@@ -3,15 +3,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import net from 'node:net';
 import type postgres from 'postgres';
 import { createDatabase, type Sql } from './database';
-import {
-  coerceError,
-  ERROR_CODES,
-  FAILURE_RULES,
-  failureRule,
-  UNEXPECTED_FAILURE,
-  type FailureRule,
-} from './errors';
-import { describeFailureMatch } from './failure-rules-doc';
+import { ERROR_CODES } from './error-catalogue';
+import { coerceError, FAILURE_RULES, failureRule, UNEXPECTED_FAILURE, type FailureRule } from './errors';
+import { describeFailureMatch } from './errors-doc';
 import { probeDatabaseWritable } from './sql/deployment';
 import { createTestDatabase, waitFor, type TestDatabase } from './testing';
 

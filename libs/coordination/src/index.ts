@@ -2,9 +2,10 @@ export { createDatabase, inTransaction } from './database';
 export type { Sql, Tx, DatabaseOptions } from './database';
 export { migrate, schemaStatus, defaultMigrationsDir } from './migrator';
 export type { SchemaStatus } from './migrator';
+export { ERROR_CATALOGUE, ERROR_CODES, failureOf, retryPolicyOf } from './error-catalogue';
+export type { ClassifiedFailure, ErrorCatalogueEntry, ErrorCode, RetryPolicy } from './error-catalogue';
 export {
   ElsError,
-  ERROR_CODES,
   FAILURE_RULES,
   UNEXPECTED_FAILURE,
   coerceError,
@@ -12,7 +13,7 @@ export {
   isUniqueViolation,
   isTransactionConflict,
 } from './errors';
-export type { ErrorCode, FailureMatch, FailureRule, RetryPolicy } from './errors';
+export type { FailureMatch, FailureRule, FailureRuleCode } from './errors';
 export { silentLogger } from './handler-context';
 export type { Logger, HandlerContext } from './handler-context';
 export { handleRegistration } from './handlers/registration-handler';

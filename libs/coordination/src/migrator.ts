@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Sql } from './database';
-import { ElsError, ERROR_CODES } from './errors';
+import { ERROR_CODES } from './error-catalogue';
+import { ElsError } from './errors';
 
 // Any constant works; it only has to differ from the two-key batch locks (those use the (int, int) form).
 const MIGRATION_LOCK_KEY = 4_242_001;

@@ -1,17 +1,12 @@
 import { createHash } from 'node:crypto';
+import { ERROR_CODES, type ClassifiedFailure } from '@els/coordination';
 import { makeContent, makeRegistration, makeValidationFailure, toWire } from '@els/contracts/testing';
 import pino from 'pino';
 import type { ContentOutcome, EventHandlers } from '../coordination-port';
 import { silentLogger } from '../logger';
-import {
-  createBatchProcessor,
-  DEAD_LETTER_REFUSED_CODE,
-  ESSAY_ID_CONFLICT_CODE,
-  type BatchProcessorOptions,
-} from './batch-processor';
+import { createBatchProcessor, type BatchProcessorOptions } from './batch-processor';
 import type { BatchControl, DeadLetter, InboundMessage } from './message-types';
 import type { ProcessorEvent } from './processor-events';
-import type { ClassifiedFailure } from './retry-loop';
 import { createRetryTracker } from './retry-tracker';
 
 class Unavailable extends Error {}
@@ -212,7 +207,7 @@ describe('batch processor', () => {
     });
     await h.process(messagesOf([toWire(registration)]), h.control);
     expect(h.letters).toHaveLength(1);
-    expect(h.letters[0]).toMatchObject({ code: ESSAY_ID_CONFLICT_CODE, eventId: registration.event_id });
+    expect(h.letters[0]).toMatchObject({ code: ERROR_CODES.essayIdConflict, eventId: registration.event_id });
     expect(h.resolved).toEqual(['0']);
   });
 
@@ -609,7 +604,9 @@ describe('batch processor: outages are decided by evidence, dead letters stay re
       expect(h.events.filter((e) => e.type === 'dead-letter-refused')).toEqual([
         { type: 'dead-letter-refused', outcome: 'stopped' },
       ]);
-      expect(h.events.some((e) => e.type === 'retry' && e.reason === DEAD_LETTER_REFUSED_CODE)).toBe(true);
+      expect(h.events.some((e) => e.type === 'retry' && e.reason === ERROR_CODES.deadLetterRefused)).toBe(
+        true,
+      );
     });
   });
 });

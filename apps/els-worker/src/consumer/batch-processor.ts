@@ -1,17 +1,14 @@
 import { createHash } from 'node:crypto';
+import { ERROR_CODES, failureOf, retryPolicyOf, type ClassifiedFailure } from '@els/coordination';
 import type { ContentOutcome, EventHandlers } from '../coordination-port';
 import type { Logger } from '../logger';
 import type { EventFilter } from '../redis/event-filter';
 import { planMessage, planSteps, type PlannedMessage, type Step, type UsableMessage } from './message-plan';
 import type { BatchControl, BatchHandler, DeadLetter, InboundMessage } from './message-types';
 import type { ProcessorEventListener } from './processor-events';
-import { NonRetriableFailure, retryPolicyOf, retryWhileActive, type ClassifiedFailure } from './retry-loop';
+import { NonRetriableFailure, retryWhileActive } from './retry-loop';
 import type { RetrySubject } from './retry-tracker';
 
-export const ESSAY_ID_CONFLICT_CODE = 'ELS_ERR_ESSAY_ID_CONFLICT';
-export const BROKER_UNAVAILABLE_CODE = 'ELS_ERR_BROKER_UNAVAILABLE';
-/** The dead-letter topic refused a letter for good (too large, not allowed): see `isPermanentBrokerRefusal`. */
-export const DEAD_LETTER_REFUSED_CODE = 'ELS_ERR_DEAD_LETTER_REFUSED';
 const DEFAULT_RETRY_UNEXPECTED_MAX = 5;
 
 /** A letter whose reference letter the dead-letter topic refused too: its partition cannot move on. */
@@ -40,7 +37,8 @@ function referenceOf(message: InboundMessage, refusal: string): NonNullable<Dead
 
 export interface BatchProcessorOptions {
   handlers: EventHandlers;
-  classifyError(error: unknown): Omit<ClassifiedFailure, 'cause'>;
+  /** The classification of what a database handler threw. */
+  classifyError(error: unknown): ClassifiedFailure;
   /**
    * Asked before a message is dead-lettered (or a content run split) for a database failure: the outage
    * a write probe found, or undefined when the database took the write (see `retryWhileActive`). Without
@@ -143,16 +141,7 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
   const retryUnexpectedMax = options.retryUnexpectedMax ?? DEFAULT_RETRY_UNEXPECTED_MAX;
   const emit: ProcessorEventListener = options.onEvent ?? (() => undefined);
 
-  const brokerFailure = (error: unknown): ClassifiedFailure => ({
-    code: BROKER_UNAVAILABLE_CODE,
-    retriable: true,
-    message: error instanceof Error ? error.message : String(error),
-    cause: error,
-  });
-  const databaseFailure = (error: unknown): ClassifiedFailure => ({
-    ...options.classifyError(error),
-    cause: error,
-  });
+  const databaseFailure = options.classifyError;
 
   async function retry<T>(
     work: () => Promise<T>,
@@ -250,10 +239,12 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
     }
   }
 
+  // A refusal for good (too large, not allowed: see `isPermanentBrokerRefusal`) stops the partition; anything
+  // else is the broker being away.
   const deadLetterFailure = (error: unknown): ClassifiedFailure =>
     error instanceof DeadLetterRefused
-      ? { code: DEAD_LETTER_REFUSED_CODE, retriable: true, message: error.message, cause: error.cause }
-      : brokerFailure(error);
+      ? { ...failureOf(ERROR_CODES.deadLetterRefused, error), cause: error.cause }
+      : failureOf(ERROR_CODES.brokerUnavailable, error);
 
   async function deadLetter(letters: DeadLetter[], control: BatchControl): Promise<boolean> {
     let stopped = false;
@@ -368,7 +359,7 @@ export function createBatchProcessor(options: BatchProcessorOptions): BatchHandl
             [
               {
                 message: item.message,
-                code: ESSAY_ID_CONFLICT_CODE,
+                code: ERROR_CODES.essayIdConflict,
                 eventId: item.envelope.event_id,
                 correlationId: item.envelope.correlation_id,
                 reason: `essay ids already registered under another batch: ${outcome.essayIds.slice(0, 20).join(', ')}`,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { ERROR_CODES } from '@els/coordination';
 import {
   buildBatchContentProvisioningCompleted,
   COMPLETION_EVENT_MAX_BYTES,
@@ -6,7 +7,7 @@ import {
   ID_MAX_BYTES,
 } from '@els/contracts';
 import { jsonbText, makeContent, makeRegistration, toWire } from '@els/contracts/testing';
-import { BATCH_TOO_LARGE_CODE, planMessage, planSteps } from './message-plan';
+import { planMessage, planSteps } from './message-plan';
 import type { InboundMessage } from './message-types';
 
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -59,7 +60,7 @@ describe('planMessage for registrations whose completion could not be published'
     const planned = planMessage(inbound(toWire(registration)), MAX_MESSAGE_BYTES);
     expect(planned).toMatchObject({
       kind: 'unusable',
-      code: BATCH_TOO_LARGE_CODE,
+      code: ERROR_CODES.batchTooLarge,
       eventId: registration.event_id,
       reason: expect.stringMatching(/^\$\.data\.essay_ids: .* above the limit of 16777216$/),
     });

@@ -1,3 +1,4 @@
+import { ERROR_CODES, type ErrorCode } from '@els/coordination';
 import {
   COMPLETION_EVENT_MAX_BYTES,
   completionEventMaxBytes,
@@ -7,16 +8,13 @@ import {
 import type { BatchEssaysRegistered, EssayContentProvisioned, EssayValidationFailed } from '@els/contracts';
 import type { InboundMessage } from './message-types';
 
-/** An input event type that parses but that the worker does not consume (e.g. one of its own outputs). */
-export const UNEXPECTED_EVENT_CODE = 'ELS_ERR_UNEXPECTED_EVENT';
-
-/**
- * A registration whose completion event could exceed COMPLETION_EVENT_MAX_BYTES (many essays, long ids):
- * accepted, its batch could never be announced, so it is refused before anything is written.
- */
-export const BATCH_TOO_LARGE_CODE = 'ELS_ERR_BATCH_TOO_LARGE';
-
-type Unusable = { kind: 'unusable'; message: InboundMessage; code: string; reason: string; eventId?: string };
+type Unusable = {
+  kind: 'unusable';
+  message: InboundMessage;
+  code: ErrorCode;
+  reason: string;
+  eventId?: string;
+};
 type Registration = { kind: 'registration'; message: InboundMessage; envelope: BatchEssaysRegistered };
 type Content = { kind: 'content'; message: InboundMessage; envelope: EssayContentProvisioned };
 type ValidationFailure = {
@@ -49,12 +47,14 @@ export function planMessage(message: InboundMessage, maxBytes: number): PlannedM
 function classify(message: InboundMessage, event: ParsedEvent): PlannedMessage {
   switch (event.name) {
     case 'BatchEssaysRegistered': {
+      // A registration whose completion event could exceed COMPLETION_EVENT_MAX_BYTES (many essays, long
+      // ids): accepted, its batch could never be announced, so it is refused before anything is written.
       const completionBytes = completionEventMaxBytes(event.envelope.data);
       if (completionBytes > COMPLETION_EVENT_MAX_BYTES) {
         return {
           kind: 'unusable',
           message,
-          code: BATCH_TOO_LARGE_CODE,
+          code: ERROR_CODES.batchTooLarge,
           reason:
             `$.data.essay_ids: the completion event of these ${event.envelope.data.essay_ids.length} essays ` +
             `could reach ${completionBytes} bytes, above the limit of ${COMPLETION_EVENT_MAX_BYTES}`,
@@ -68,10 +68,11 @@ function classify(message: InboundMessage, event: ParsedEvent): PlannedMessage {
     case 'EssayValidationFailedV1':
       return { kind: 'validation-failure', message, envelope: event.envelope };
     default:
+      // An input event type that parses but that the worker does not consume (e.g. one of its own outputs).
       return {
         kind: 'unusable',
         message,
-        code: UNEXPECTED_EVENT_CODE,
+        code: ERROR_CODES.unexpectedEvent,
         reason: `$.event_type: ${event.envelope.event_type} is an output of this service, not an input`,
         eventId: event.envelope.event_id,
       };

@@ -1,3 +1,5 @@
+import type { ErrorCode } from '@els/coordination';
+
 /** Kafka-independent shapes shared by the consumer adapter, the batch processor and the producer. */
 
 /** One record as fetched, before parsing. */
@@ -32,7 +34,7 @@ export type BatchHandler = (messages: readonly InboundMessage[], control: BatchC
 /** A message that can never be processed, with the reason, on its way to the dead-letter topic. */
 export interface DeadLetter {
   readonly message: InboundMessage;
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly reason: string;
   readonly eventId?: string;
   readonly correlationId?: string;

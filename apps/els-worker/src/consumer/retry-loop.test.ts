@@ -1,13 +1,8 @@
-import {
-  backoffDelayMs,
-  NonRetriableFailure,
-  retryWhileActive,
-  type ClassifiedFailure,
-  type RetryLoopOptions,
-} from './retry-loop';
+import type { ClassifiedFailure } from '@els/coordination';
+import { backoffDelayMs, NonRetriableFailure, retryWhileActive, type RetryLoopOptions } from './retry-loop';
 
-const retriable = (error: unknown) => ({
-  code: 'ELS_ERR_X',
+const retriable = (error: unknown): ClassifiedFailure => ({
+  code: 'ELS_ERR_DATABASE_UNAVAILABLE',
   retriable: true,
   message: String(error),
   cause: error,

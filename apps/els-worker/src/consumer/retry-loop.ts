@@ -1,26 +1,4 @@
-/**
- * How often a failure may be retried: `unbounded` (unavailability: database, broker or Redis down, a lock
- * or statement timeout), `bounded` (unexpected: retried `maxBoundedAttempts` times, then given up), `never`
- * (the message is refused for a permanent reason).
- */
-export type RetryPolicy = 'unbounded' | 'bounded' | 'never';
-
-/** What the retry loop needs to know about a failure; produced by one classifier per call site. */
-export interface ClassifiedFailure {
-  readonly code: string;
-  /** False exactly when the policy is `never`. */
-  readonly retriable: boolean;
-  /** Defaults to `unbounded` when retriable, `never` otherwise. */
-  readonly retry?: RetryPolicy;
-  readonly message: string;
-  readonly cause: unknown;
-}
-
-/** The policy of a failure; `retriable` wins over a contradicting `retry`. */
-export function retryPolicyOf(failure: Pick<ClassifiedFailure, 'retriable' | 'retry'>): RetryPolicy {
-  if (!failure.retriable) return 'never';
-  return failure.retry === 'bounded' ? 'bounded' : 'unbounded';
-}
+import { retryPolicyOf, type ClassifiedFailure } from '@els/coordination';
 
 /**
  * A failure the loop will not retry (any more): refused input, or an unexpected failure that used up its

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { ERROR_CODES } from '@els/coordination';
 import { TOPICS, topicName } from '@els/contracts';
 import { TEST_KAFKA_BROKERS, uniqueKafkaNames, waitFor } from '@els/coordination/testing';
 import type { Kafka } from 'kafkajs';
@@ -40,7 +41,7 @@ describe('replaying a dead letter larger than a default fetch', () => {
         key: Buffer.from(`k${partition}`),
         value,
       },
-      code: 'ELS_ERR_CONTRACT_TOO_LARGE',
+      code: ERROR_CODES.contractTooLarge,
       reason: 'too large',
       eventId: randomUUID(),
     });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ErrorCode } from '@els/coordination';
 import { INPUT_TOPICS, TOPICS, topicName } from '@els/contracts';
 import { TEST_KAFKA_BROKERS, uniqueKafkaNames, waitFor } from '@els/coordination/testing';
 import type { Consumer, IHeaders, Kafka } from 'kafkajs';
@@ -29,7 +30,7 @@ function fixture(
   name: string,
   topic: string,
   partition: number,
-  code: string,
+  code: ErrorCode,
   extra: { key?: Buffer | null; headers?: IHeaders } = {},
 ): Fixture {
   const value = Buffer.concat([Buffer.from(`{"name":"${name}"}`), Buffer.from([0xff, 0x00, 0xfe])]);

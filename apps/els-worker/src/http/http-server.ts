@@ -1,3 +1,4 @@
+import { ERROR_CODES, type ErrorCode } from '@els/coordination';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { StatusQueries } from '../coordination-port';
 import type { Logger } from '../logger';
@@ -13,7 +14,7 @@ export interface HttpServerDeps {
 }
 
 export interface HttpErrorBody {
-  error: { code: string; message: string };
+  error: { code: ErrorCode; message: string };
 }
 
 /** The fastify app: health, readiness, metrics and the read-only status API. Nothing listens yet. */
@@ -34,14 +35,14 @@ export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
 
   app.setNotFoundHandler(async (request, reply) => {
     const body: HttpErrorBody = {
-      error: { code: 'ELS_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url}` },
+      error: { code: ERROR_CODES.notFound, message: `no route ${request.method} ${request.url}` },
     };
     return reply.code(404).send(body);
   });
 
   app.setErrorHandler(async (error, request, reply) => {
     deps.logger.error({ err: error, method: request.method, url: request.url }, 'Request failed');
-    const body: HttpErrorBody = { error: { code: 'ELS_ERR_INTERNAL', message: 'internal error' } };
+    const body: HttpErrorBody = { error: { code: ERROR_CODES.internal, message: 'internal error' } };
     return reply.code(500).send(body);
   });
 

@@ -1,3 +1,4 @@
+import { ERROR_CODES } from '@els/coordination';
 import { ID_MAX_BYTES, idSchema } from '@els/contracts';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -11,8 +12,8 @@ import type { HttpErrorBody } from './http-server';
 const batchParams = z.object({ batch_id: idSchema });
 const essayParams = z.object({ essay_id: idSchema });
 
-const badRequest = (message: string): HttpErrorBody => ({ error: { code: 'ELS_ERR_BAD_REQUEST', message } });
-const notFound = (message: string): HttpErrorBody => ({ error: { code: 'ELS_ERR_NOT_FOUND', message } });
+const badRequest = (message: string): HttpErrorBody => ({ error: { code: ERROR_CODES.badRequest, message } });
+const notFound = (message: string): HttpErrorBody => ({ error: { code: ERROR_CODES.notFound, message } });
 
 /**
  * Fastify options for the status routes' parameters. The router refuses a decoded parameter longer than

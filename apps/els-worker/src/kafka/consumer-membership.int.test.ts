@@ -234,7 +234,12 @@ describe('consumer group membership', () => {
             );
           },
         },
-        classifyError: (error) => ({ code: 'ELS_ERR_INTERNAL', retriable: true, message: String(error) }),
+        classifyError: (error) => ({
+          code: 'ELS_ERR_INTERNAL',
+          retriable: true,
+          message: String(error),
+          cause: error,
+        }),
         eventFilter: { filterSeen: async () => new Set(), markSeen: async () => undefined },
         publishDeadLetters: async () => undefined,
         maxMessageBytes: 1_048_576,

@@ -1,4 +1,4 @@
-import type { Sql } from '@els/coordination';
+import { ERROR_CODES, type Sql } from '@els/coordination';
 import { createSeededRandom, planWave, type WorkloadOptions } from '../generator';
 
 /**
@@ -10,7 +10,7 @@ import { createSeededRandom, planWave, type WorkloadOptions } from '../generator
  */
 
 /** The code a refused text's dead letter carries. */
-export const REFUSED_TEXT_CODE = 'ELS_ERR_INTERNAL';
+export const REFUSED_TEXT_CODE = ERROR_CODES.internal;
 
 export interface RefusedText {
   batchId: string;

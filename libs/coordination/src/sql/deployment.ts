@@ -1,5 +1,6 @@
 import type { Sql, Tx } from '../database';
-import { coerceError, ElsError, ERROR_CODES } from '../errors';
+import { ERROR_CODES } from '../error-catalogue';
+import { coerceError, ElsError } from '../errors';
 
 /**
  * The identity of the database the worker coordinates on, for scoping the Redis pre-filter (invariant 9).
