@@ -1,4 +1,4 @@
-import { runStopSequence, type StopStep } from './stop-sequence';
+import { runStopSequence, stopSteps, type StopStep, type WorkerPart } from './stop-sequence';
 
 const never = () => new Promise<void>(() => undefined);
 const quick = () => Promise.resolve();
@@ -57,5 +57,36 @@ describe('stop sequence', () => {
     expect(failing.steps[0]).toMatchObject({ name: 'relay flush', status: 'failed' });
     const clean = await runStopSequence([{ name: 'producer', weight: 1, run: quick }], { budgetMs: 200 });
     expect(clean.clean).toBe(true);
+  });
+});
+
+describe('stop steps of the worker parts', () => {
+  const part = (name: string, stopAfter?: string): WorkerPart => ({
+    name,
+    start: quick,
+    stop: [{ name, weight: 1, run: quick }],
+    ...(stopAfter ? { stopAfter } : {}),
+  });
+  const names = (parts: WorkerPart[]) => stopSteps(parts).map((step) => step.name);
+
+  it('stops the parts in reverse start order, every stop step of a part in its own order', () => {
+    const two: WorkerPart = {
+      name: 'b',
+      start: quick,
+      stop: [
+        { name: 'b flush', weight: 2, run: quick },
+        { name: 'b', weight: 1, run: quick },
+      ],
+    };
+    expect(names([part('a'), two, part('c')])).toEqual(['c', 'b flush', 'b', 'a']);
+  });
+
+  it('stops an exception right after the part it names', () => {
+    expect(names([part('a'), part('b'), part('c'), part('d', 'b')])).toEqual(['c', 'b', 'd', 'a']);
+    expect(names([part('a'), part('b', 'd'), part('c'), part('d')])).toEqual(['d', 'b', 'c', 'a']);
+  });
+
+  it('refuses an exception that names no part', () => {
+    expect(() => stopSteps([part('a'), part('b', 'z')])).toThrow(/"b" stops after "z"/);
   });
 });

@@ -13,6 +13,32 @@ export interface StopStep {
   run(timeoutMs: number): Promise<void>;
 }
 
+/**
+ * A long-running part of the worker (CONTRIBUTING.md §4). The worker keeps one list of them in start order
+ * and stops them in reverse (`stopSteps`); a part that must stop elsewhere names the part it stops right
+ * after, and says why where it is listed.
+ */
+export interface WorkerPart {
+  readonly name: string;
+  start(): Promise<void>;
+  /** Its stop steps, run one after the other. */
+  readonly stop: readonly StopStep[];
+  /** An exception to the reverse order: the part this one stops right after. */
+  readonly stopAfter?: string;
+}
+
+/** The stop steps of `parts` (given in start order): in reverse, an exception right after the part it names. */
+export function stopSteps(parts: readonly WorkerPart[]): StopStep[] {
+  const order = parts.filter((part) => part.stopAfter === undefined).reverse();
+  for (const part of [...parts].reverse()) {
+    if (part.stopAfter === undefined) continue;
+    const at = order.findIndex((other) => other.name === part.stopAfter);
+    if (at < 0) throw new Error(`part "${part.name}" stops after "${part.stopAfter}", which is not placed`);
+    order.splice(at + 1, 0, part);
+  }
+  return order.flatMap((part) => part.stop);
+}
+
 export type StopStepOutcome =
   | { name: string; status: 'stopped'; durationMs: number }
   | { name: string; status: 'failed'; durationMs: number; error: unknown }

@@ -13,7 +13,7 @@ import type { KafkaTransport } from './kafka/kafka-transport';
 import { componentLogger, type Logger } from './logger';
 import { createMetrics, type WorkerMetrics } from './metrics';
 import { createEventFilter, filterNamespace } from './redis/event-filter';
-import { runStopSequence, type StopReport } from './stop-sequence';
+import { runStopSequence, stopSteps, type StopReport, type WorkerPart } from './stop-sequence';
 
 export interface WorkerDeps {
   sql: Sql;
@@ -214,19 +214,58 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): Worker {
     );
   }
 
-  const steps: Array<[string, () => Promise<void>]> = [
-    ['redis filter', () => eventFilter.start()],
-    ['producer', () => startKafkaPart('producer', () => producer.start())],
-    [
-      'relay',
-      async () => {
+  /**
+   * The parts in dependency order (CONTRIBUTING.md §4), River's start/stop contract: each starts once the
+   * parts before it run, and they stop in reverse, each while what it uses still runs. The two exceptions
+   * say why where they are listed. Stop weights are shares of the grace period: leaving the group drains the
+   * in-flight batch, the relay flush publishes what it wrote.
+   */
+  const parts: WorkerPart[] = [
+    {
+      name: 'redis filter',
+      start: () => eventFilter.start(),
+      stop: [{ name: 'redis filter', weight: 1, run: () => eventFilter.stop() }],
+    },
+    {
+      name: 'producer',
+      start: () => startKafkaPart('producer', () => producer.start()),
+      stop: [{ name: 'producer', weight: 1, run: () => producer.stop() }],
+    },
+    {
+      name: 'relay',
+      async start() {
         await relay.start();
         relayStarted = true;
       },
-    ],
-    ['outbox sweeper', () => sweeper.start()],
-    ['consumer', () => startKafkaPart('consumer', () => consumer.start())],
-    ['http', () => http.start()],
+      stop: [
+        // Publish what the last batches wrote, so the next owner of the partitions does not wait on a poll.
+        { name: 'relay flush', weight: 2, run: () => (relayStarted ? relay.flush() : Promise.resolve()) },
+        { name: 'relay', weight: 1, run: () => relay.stop() },
+      ],
+      // Exception: right after the consumer rather than after the sweeper, so the flush of the last batches'
+      // events is not held up by a sweeping pass; the sweeper only deletes rows the relay already published.
+      stopAfter: 'consumer',
+    },
+    {
+      name: 'outbox sweeper',
+      start: () => sweeper.start(),
+      stop: [{ name: 'outbox sweeper', weight: 1, run: () => sweeper.stop() }],
+    },
+    {
+      name: 'consumer',
+      start: () => startKafkaPart('consumer', () => consumer.start()),
+      stop: [{ name: 'consumer', weight: 4, run: (ms) => consumer.stop({ drainMs: ms / 2 }) }],
+    },
+    {
+      name: 'http',
+      start: () => http.start(),
+      stop: [{ name: 'http', weight: 1, run: () => http.stop() }],
+      // Exception: started last (ready only once everything runs) but stopped after the parts that do the
+      // work, so /healthz, /readyz and /metrics answer while the consumer drains and the relay flushes:
+      // /readyz answers 503 once the consumer has left its group instead of refusing the connection, and
+      // the last counters can still be scraped. Only the Redis filter, which nothing uses by then, stops later.
+      stopAfter: 'producer',
+    },
   ];
 
   return {
@@ -235,10 +274,10 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): Worker {
     async start() {
       mainLog.info({}, 'Worker starting');
       if (!(await waitForSchema())) return;
-      for (const [name, start] of steps) {
+      for (const part of parts) {
         if (stopRequested) return;
-        mainLog.debug({ part: name }, 'Starting part');
-        await start();
+        mainLog.debug({ part: part.name }, 'Starting part');
+        await part.start();
       }
       mainLog.info({ httpPort: http.port(), deploymentId }, 'Worker started');
     },
@@ -246,31 +285,18 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): Worker {
       stopRequested = true;
       stopping ??= (async () => {
         mainLog.info({}, 'Worker stopping');
-        // Weights: leaving the group drains the in-flight batch, the relay flush publishes what it wrote.
-        const report = await runStopSequence(
-          [
-            { name: 'consumer', weight: 4, run: (ms) => consumer.stop({ drainMs: ms / 2 }) },
-            // Publish what the last batches wrote, so the next owner of the partitions does not wait on a poll.
-            { name: 'relay flush', weight: 2, run: () => (relayStarted ? relay.flush() : Promise.resolve()) },
-            { name: 'relay', weight: 1, run: () => relay.stop() },
-            { name: 'outbox sweeper', weight: 1, run: () => sweeper.stop() },
-            { name: 'producer', weight: 1, run: () => producer.stop() },
-            { name: 'http', weight: 1, run: () => http.stop() },
-            { name: 'redis filter', weight: 1, run: () => eventFilter.stop() },
-          ],
-          {
-            budgetMs: options.budgetMs ?? config.shutdownGraceMs,
-            onStep: (outcome, timeoutMs) => {
-              if (outcome.status === 'failed')
-                mainLog.error({ part: outcome.name, err: outcome.error }, 'Part failed to stop cleanly');
-              else if (outcome.status === 'timed-out')
-                mainLog.error(
-                  { part: outcome.name, timeoutMs },
-                  'Part did not stop within its share of the grace period',
-                );
-            },
+        const report = await runStopSequence(stopSteps(parts), {
+          budgetMs: options.budgetMs ?? config.shutdownGraceMs,
+          onStep: (outcome, timeoutMs) => {
+            if (outcome.status === 'failed')
+              mainLog.error({ part: outcome.name, err: outcome.error }, 'Part failed to stop cleanly');
+            else if (outcome.status === 'timed-out')
+              mainLog.error(
+                { part: outcome.name, timeoutMs },
+                'Part did not stop within its share of the grace period',
+              );
           },
-        );
+        });
         const workLeftUncommitted = consumer.leftWorkUncommitted();
         mainLog.info({ clean: report.clean, workLeftUncommitted }, 'Worker stopped');
         return { ...report, workLeftUncommitted };
