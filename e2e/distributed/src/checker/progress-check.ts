@@ -139,6 +139,39 @@ export const MEMBER_LOST: ReadonlySet<string> = new Set(['replica-kill', 'relay-
 /** Kinds that freeze their replica while it stays a member of the group. */
 const FROZEN: ReadonlySet<string> = new Set(['replica-pause', 'replica-lock-pause']);
 
+/** Kinds that stop their replica (SIGSTOP) for the window, in the group or not: it makes no progress. */
+const STOPPED: ReadonlySet<string> = new Set([...FROZEN, 'replica-long-pause']);
+
+/**
+ * The spans during which every replica other than `target` was stopped by a fault: no peer could make
+ * progress, whatever the worker does. Replicas are those the history or the faults name.
+ */
+function peersStopped(
+  target: string | undefined,
+  faults: readonly ProgressFault[],
+  events: readonly ProgressEvent[],
+): Span[] {
+  const replicas = new Set<string>();
+  for (const event of events) if (event.replica !== undefined) replicas.add(event.replica);
+  for (const fault of faults) if (fault.replica !== undefined) replicas.add(fault.replica);
+  if (target !== undefined) replicas.delete(target);
+  let common: Span[] | undefined;
+  for (const replica of replicas) {
+    const stopped = faults
+      .filter((f) => f.replica === replica && f.skipped === undefined && STOPPED.has(f.kind))
+      .map((f) => ({ from: f.startMs, to: f.endMs }));
+    common =
+      common === undefined
+        ? stopped
+        : common.flatMap((a) =>
+            stopped
+              .map((b) => ({ from: Math.max(a.from, b.from), to: Math.min(a.to, b.to) }))
+              .filter((s) => s.from < s.to),
+          );
+  }
+  return common ?? [];
+}
+
 /**
  * Kinds that make the group rebalance: a broker restart (every member rejoins the coordinator), a member
  * joining, leaving or restarting. A rebalance waits for every member to rejoin, a frozen one too, until it
@@ -326,17 +359,19 @@ export function checkProgress(input: ProgressInput): ProgressResult {
       .map((other) => ({ fault: other, span: coverOf(other, fault.replica, input.events) }))
       .filter((other) => other.span.from < span.to && other.span.to > span.from);
     const ownReason = ownJudgement(fault);
+    // Time during which every peer was stopped itself is no peer's to account for either.
+    const stoppedPeers =
+      ownReason === undefined ? peersStopped(fault.replica, input.faults, input.events) : [];
     const pieces =
       ownReason === undefined
-        ? subtract(
-            span,
-            covering.map((other) => other.span),
-          )
+        ? subtract(span, [...covering.map((other) => other.span), ...stoppedPeers])
         : [span];
     const reason =
       ownReason ??
       (pieces.length === 0
-        ? `inside the time of ${covering.map((other) => other.fault.label).join(', ')}`
+        ? covering.length > 0
+          ? `inside the time of ${covering.map((other) => other.fault.label).join(', ')}`
+          : 'every other replica was stopped throughout'
         : undefined);
     // Another replica frozen (or cut off) meanwhile may hold locks of its own: each one releases them within
     // the bound of its own start, so the stall clock starts again when another one-replica fault begins.

@@ -306,6 +306,22 @@ describe('the progress check', () => {
     ]);
   });
 
+  it('leaves out the time during which every other replica was frozen itself', () => {
+    // r1 and r3 frozen from 1 s and 1.5 s to 20 s (past the bound): nobody but r2 could run meanwhile.
+    const history = steady(0, 60_000, {
+      [R1]: { from: 1000, to: 20_000 },
+      [R3]: { from: 1500, to: 20_000 },
+    });
+    const faults = [
+      pause(R2, 0, 6000, 'SIGSTOP r2'),
+      pause(R1, 1000, 20_000, 'SIGSTOP r1'),
+      pause(R3, 1500, 20_000, 'SIGSTOP r3'),
+    ];
+    const result = checkProgress({ ...history, faults, bounds });
+    expect(result.problems).toEqual([]);
+    expect(result.windows[0]).toMatchObject({ judged: true, passed: true, judgedMs: 23_000 - 18_500 });
+  });
+
   it('neither judges nor excuses anything for a fault that did nothing', () => {
     const history = steady(0, 60_000, {
       [R1]: { from: 10_000, to: 36_000 },
