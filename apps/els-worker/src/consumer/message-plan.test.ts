@@ -5,6 +5,7 @@ import {
   COMPLETION_EVENT_MAX_BYTES,
   completionEventMaxBytes,
   ID_MAX_BYTES,
+  TRACESTATE_MAX_LENGTH,
 } from '@els/contracts';
 import { jsonbText, makeContent, makeRegistration, toWire } from '@els/contracts/testing';
 import { planMessage, planSteps } from './message-plan';
@@ -86,6 +87,12 @@ describe('planMessage for registrations whose completion could not be published'
     const data = registration.data;
     // 512 quotes: every byte escaped, the longest JSON a text id can take.
     const worstTextId = '"'.repeat(ID_MAX_BYTES);
+    // The registration's trace context at its largest: a tracestate of the longest accepted length whose
+    // every character JSON escapes to two.
+    const worstTraceContext = {
+      traceparent: `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01`,
+      tracestate: '"'.repeat(TRACESTATE_MAX_LENGTH),
+    };
     const completion = buildBatchContentProvisioningCompleted({
       batchId: data.entity_id,
       expectedCount: data.expected_essay_count,
@@ -96,6 +103,7 @@ describe('planMessage for registrations whose completion could not be published'
         text_storage_id: worstTextId,
       })),
       correlationId: registration.correlation_id,
+      traceContext: worstTraceContext,
       at: new Date(),
     });
     const bound = completionEventMaxBytes(data);
