@@ -170,7 +170,8 @@ export async function handleContentBatch(
       outbound.push(buildEssaySlotAssigned({ ...text.fill, essayId, at: now }));
     }
     for (const batchId of [...completed].sort()) {
-      const completion = await completionEvent(tx, batchId, now);
+      // Stamped now, once the counter rows are ours (see completionEvent).
+      const completion = await completionEvent(tx, batchId, nowOf(ctx));
       if (completion) outbound.push(completion);
     }
     await outboxInsert(tx, outbound, now);

@@ -161,7 +161,7 @@ export async function handleRegistration(
         outbound.push(buildExcessContentProvisioned({ batchId, ...arrival.row, at: now }));
       }
     }
-    const completion = await resolveSlots(tx, batchId, claimed.length, now);
+    const completion = await resolveSlots(tx, batchId, claimed.length, now, () => nowOf(ctx));
     if (completion) outbound.push(completion);
     await outboxInsert(tx, outbound, now);
     return {

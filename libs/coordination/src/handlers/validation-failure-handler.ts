@@ -57,7 +57,7 @@ export async function handleValidationFailure(
     );
     if (result.kind !== 'filled') return { kind: 'no-free-slot', batchId };
     await validationFailuresSetOutcome(tx, id, 'slot_failed', result.slot.essayId);
-    const completion = await resolveSlots(tx, batchId, 1, now);
+    const completion = await resolveSlots(tx, batchId, 1, now, () => nowOf(ctx));
     if (completion) await outboxInsert(tx, [completion], now);
     return {
       kind: 'slot-failed',
