@@ -9,7 +9,8 @@ import { checkCompletions } from './completion-check';
 import { checkDeadLetters, type DeadLetterReplay } from './dead-letter-check';
 import { checkExcessRecords, checkFalseExcess } from './excess-check';
 import { checkRecordFields, type OutputPartitions } from './record-fields-check';
-import { checkEventIdPayloads, indexHistory, type DatabaseSnapshot } from '../history/history-index';
+import type { DatabaseSnapshot } from '../history/database-snapshot';
+import { checkEventIdPayloads, indexHistory } from '../history/history-index';
 import { checkValidationFailures } from './validation-failure-check';
 
 /**
@@ -19,7 +20,7 @@ import { checkValidationFailures } from './validation-failure-check';
  * has every set of `violations()` empty.
  */
 
-export type { DatabaseSnapshot } from '../history/history-index';
+export type { DatabaseSnapshot } from '../history/database-snapshot';
 
 export interface CheckInput {
   sent: readonly SentLogLine[];

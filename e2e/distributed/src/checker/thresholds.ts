@@ -311,7 +311,7 @@ export function rssSlopes(readings: readonly ProcessReading[]): Array<{ process:
 
 /** What one workload run measured for the thresholds. */
 export function measureRun(
-  check: Pick<CheckResult, 'completionSeries' | 'textsSent' | 'textsFailed' | 'latencySeries'>,
+  check: Pick<CheckResult, 'completionSeries' | 'textsSent' | 'textsFailed'>,
   readings: readonly ProcessReading[],
   loadStartMs: number,
 ): ScenarioMeasurements {

@@ -1,4 +1,5 @@
-import type { DatabaseSnapshot, HistoryIndex } from '../history/history-index';
+import type { DatabaseSnapshot } from '../history/database-snapshot';
+import type { HistoryIndex } from '../history/history-index';
 
 type FailureRow = DatabaseSnapshot['validationFailures'][number];
 

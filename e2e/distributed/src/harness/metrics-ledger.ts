@@ -93,6 +93,10 @@ export function memorySample(text: string, atMs: number, consumed: number): Memo
   };
 }
 
+/** The ledger's key of a replica's current process (a restarted replica is a new process). */
+export const processKey = (replica: { instanceId: string; pid?: number | undefined }) =>
+  `${replica.instanceId}@${replica.pid ?? 'container'}`;
+
 export interface MetricsLedger {
   /** Reads every running replica once now; `complete` marks the reading after the run settled. */
   scrape(complete?: boolean): Promise<void>;
@@ -110,7 +114,7 @@ export function createMetricsLedger(cluster: WorkerCluster, intervalMs = 1000): 
       cluster.replicas
         .filter((replica) => replica.state === 'running' && replica.port !== undefined)
         .map(async (replica) => {
-          const process = `${replica.instanceId}@${replica.pid ?? 'container'}`;
+          const process = processKey(replica);
           try {
             const { status, body } = await cluster.httpGet(replica.index, '/metrics');
             if (status !== 200 || typeof body !== 'string') return;

@@ -1,10 +1,24 @@
 import type { Sql } from '@els/coordination';
-import type { DatabaseSnapshot } from './history-index';
 
 /**
  * The database as a second witness of a run: every slot, batch, validation failure, excess report and
  * pending text of the run's batches, and the outbox rows still unpublished, read once the run settled.
  */
+export interface DatabaseSnapshot {
+  slots: { batch_id: string; essay_id: string; status: string; text_storage_id: string | null }[];
+  excess: { batch_id: string; text_storage_id: string }[];
+  pending: { batch_id: string; text_storage_id: string }[];
+  /** One row per registered batch. */
+  batches: { batch_id: string; expected_count: number; correlation_id: string }[];
+  validationFailures: {
+    batch_id: string;
+    file_upload_id: string;
+    outcome: string;
+    essay_id: string | null;
+  }[];
+  unpublishedOutboxRows: number;
+}
+
 export async function readDatabaseSnapshot(sql: Sql, batchIds: readonly string[]): Promise<DatabaseSnapshot> {
   const ids = [...batchIds];
   const slots = await sql<DatabaseSnapshot['slots']>`

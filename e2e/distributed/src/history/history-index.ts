@@ -1,27 +1,13 @@
 import { TOPICS, type BaseTopic } from '@els/contracts';
 import type { BatchExpectation, SentLogLine } from '../generator';
 import type { ObservedMessage } from '../harness/kafka-probe';
+import type { DatabaseSnapshot } from './database-snapshot';
 
 /**
  * The history a run leaves behind, indexed once for every check: what the generator sent (its sent log and
  * expectations), every record of the output topics (one entry per Kafka record, never collapsed by event
  * id) and the database snapshot, the second witness.
  */
-
-export interface DatabaseSnapshot {
-  slots: { batch_id: string; essay_id: string; status: string; text_storage_id: string | null }[];
-  excess: { batch_id: string; text_storage_id: string }[];
-  pending: { batch_id: string; text_storage_id: string }[];
-  /** One row per registered batch. */
-  batches: { batch_id: string; expected_count: number; correlation_id: string }[];
-  validationFailures: {
-    batch_id: string;
-    file_upload_id: string;
-    outcome: string;
-    essay_id: string | null;
-  }[];
-  unpublishedOutboxRows: number;
-}
 
 export interface History {
   sent: readonly SentLogLine[];

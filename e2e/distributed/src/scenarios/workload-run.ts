@@ -38,7 +38,12 @@ import {
 } from '../checker/outbox-retention-check';
 import { ENVELOPE_TOPICS } from '../history/history-index';
 import { progressOfHistory, type ProgressEvent, type WorkItem } from '../checker/progress-check';
-import { createMetricsLedger, type MetricsLedger } from '../harness/metrics-ledger';
+import {
+  createMetricsLedger,
+  processKey,
+  type MetricsLedger,
+  type ProcessReading,
+} from '../harness/metrics-ledger';
 import { LATE_EFFECTS_WINDOW_MS } from '../harness/worker-settings';
 import type { FaultDetails } from '../nemesis/fault-kinds';
 import { readDatabaseSnapshot } from '../history/database-snapshot';
@@ -170,20 +175,22 @@ async function judgeRetention(
   return { observation, problems: judgeOutboxRetention(observation, settings) };
 }
 
-/** Sums `els_events_consumed_total` over its labels for every running replica. */
-async function consumedByReplica(cluster: WorkerCluster): Promise<number[]> {
-  const running = cluster.replicas.filter((replica) => replica.state === 'running');
-  return Promise.all(
-    running.map(async (replica) => {
-      const { body } = await cluster.httpGet(replica.index, '/metrics');
-      let total = 0;
-      for (const line of String(body).split('\n')) {
-        if (line.startsWith('els_events_consumed_total{'))
-          total += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
-      }
-      return total;
-    }),
-  );
+/**
+ * `els_events_consumed_total` of every running replica, in replica order, from the ledger's reading after
+ * the run settled (a replica it could not read then is named in the notes and counts 0).
+ */
+function consumedByReplica(
+  cluster: WorkerCluster,
+  readings: readonly ProcessReading[],
+  notes: string[],
+): number[] {
+  return cluster.replicas
+    .filter((replica) => replica.state === 'running')
+    .map((replica) => {
+      const reading = readings.find((r) => r.process === processKey(replica) && r.complete);
+      if (!reading) notes.push(`could not read the metrics of ${replica.instanceId} after the run settled`);
+      return reading?.counters.consumed ?? 0;
+    });
 }
 
 /** How long the same permanent violations must stand before settling stops early. */
@@ -397,12 +404,7 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
         `outbox after pruning: ${rowsLeft} rows left of ${eventsPublished} events published (waited ${waitedMs} ms)`,
       );
     }
-    const consumed = await consumedByReplica(cluster).catch((error: unknown) => {
-      notes.push(
-        `could not read the replicas' metrics: ${error instanceof Error ? error.message : String(error)}`,
-      );
-      return [];
-    });
+    const consumed = consumedByReplica(cluster, ledger.readings(), notes);
     await options.afterSettle?.(cluster, { batchIds, logDir: options.logDir });
     return {
       label: options.label,
