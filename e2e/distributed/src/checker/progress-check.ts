@@ -24,6 +24,14 @@ import { dataOf, eventIdOf, textKey } from '../history/history-index';
  *   its bound because a fault's effect outlasts it by design (a lock the paused replica held is released by
  *   the idle-in-transaction timeout after the pause may have ended); a stall that begins after the window
  *   ended is cut at end + bound, so it can never exceed the bound and is not charged to this window.
+ * - Stall of a partition: a replica takes each input partition's messages one after another (several
+ *   partitions at once), so a peer whose transaction waits for the paused replica's row locks stalls only
+ *   the partition it is on, and goes on resolving texts of its other partitions: the peers as a whole show
+ *   progress. Per input partition of texts sent once, the longest interval without a resolution of its
+ *   texts while one of them waited, resolved by a replica other than the target (or never), is judged
+ *   against the same bound, on the same time as the window's stall. The replica that resolved the text a
+ *   partition waited for held it; when that replica was under a fault of its own meanwhile, its
+ *   partition waited for it by design, and the stall is cut where that fault began.
  * - Faults on one replica that leave it in the group (pauses, network faults between one replica and a
  *   dependency) are judged against the peers' bound: statement timeout + idle-in-transaction timeout + a
  *   slack (see `progressBounds`). Faults that take a member out of the group (a kill, a pause
@@ -90,6 +98,8 @@ export interface ProgressEvent {
   atMs: number;
   /** The replica (instance id) that made it; undefined when the record has no origin header. */
   replica: string | undefined;
+  /** The input partition (`topic/partition`) of the text it resolved, when that text was sent once. */
+  partition?: string;
 }
 
 export interface WorkItem {
@@ -99,6 +109,12 @@ export interface WorkItem {
   /** Undefined: never resolved. */
   resolvedAtMs: number | undefined;
   resolvedBy: string | undefined;
+  /**
+   * The input partition (`topic/partition`) the text was sent to, when it was sent once: a partition's
+   * messages are taken one after another, so its texts queue behind one that waits. Undefined for a text
+   * sent several times (its copies sit on several partitions; whichever comes first resolves it).
+   */
+  partition?: string;
 }
 
 export interface ProgressFault {
@@ -201,6 +217,14 @@ export interface ProgressWindow {
   /** When the longest stall began (ms since epoch); absent when there was none. */
   stallFromMs?: number;
   boundMs: number;
+  /**
+   * The longest time one input partition taken by a replica outside the fault went without a resolution
+   * while a text on it waited, over the time no other fault could explain (see `partitionStall`).
+   */
+  partitionStallMs?: number;
+  /** That partition (`topic/partition`) and when its stall began. */
+  stalledPartition?: string;
+  partitionStallFromMs?: number;
   judged: boolean;
   /** How much of [start, end + bound] was judged: the rest lay inside windows of `excluded`. */
   judgedMs?: number;
@@ -264,6 +288,7 @@ function longestStall(
   target: string | undefined,
   events: readonly ProgressEvent[],
   work: readonly WorkItem[],
+  cutAt?: (resolver: string | undefined, from: number, to: number) => number,
 ): { stallMs: number; fromMs?: number } {
   const times = events
     .filter((event) => target === undefined || event.replica !== target)
@@ -275,17 +300,58 @@ function longestStall(
   for (let i = 0; i + 1 < boundaries.length; i += 1) {
     const gapStart = Math.max(boundaries[i] as number, span.from);
     const gapEnd = boundaries[i + 1] as number;
-    const to = Math.min(gapEnd, span.to);
+    let to = Math.min(gapEnd, span.to);
     // Texts outstanding somewhere in the gap: resolved at its end or later (or never), resolvable before it.
-    let firstWaiting = Infinity;
+    let firstWaiting: WorkItem | undefined;
     for (const item of peerWork) {
       const resolved = item.resolvedAtMs ?? Infinity;
       if (resolved >= to && item.resolvableAtMs < to) {
-        firstWaiting = Math.min(firstWaiting, item.resolvableAtMs);
+        if (!firstWaiting || item.resolvableAtMs < firstWaiting.resolvableAtMs) firstWaiting = item;
       }
     }
-    const from = Math.max(gapStart, firstWaiting);
+    const from = Math.max(gapStart, firstWaiting?.resolvableAtMs ?? Infinity);
+    if (cutAt && from < to) to = cutAt(firstWaiting?.resolvedBy, from, to);
     if (to - from > best.stallMs) best = { stallMs: to - from, fromMs: from };
+  }
+  return best;
+}
+
+/**
+ * The longest stall of one input partition inside `pieces`: `longestStall` over the texts sent once to
+ * that partition and the resolutions of those texts only, for every partition. A replica takes a
+ * partition's texts one after another, so the replica that resolved the text a stall waited for is the one
+ * that held the partition: when that replica was under a fault of its own meanwhile (`faultsOf`: the
+ * spans from each of its faults' start to its end plus its bound), the stall is cut where that fault began.
+ */
+function partitionStall(
+  pieces: readonly Span[],
+  target: string | undefined,
+  events: readonly ProgressEvent[],
+  work: readonly WorkItem[],
+  faultsOf: (replica: string) => readonly Span[],
+): { stallMs: number; fromMs?: number; partition?: string } {
+  const byPartition = new Map<string, { events: ProgressEvent[]; work: WorkItem[] }>();
+  const of = (partition: string) => {
+    let entry = byPartition.get(partition);
+    if (!entry) byPartition.set(partition, (entry = { events: [], work: [] }));
+    return entry;
+  };
+  for (const item of work) if (item.partition !== undefined) of(item.partition).work.push(item);
+  for (const event of events) if (event.partition !== undefined) of(event.partition).events.push(event);
+  const cutAt = (resolver: string | undefined, from: number, to: number) => {
+    if (resolver === undefined) return to;
+    let cut = to;
+    for (const own of faultsOf(resolver)) {
+      if (own.from < cut && own.to > from) cut = Math.max(from, Math.min(cut, own.from));
+    }
+    return cut;
+  };
+  let best: { stallMs: number; fromMs?: number; partition?: string } = { stallMs: 0 };
+  for (const [partition, history] of [...byPartition].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    for (const piece of pieces) {
+      const found = longestStall(piece, target, history.events, history.work, cutAt);
+      if (found.stallMs > best.stallMs) best = { ...found, partition };
+    }
   }
   return best;
 }
@@ -396,9 +462,27 @@ export function checkProgress(input: ProgressInput): ProgressResult {
       const found = longestStall(piece, target, input.events, input.work);
       if (found.stallMs > stall.stallMs) stall = found;
     }
+    // A partition's stall, cut where a fault of the replica that held it began.
+    const faultsOf = (replica: string) =>
+      input.faults
+        .filter((other) => other !== fault && other.skipped === undefined && other.replica === replica)
+        .map((other) => ({ from: other.startMs, to: other.endMs + boundOf(other) }));
+    const stalledPartition =
+      ownReason === undefined
+        ? partitionStall(
+            split(
+              pieces,
+              restarts.map((other) => other.startMs),
+            ),
+            target,
+            input.events,
+            input.work,
+            faultsOf,
+          )
+        : { stallMs: 0 };
     const judged = reason === undefined;
     const judgedMs = judged ? pieces.reduce((sum, piece) => sum + piece.to - piece.from, 0) : 0;
-    const passed = !judged || stall.stallMs <= boundMs;
+    const passed = !judged || (stall.stallMs <= boundMs && stalledPartition.stallMs <= boundMs);
     windows.push({
       label: fault.label,
       kind: fault.kind,
@@ -408,6 +492,13 @@ export function checkProgress(input: ProgressInput): ProgressResult {
       stallMs: stall.stallMs,
       ...(stall.fromMs === undefined ? {} : { stallFromMs: stall.fromMs }),
       boundMs,
+      ...(stalledPartition.partition === undefined
+        ? {}
+        : {
+            partitionStallMs: stalledPartition.stallMs,
+            stalledPartition: stalledPartition.partition,
+            partitionStallFromMs: stalledPartition.fromMs,
+          }),
       judged,
       ...(judged ? { judgedMs } : {}),
       ...(judged && covering.length > 0 ? { excluded: covering.map((other) => other.fault.label) } : {}),
@@ -416,9 +507,14 @@ export function checkProgress(input: ProgressInput): ProgressResult {
       ...(reason === undefined ? {} : { reason }),
       passed,
     });
-    if (!passed) {
+    if (judged && stall.stallMs > boundMs) {
       problems.push(
         `${fault.label}: the replicas other than ${fault.replica} made no progress for ${stall.stallMs} ms while work they could take waited (bound ${boundMs} ms), from ${new Date(stall.fromMs ?? 0).toISOString()}`,
+      );
+    }
+    if (judged && stalledPartition.stallMs > boundMs) {
+      problems.push(
+        `${fault.label}: input partition ${stalledPartition.partition} of a replica other than ${fault.replica} resolved nothing for ${stalledPartition.stallMs} ms while a text on it waited (bound ${boundMs} ms), from ${new Date(stalledPartition.fromMs ?? 0).toISOString()}`,
       );
     }
   }
@@ -445,13 +541,30 @@ export function progressOfHistory(history: {
     const first = earliest.get(id);
     if (!first || record.timestampMs < first.timestampMs) earliest.set(id, record);
   }
+  // Each text's copies (content and duplicates) as acknowledged: the partition of a text sent once.
+  const copies = new Map<string, string[]>();
+  for (const line of history.sent) {
+    if (line.rejected !== undefined || line.textStorageId === null) continue;
+    if (line.kind !== 'content' && line.kind !== 'duplicate') continue;
+    const key = textKey(line.batchId, line.textStorageId);
+    copies.set(key, [...(copies.get(key) ?? []), `${line.topic}/${line.partition}`]);
+  }
+  const partitionOf = (key: string) => {
+    const list = copies.get(key);
+    return list?.length === 1 ? list[0] : undefined;
+  };
   const events: ProgressEvent[] = [];
   const resolution = new Map<string, ProgressEvent>();
   for (const record of earliest.values()) {
-    const event = { atMs: record.timestampMs, replica: originOf(record) };
-    events.push(event);
     const data = dataOf(record);
     const key = textKey(String(data['batch_id']), String(data['text_storage_id']));
+    const partition = partitionOf(key);
+    const event: ProgressEvent = {
+      atMs: record.timestampMs,
+      replica: originOf(record),
+      ...(partition === undefined ? {} : { partition }),
+    };
+    events.push(event);
     const known = resolution.get(key);
     if (!known || event.atMs < known.atMs) resolution.set(key, event);
   }
@@ -478,6 +591,7 @@ export function progressOfHistory(history: {
       resolvableAtMs: Math.max(at, registrationAt.get(batchId) ?? at),
       resolvedAtMs: resolved?.atMs,
       resolvedBy: resolved?.replica,
+      ...(partitionOf(key) === undefined ? {} : { partition: partitionOf(key) }),
     });
   }
   return { events: events.sort((a, b) => a.atMs - b.atMs), work };

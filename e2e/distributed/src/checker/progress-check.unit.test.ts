@@ -354,4 +354,84 @@ describe('the progress check', () => {
     expect(result.windows[0]).toMatchObject({ judged: false, reason: 'the target replica is unknown' });
     expect(result.problems).toEqual([]);
   });
+
+  describe('per input partition', () => {
+    /**
+     * Texts every 100 ms over six partitions (`in/0` … `in/5`), partition n taken by replica n mod 3, each
+     * resolved 50 ms after it could be, except the texts of `stuck` inside [from, to): resolved at `to`.
+     */
+    function partitioned(
+      toMs: number,
+      stuck?: { partition: string; from: number; to: number },
+    ): { events: ProgressEvent[]; work: WorkItem[] } {
+      const replicas = [R1, R2, R3];
+      const events: ProgressEvent[] = [];
+      const work: WorkItem[] = [];
+      for (let at = 0, n = 0; at < toMs; at += 100, n += 1) {
+        const partition = `in/${n % 6}`;
+        const replica = replicas[(n % 6) % 3] as string;
+        let resolvedAtMs = at + 50;
+        if (stuck?.partition === partition && resolvedAtMs >= stuck.from && resolvedAtMs < stuck.to) {
+          resolvedAtMs = stuck.to;
+        }
+        events.push({ atMs: resolvedAtMs, replica, partition });
+        work.push({ key: `b/t${n}`, resolvableAtMs: at, resolvedAtMs, resolvedBy: replica, partition });
+      }
+      return { events: events.sort((a, b) => a.atMs - b.atMs), work };
+    }
+
+    it('fails a pause during which one partition of a peer waited past the bound, while the peers went on elsewhere', () => {
+      // r1 frozen 10-32 s holding a batch's counter row; r3's transaction on in/2 waits for it throughout.
+      const history = partitioned(60_000, { partition: 'in/2', from: 10_000, to: 32_000 });
+      const result = checkProgress({ ...history, faults: [pause(R1, 10_000, 32_000)], bounds });
+      const [window] = result.windows;
+      expect(window).toMatchObject({ judged: true, passed: false, stalledPartition: 'in/2' });
+      // The peers as a whole kept resolving texts: only the partition shows the stall.
+      expect(window?.stallMs).toBeLessThan(1000);
+      // From the first text on in/2 after its last resolution (sent at 10.4 s; in/2 has a text every 600 ms).
+      expect(window?.partitionStallMs).toBe(21_600);
+      expect(result.problems).toEqual([
+        expect.stringMatching(
+          /input partition in\/2 of a replica other than .*r1 resolved nothing for 21600 ms/,
+        ),
+      ]);
+    });
+
+    it('passes a partition that waited less than the bound, and does not count the paused replica’s own', () => {
+      // in/0 and in/3 are r1's: they wait the whole pause. r3's in/2 waits from 10.4 s to 16 s (the paused
+      // replica's session was ended).
+      const history = partitioned(60_000, { partition: 'in/2', from: 10_000, to: 16_000 });
+      const own = history.work.map((item) =>
+        item.resolvedBy === R1 && item.resolvableAtMs >= 10_000 && item.resolvableAtMs < 32_000
+          ? { ...item, resolvedAtMs: 32_000 }
+          : item,
+      );
+      const result = checkProgress({
+        events: history.events,
+        work: own,
+        faults: [pause(R1, 10_000, 32_000)],
+        bounds,
+      });
+      expect(result.windows[0]).toMatchObject({
+        passed: true,
+        partitionStallMs: 5600,
+        stalledPartition: 'in/2',
+      });
+    });
+
+    it('leaves out the time of another replica’s fault: that replica’s partitions wait for it by design', () => {
+      // r3 (owner of in/2) is cut off from PostgreSQL 12-30 s while r1 is paused 10-32 s.
+      const history = partitioned(60_000, { partition: 'in/2', from: 12_000, to: 30_000 });
+      const cut: ProgressFault = {
+        label: 'postgres partition r3',
+        kind: 'net-blackhole',
+        replica: R3,
+        startMs: 12_000,
+        endMs: 30_000,
+      };
+      const result = checkProgress({ ...history, faults: [pause(R1, 10_000, 32_000), cut], bounds });
+      expect(result.windows[0]).toMatchObject({ passed: true });
+      expect(result.windows[0]?.partitionStallMs ?? 0).toBeLessThan(17_000);
+    });
+  });
 });

@@ -328,6 +328,18 @@ export const MUTANTS: readonly Mutant[] = [
     ci: false,
   }),
   entry({
+    id: 'no-session-timeouts',
+    invariant: 'invariant 11 (no stuck peer)',
+    defect:
+      'The database sessions run without statement, lock and idle-in-transaction timeouts: a frozen replica keeps its row locks, and a peer waits for them as long as it is frozen.',
+    // Only a pause that catches a replica holding a batch's counter row exposes it (a peer's transaction on
+    // a text of that batch then waits for the whole pause, its partition with it): scenario 7 with lock
+    // pauses only, whose hold (20-25 s) outlasts the peers' bound (17 s).
+    scenarios: [7],
+    ci: false,
+    faults: ['replica-lock-pause'],
+  }),
+  entry({
     id: 'leak-per-event',
     invariant: 'threshold (memory flat over a sustained run)',
     defect:

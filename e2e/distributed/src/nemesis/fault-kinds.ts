@@ -54,8 +54,8 @@ export interface FaultDetails {
   locksHeld?: boolean;
   /** `replica-lock-pause`: how long it watched the replica's sessions before the pause, in ms. */
   waitedMs?: number;
-  /** `replica-lock-pause`: the caught session's backend pid, state and table lock modes. */
-  lockSession?: { pid: number; state: string; xactAgeMs: number; lockModes: string[] };
+  /** `replica-lock-pause`: the caught session's backend pid, state, table lock modes and locked tables. */
+  lockSession?: { pid: number; state: string; xactAgeMs: number; lockModes: string[]; tables: string[] };
   /** `kafka-produce-refusal`: the topics whose produce requests the broker refused. */
   topics?: string[];
   /** The fault did nothing (no target, no control): why. */
@@ -135,7 +135,19 @@ interface LockingSession {
   state: string;
   xactAgeMs: number;
   lockModes: string[];
+  /**
+   * The tables whose rows its transaction locked or wrote (a RowShareLock or RowExclusiveLock on the table:
+   * `batches` once it took a counter row FOR UPDATE), not those it only read.
+   */
+  tables: string[];
 }
+
+/**
+ * The table of the batches' counter rows: a content transaction locks the rows of the batches it fills
+ * there, and every peer assigning a text of one of those batches must wait for them (invariant 4's
+ * serialisation), so a replica frozen while it holds them is the one whose peers a missing bound stalls.
+ */
+const COUNTER_TABLE = 'batches';
 
 /**
  * The replica's sessions inside a transaction that has written or locked rows: a transaction gets its
@@ -145,25 +157,37 @@ interface LockingSession {
 async function lockingSessions(sql: Sql, instanceId: string, pid?: number): Promise<LockingSession[]> {
   const name = Buffer.from(`${WORKER_SESSION_PREFIX}${instanceId}`).subarray(0, 63).toString();
   const rows = await sql<
-    Array<{ pid: number; xid: string; state: string; xactAgeMs: number; lockModes: string[] | null }>
+    Array<{
+      pid: number;
+      xid: string;
+      state: string;
+      xactAgeMs: number;
+      lockModes: string[] | null;
+      tables: string[] | null;
+    }>
   >`
     select a.pid, a.backend_xid::text as xid, a.state,
            (extract(epoch from (clock_timestamp() - a.xact_start)) * 1000)::int as "xactAgeMs",
            (select array_agg(distinct l.mode::text) from pg_locks l
-             where l.pid = a.pid and l.locktype = 'relation' and l.granted) as "lockModes"
+             where l.pid = a.pid and l.locktype = 'relation' and l.granted) as "lockModes",
+           (select array_agg(distinct c.relname::text) from pg_locks l join pg_class c on c.oid = l.relation
+             where l.pid = a.pid and l.locktype = 'relation' and l.granted and c.relkind = 'r'
+               and l.mode in ('RowShareLock', 'RowExclusiveLock')) as "tables"
       from pg_stat_activity a
      where a.datname = current_database() and a.application_name = ${name}
        and a.state in ('active', 'idle in transaction') and a.xact_start is not null
        and a.backend_xid is not null
        and (${pid ?? null}::int is null or a.pid = ${pid ?? null}::int)`;
-  return rows.map((row) => ({ ...row, lockModes: row.lockModes ?? [] }));
+  return rows.map((row) => ({ ...row, lockModes: row.lockModes ?? [], tables: row.tables ?? [] }));
 }
 
 /**
  * Pauses replica `index` while one of its sessions is inside a transaction holding row locks: watches its
  * sessions, SIGSTOPs the replica the moment one is, and checks that the same transaction is still open
- * once the replica is stopped (it may have committed in between: then SIGCONT and watch again). After
- * LOCK_PAUSE_WAIT_MS without one it pauses the replica anyway. The replica is paused on return.
+ * once the replica is stopped (it may have committed in between: then SIGCONT and watch again). For the
+ * first three quarters of LOCK_PAUSE_WAIT_MS only a transaction holding counter rows (COUNTER_TABLE) will
+ * do, then any that holds row locks; after LOCK_PAUSE_WAIT_MS without one it pauses the replica anyway.
+ * The replica is paused on return.
  */
 async function pauseHoldingLocks(targets: FaultTargets, index: number, details: FaultDetails): Promise<void> {
   const { cluster } = targets;
@@ -171,7 +195,9 @@ async function pauseHoldingLocks(targets: FaultTargets, index: number, details: 
   const startedAt = Date.now();
   const waitMs = targets.lockPauseWaitMs ?? LOCK_PAUSE_WAIT_MS;
   while (Date.now() - startedAt < waitMs) {
-    const [candidate] = await lockingSessions(targets.sql, instanceId).catch(() => []);
+    const sessions = await lockingSessions(targets.sql, instanceId).catch(() => []);
+    const countersOnly = Date.now() - startedAt < (waitMs * 3) / 4;
+    const candidate = sessions.find((session) => !countersOnly || session.tables.includes(COUNTER_TABLE));
     if (candidate) {
       cluster.pause(index);
       await sleep(LOCK_PAUSE_SETTLE_MS);
@@ -184,6 +210,7 @@ async function pauseHoldingLocks(targets: FaultTargets, index: number, details: 
           state: still.state,
           xactAgeMs: still.xactAgeMs,
           lockModes: still.lockModes,
+          tables: still.tables,
         };
         return;
       }
@@ -315,7 +342,7 @@ export async function applyFault(
           await pauseHoldingLocks(targets, index, details);
           targets.note(
             details.locksHeld
-              ? `${fault.label}: r${index + 1} stopped inside a transaction holding row locks (${details.lockSession?.state}, ${details.lockSession?.lockModes.join('+')}) after ${details.waitedMs} ms`
+              ? `${fault.label}: r${index + 1} stopped inside a transaction holding row locks (${details.lockSession?.state}, ${details.lockSession?.lockModes.join('+')} on ${details.lockSession?.tables.join(', ')}) after ${details.waitedMs} ms`
               : `${fault.label}: no transaction of r${index + 1} holding row locks within ${details.waitedMs} ms; paused it anyway`,
           );
           await sleep(fault.holdMs);

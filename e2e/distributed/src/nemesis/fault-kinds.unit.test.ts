@@ -336,12 +336,13 @@ function sessionsDatabase(sessions: (call: number, pid: number | null) => unknow
   return { sql, looks };
 }
 
-const lockingSession = (xid: string) => ({
+const lockingSession = (xid: string, tables = ['batches', 'essay_states']) => ({
   pid: 4242,
   xid,
   state: 'idle in transaction',
   xactAgeMs: 3,
   lockModes: ['RowExclusiveLock'],
+  tables,
 });
 
 describe('replica-lock-pause', () => {
@@ -365,7 +366,12 @@ describe('replica-lock-pause', () => {
       replica: 1,
       instanceId: 'r2',
       locksHeld: true,
-      lockSession: { pid: 4242, state: 'idle in transaction', lockModes: ['RowExclusiveLock'] },
+      lockSession: {
+        pid: 4242,
+        state: 'idle in transaction',
+        lockModes: ['RowExclusiveLock'],
+        tables: ['batches', 'essay_states'],
+      },
     });
     expect(details.waitedMs).toBeGreaterThanOrEqual(0);
     expect(notes.join('\n')).toMatch(/lock pause: r2 stopped inside a transaction holding row locks/);
@@ -382,6 +388,22 @@ describe('replica-lock-pause', () => {
     await applyFault({ ...targets, sql }, fault('replica-lock-pause', 0, 10), details);
     expect(calls).toEqual(['pause r1', 'resume r1', 'pause r1', 'resume r1']);
     expect(details.locksHeld).toBe(true);
+  });
+
+  it('waits for a transaction holding counter rows, and takes one holding other row locks late in the wait', async () => {
+    const { calls, cluster } = recordingCluster();
+    const { targets } = targetsOf(cluster);
+    // Only slot rows (essay_states) are ever locked: passed over for three quarters of the 400 ms wait.
+    const { sql } = sessionsDatabase(() => [lockingSession('9', ['essay_states'])]);
+    const details: FaultDetails = {};
+    await applyFault(
+      { ...targets, sql, lockPauseWaitMs: 400 },
+      { ...fault('replica-lock-pause', 0, 10), label: 'lock pause' },
+      details,
+    );
+    expect(calls).toEqual(['pause r1', 'resume r1']);
+    expect(details).toMatchObject({ locksHeld: true, lockSession: { tables: ['essay_states'] } });
+    expect(details.waitedMs).toBeGreaterThanOrEqual(300);
   });
 
   it('pauses the replica anyway, and says so, when no transaction holds row locks within the wait', async () => {

@@ -285,11 +285,12 @@ function holdFor(kind: FaultKind, random: SeededRandom, sessionTimeoutMs: number
       return between(2_000, 8_000);
     case 'replica-long-pause':
       return sessionTimeoutMs + between(3_000, 10_000);
-    // Past the worker's lock (3 s), idle-in-transaction (5 s) and statement (10 s) timeouts, so that a
-    // worker missing one of them leaves its row locks held for the whole pause; below the 30 s session
-    // timeout, so the replica keeps its partitions (and the fault fits the CI profile).
+    // Past the peers' progress bound (statement 10 s + idle-in-transaction 5 s + 2 s of retry and relay
+    // poll = 17 s), so that a worker missing its timeouts leaves its row locks held long enough for a
+    // peer's stalled partition to cross it; 5 s below the session timeout (30 s), so the replica keeps its
+    // partitions (a heartbeat up to 3 s before the stop, the settle after it).
     case 'replica-lock-pause':
-      return between(15_000, 20_000);
+      return between(20_000, Math.max(20_000, sessionTimeoutMs - 5_000));
     // Several of the relays' passes (backoff at most ELS_RELAY_MAX_BACKOFF_MS = 2 s) fail while the
     // consumers go on writing rows.
     case 'kafka-produce-refusal':

@@ -198,7 +198,7 @@ function scheduleTable(s: ScenarioReport): string {
 <table class="schedule"><tr><th>planned start</th><th>kind</th><th>fault</th><th>ran (from the first fault)</th></tr>${rows}</table>`;
 }
 
-/** Per fault window, the peers' longest stall against its bound (checker/progress-check.ts). */
+/** Per fault window, the peers' longest stall and their partitions' against its bound (checker/progress-check.ts). */
 function progressTable(s: ScenarioReport): string {
   const windows = s.progress ?? [];
   if (windows.length === 0) return '';
@@ -215,11 +215,11 @@ function progressTable(s: ScenarioReport): string {
         : w.passed
           ? `<span class="ok">within the bound</span>${over}`
           : `<span class="bad">STALLED past the bound</span>${over}`;
-      return `<tr><td>${escapeHtml(w.label)}</td><td>${escapeHtml(w.kind)}</td><td>${escapeHtml(w.replica ?? '—')}</td><td>+${seconds(w.startMs - t0)} for ${seconds(w.endMs - w.startMs)}</td><td>${seconds(w.stallMs)}</td><td>${seconds(w.boundMs)}</td><td>${verdict}</td></tr>`;
+      return `<tr><td>${escapeHtml(w.label)}</td><td>${escapeHtml(w.kind)}</td><td>${escapeHtml(w.replica ?? '—')}</td><td>+${seconds(w.startMs - t0)} for ${seconds(w.endMs - w.startMs)}</td><td>${seconds(w.stallMs)}</td><td>${w.partitionStallMs === undefined ? '—' : `${seconds(w.partitionStallMs)} (${escapeHtml(w.stalledPartition ?? '')})`}</td><td>${seconds(w.boundMs)}</td><td>${verdict}</td></tr>`;
     })
     .join('');
   return `<h3>Progress per fault window</h3>
-<table class="progress"><tr><th>fault</th><th>kind</th><th>replica</th><th>window (from the first fault)</th><th>stall of the others</th><th>bound</th><th>verdict</th></tr>${rows}</table>`;
+<table class="progress"><tr><th>fault</th><th>kind</th><th>replica</th><th>window (from the first fault)</th><th>stall of the others</th><th>longest stall of one of their partitions</th><th>bound</th><th>verdict</th></tr>${rows}</table>`;
 }
 
 const VERDICT_MARK: Record<ThresholdResult['verdict'], string> = {
