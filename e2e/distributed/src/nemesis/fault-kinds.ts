@@ -96,7 +96,10 @@ const available = (targets: FaultTargets) => running(targets).filter((index) => 
 
 /**
  * The replica a fault was drawn for, if it is running; another running one otherwise (it may have been
- * scaled down or be down for another fault). Undefined when none is running.
+ * scaled down or be down for another fault). Undefined when none is running, or when it would be the last
+ * one free of faults: every caller stops its replica (kill, pause, restart), and a run with every replica
+ * stopped at once has no peer left whose progress could be judged (the progress check leaves such time
+ * out), so a defect that stalls the peers would hide behind the nemesis itself.
  */
 function targetReplica(
   targets: FaultTargets,
@@ -109,6 +112,11 @@ function targetReplica(
   if (chosen === undefined) {
     targets.note(`${fault.label}: no running replica free of other faults; skipped`);
     details.skipped = 'no running replica free of other faults';
+    return undefined;
+  }
+  if (live.length < 2) {
+    targets.note(`${fault.label}: r${chosen + 1} is the last replica free of other faults; skipped`);
+    details.skipped = 'it would stop the last replica free of other faults';
     return undefined;
   }
   if (chosen !== wanted) {
@@ -151,8 +159,9 @@ const COUNTER_TABLE = 'batches';
 
 /**
  * The replica's sessions inside a transaction that has written or locked rows: a transaction gets its
- * id (`backend_xid`) at its first row write or row lock, and keeps the row locks until it ends. Matched
- * by `application_name`, which PostgreSQL cuts to 63 bytes.
+ * id (`backend_xid`) at its first row write or row lock, and keeps the row locks until it ends. A session
+ * waiting for another's lock is left out: it is that one's victim, and freezing it would stop a replica
+ * that is waiting anyway. Matched by `application_name`, which PostgreSQL cuts to 63 bytes.
  */
 async function lockingSessions(sql: Sql, instanceId: string, pid?: number): Promise<LockingSession[]> {
   const name = Buffer.from(`${WORKER_SESSION_PREFIX}${instanceId}`).subarray(0, 63).toString();
@@ -176,7 +185,7 @@ async function lockingSessions(sql: Sql, instanceId: string, pid?: number): Prom
       from pg_stat_activity a
      where a.datname = current_database() and a.application_name = ${name}
        and a.state in ('active', 'idle in transaction') and a.xact_start is not null
-       and a.backend_xid is not null
+       and a.backend_xid is not null and a.wait_event_type is distinct from 'Lock'
        and (${pid ?? null}::int is null or a.pid = ${pid ?? null}::int)`;
   return rows.map((row) => ({ ...row, lockModes: row.lockModes ?? [], tables: row.tables ?? [] }));
 }

@@ -122,6 +122,20 @@ describe('fault actions on one replica never overlap', () => {
     expect(calls.filter((call) => call.startsWith('kill')).sort()).toEqual(['kill r1', 'kill r2']);
     expect(notes.join('\n')).toMatch(/r1 was not running or under another fault; used r2/);
   });
+
+  it('never stops the last replica free of faults: a third pause while two are paused is skipped', async () => {
+    const { calls, cluster } = recordingCluster();
+    const { targets, notes } = targetsOf(cluster);
+    const details: FaultDetails = {};
+    await Promise.all([
+      applyFault(targets, fault('replica-pause', 0, 60)),
+      applyFault(targets, fault('replica-pause', 1, 60)),
+      sleep(20).then(() => applyFault(targets, fault('replica-pause', 2, 60), details)),
+    ]);
+    expect(calls.filter((call) => call.startsWith('pause')).sort()).toEqual(['pause r1', 'pause r2']);
+    expect(details.skipped).toBe('it would stop the last replica free of other faults');
+    expect(notes.join('\n')).toMatch(/r3 is the last replica free of other faults; skipped/);
+  });
 });
 
 /** A log of calls with the milliseconds since the log began. */
