@@ -2,7 +2,8 @@ import nx from '@nx/eslint-plugin';
 import prettier from 'eslint-config-prettier';
 
 // Module boundaries (CONTRIBUTING.md §1): contracts depend on nothing internal; coordination on contracts only
-// and never on kafkajs or fastify; apps on libs; only the e2e project may start apps.
+// and never on kafkajs or fastify; apps on libs; only the e2e project may start apps. The test kit depends on
+// nothing internal and is for tests only (testDependencyConstraints below).
 export const dependencyConstraints = [
   {
     sourceTag: 'type:contracts',
@@ -23,13 +24,32 @@ export const dependencyConstraints = [
     onlyDependOnLibsWithTags: ['type:contracts'],
     bannedExternalImports: ['kafkajs', 'fastify', 'fastify/*', '@fastify/*'],
   },
+  { sourceTag: 'type:test-kit', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts'] },
-  { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:app'] },
+  {
+    sourceTag: 'type:e2e',
+    onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:app', 'type:test-kit'],
+  },
   { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain'] },
   { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
   { sourceTag: 'scope:worker', onlyDependOnLibsWithTags: ['scope:shared', 'scope:worker'] },
   { sourceTag: 'scope:generator', onlyDependOnLibsWithTags: ['scope:shared', 'scope:generator'] },
   { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:shared', 'scope:worker', 'scope:generator'] },
+];
+
+// Tags are per project, so the rule cannot tell a project's tests from its production code by tags alone;
+// the files below get the same constraints with the test kit added to every type. Test files and test
+// entries only: production code of a lib or app importing @els/test-kit stays a lint error.
+const testFiles = ['**/*.test.ts', '**/testing.ts', '**/testing/**/*.ts'];
+const testDependencyConstraints = dependencyConstraints.map((constraint) =>
+  constraint.sourceTag.startsWith('type:') && !constraint.onlyDependOnLibsWithTags.includes('type:test-kit')
+    ? { ...constraint, onlyDependOnLibsWithTags: [...constraint.onlyDependOnLibsWithTags, 'type:test-kit'] }
+    : constraint,
+);
+
+const boundaryRule = (depConstraints) => [
+  'error',
+  { enforceBuildableLibDependency: false, allow: [], depConstraints },
 ];
 
 export default [
@@ -40,14 +60,7 @@ export default [
   {
     files: ['**/*.ts'],
     rules: {
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: false,
-          allow: [],
-          depConstraints: dependencyConstraints,
-        },
-      ],
+      '@nx/enforce-module-boundaries': boundaryRule(dependencyConstraints),
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-syntax': [
@@ -59,13 +72,13 @@ export default [
       ],
     },
   },
+  { files: testFiles, rules: { '@nx/enforce-module-boundaries': boundaryRule(testDependencyConstraints) } },
   {
     files: [
       '**/main.ts',
       '**/config.ts',
-      '**/*.test.ts',
-      '**/testing.ts',
-      '**/testing/**/*.ts',
+      ...testFiles,
+      '**/stack-endpoints.ts',
       'e2e/**/*.ts',
       'apps/event-generator/**/*.ts',
     ],

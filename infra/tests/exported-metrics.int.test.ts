@@ -1,10 +1,5 @@
-import {
-  createTestDatabase,
-  TEST_KAFKA_BROKERS,
-  TEST_REDIS_URL,
-  type TestDatabase,
-  waitFor,
-} from '@els/coordination/testing';
+import { TEST_KAFKA_BROKERS, TEST_REDIS_URL, waitFor } from '@els/test-kit';
+import { createTestDatabase, type TestDatabase } from '@els/coordination/testing';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';

@@ -10,7 +10,7 @@ import { readSentLog } from './sent-log';
 import { ensureInputTopics } from './topic-setup';
 import { DEFAULT_PRODUCE_OPTIONS, produceWorkload } from './workload-producer';
 import { resolveWorkloadOptions } from './workload-options';
-import { waitFor } from '@els/coordination/testing';
+import { waitFor } from '@els/test-kit';
 
 const brokers = (process.env['ELS_KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
 const suffix = randomUUID().slice(0, 8);

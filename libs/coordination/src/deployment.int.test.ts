@@ -1,7 +1,8 @@
 import postgres from 'postgres';
 import { migrate } from './migrator';
 import { deploymentId } from './sql/deployment';
-import { createTestDatabase, TEST_SERVER_URL, type TestDatabase } from './testing';
+import { TEST_SERVER_URL } from '@els/test-kit';
+import { createTestDatabase, type TestDatabase } from './testing';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

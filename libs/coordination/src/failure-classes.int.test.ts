@@ -7,7 +7,8 @@ import { ERROR_CODES } from './error-catalogue';
 import { coerceError, FAILURE_RULES, failureRule, UNEXPECTED_FAILURE, type FailureRule } from './errors';
 import { describeFailureMatch } from './errors-doc';
 import { probeDatabaseWritable } from './sql/deployment';
-import { createTestDatabase, waitFor, type TestDatabase } from './testing';
+import { waitFor } from '@els/test-kit';
+import { createTestDatabase, type TestDatabase } from './testing';
 
 /**
  * Every row of FAILURE_RULES (and the unexpected row) against the real PostgreSQL of the local stack: each

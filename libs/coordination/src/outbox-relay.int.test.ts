@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { createDatabase, type Sql } from './database';
 import { silentLogger } from './handler-context';
 import { createOutboxRelay, type OutboxMessage, type OutboxRelay, type PublishResult } from './outbox-relay';
-import { createTestDatabase, waitFor, type TestDatabase } from './testing';
+import { waitFor } from '@els/test-kit';
+import { createTestDatabase, type TestDatabase } from './testing';
 
 let db: TestDatabase;
 beforeAll(async () => {

@@ -3,7 +3,8 @@ import type { Sql } from './database';
 import { silentLogger } from './handler-context';
 import { createOutboxSweeper, type OutboxSweeper, type SweeperEvent } from './outbox-sweeper';
 import { outboxClaimAndMark, outboxDeletePublishedBefore, outboxRowCounts } from './sql/outbox';
-import { createTestDatabase, waitFor, type TestDatabase } from './testing';
+import { waitFor } from '@els/test-kit';
+import { createTestDatabase, type TestDatabase } from './testing';
 
 let db: TestDatabase;
 beforeAll(async () => {

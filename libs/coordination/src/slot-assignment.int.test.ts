@@ -4,7 +4,8 @@ import type { Sql } from './database';
 import { handleContent } from './handlers/content-handler';
 import { handleRegistration } from './handlers/registration-handler';
 import { handleContentBatch } from './handlers/content-handler';
-import { createTestDatabase, waitFor, type TestDatabase } from './testing';
+import { waitFor } from '@els/test-kit';
+import { createTestDatabase, type TestDatabase } from './testing';
 import {
   CONTENT_PATHS,
   completionCount,

@@ -61,6 +61,34 @@ const samples = {
       '',
     ].join('\n'),
   },
+  appImportsTestKit: {
+    filePath: 'apps/els-worker/src/boundary-probe.ts',
+    code: "import { waitFor } from '@els/test-kit';\nexport const probe = waitFor;\n",
+  },
+  domainImportsTestKit: {
+    filePath: 'libs/coordination/src/boundary-probe.ts',
+    code: "import { waitFor } from '@els/test-kit';\nexport const probe = waitFor;\n",
+  },
+  appTestImportsTestKit: {
+    filePath: 'apps/els-worker/src/boundary-probe.int.test.ts',
+    code: "import { waitFor } from '@els/test-kit';\nexport const probe = waitFor;\n",
+  },
+  contractsTestImportsTestKit: {
+    filePath: 'libs/contracts/src/boundary-probe.test.ts',
+    code: "import { waitFor } from '@els/test-kit';\nexport const probe = waitFor;\n",
+  },
+  domainTestEntryImportsTestKit: {
+    filePath: 'libs/coordination/src/testing.ts',
+    code: "import { TEST_SERVER_URL } from '@els/test-kit';\nexport const probe = TEST_SERVER_URL;\n",
+  },
+  e2eImportsTestKit: {
+    filePath: 'e2e/distributed/src/boundary-probe.ts',
+    code: "import { waitFor } from '@els/test-kit';\nexport const probe = waitFor;\n",
+  },
+  testKitImportsDomain: {
+    filePath: 'libs/test-kit/src/boundary-probe.ts',
+    code: "import * as coordination from '@els/coordination';\nexport const probe = coordination;\n",
+  },
 } satisfies Record<string, Sample>;
 
 type SampleName = keyof typeof samples;
@@ -133,6 +161,42 @@ describe('module boundaries', () => {
 
   it('an app importing kafkajs, contracts and coordination is allowed', () => {
     expect(boundaryErrors('appImportsLibsAndKafkajs')).toEqual([]);
+  });
+});
+
+describe('test kit boundaries', () => {
+  it('production code of an app importing the test kit is a lint error', () => {
+    expect(boundaryErrors('appImportsTestKit')).toEqual([
+      expect.stringContaining('"type:app" can only depend on libs tagged with'),
+    ]);
+  });
+
+  it('production code of a lib importing the test kit is a lint error', () => {
+    expect(boundaryErrors('domainImportsTestKit')).toEqual([
+      expect.stringContaining('"type:domain" can only depend on libs tagged with'),
+    ]);
+  });
+
+  it('test files of apps and libs may import the test kit', () => {
+    expect(boundaryErrors('appTestImportsTestKit')).toEqual([]);
+    expect(boundaryErrors('contractsTestImportsTestKit')).toEqual([]);
+  });
+
+  it("a lib's test entry (testing.ts) may import the test kit", () => {
+    expect(boundaryErrors('domainTestEntryImportsTestKit')).toEqual([]);
+  });
+
+  it('any file of the e2e project may import the test kit', () => {
+    expect(boundaryErrors('e2eImportsTestKit')).toEqual([]);
+  });
+
+  it('the test kit importing coordination is a lint error', () => {
+    // Coordination's tests import the test kit, so the cycle check may report the same import first.
+    const errors = boundaryErrors('testKitImportsDomain');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(
+      /"type:test-kit" cannot depend on any libs with tags|Circular dependency between "test-kit" and "coordination"/,
+    );
   });
 });
 

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ERROR_CODES } from '@els/coordination';
 import { TOPICS, topicName } from '@els/contracts';
-import { TEST_KAFKA_BROKERS, uniqueKafkaNames, waitFor } from '@els/coordination/testing';
+import { TEST_KAFKA_BROKERS, uniqueKafkaNames, waitFor } from '@els/test-kit';
 import type { Kafka } from 'kafkajs';
 import { createEventProducer, type EventProducer } from '../kafka/event-producer';
 import { createKafkaClient } from '../kafka/kafka-client';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ErrorCode } from '@els/coordination';
 import { INPUT_TOPICS, TOPICS, topicName } from '@els/contracts';
-import { TEST_KAFKA_BROKERS, uniqueKafkaNames, waitFor } from '@els/coordination/testing';
+import { TEST_KAFKA_BROKERS, uniqueKafkaNames, waitFor } from '@els/test-kit';
 import type { Consumer, IHeaders, Kafka } from 'kafkajs';
 import type { DeadLetter } from '../consumer/message-types';
 import { createEventProducer, REPLAY_OF_HEADER, type EventProducer } from '../kafka/event-producer';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { TOPICS, topicName } from '@els/contracts';
-import { TEST_KAFKA_BROKERS, uniqueKafkaNames, waitFor } from '@els/coordination/testing';
+import { TEST_KAFKA_BROKERS, uniqueKafkaNames, waitFor } from '@els/test-kit';
 import type { Kafka } from 'kafkajs';
 import { makeContent, toWire } from '@els/contracts/testing';
 import { createBatchProcessor } from '../consumer/batch-processor';

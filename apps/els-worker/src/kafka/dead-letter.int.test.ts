@@ -4,7 +4,7 @@ import type { Kafka, KafkaMessage } from 'kafkajs';
 import { createBatchProcessor, type BatchProcessorOptions } from '../consumer/batch-processor';
 import type { EventHandlers } from '../coordination-port';
 import { silentLogger } from '../logger';
-import { waitFor } from '@els/coordination/testing';
+import { waitFor } from '@els/test-kit';
 import { createEventConsumer, type EventConsumer } from './event-consumer';
 import { createHash } from 'node:crypto';
 import { createRetryTracker } from '../consumer/retry-tracker';

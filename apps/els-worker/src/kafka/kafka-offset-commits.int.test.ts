@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { TEST_KAFKA_BROKERS, waitFor } from '@els/coordination/testing';
+import { TEST_KAFKA_BROKERS, waitFor } from '@els/test-kit';
 import { silentLogger } from '../logger';
 import { createKafkaClient } from './kafka-client';
 

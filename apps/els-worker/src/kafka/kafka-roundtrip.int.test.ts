@@ -4,7 +4,7 @@ import { makeContent } from '@els/contracts/testing';
 import type { Kafka } from 'kafkajs';
 import type { InboundMessage } from '../consumer/message-types';
 import { silentLogger } from '../logger';
-import { waitFor } from '@els/coordination/testing';
+import { waitFor } from '@els/test-kit';
 import { createEventConsumer, type EventConsumer } from './event-consumer';
 import { createEventProducer, EVENT_ID_HEADER, ORIGIN_HEADER, type EventProducer } from './event-producer';
 import { createKafkaClient } from './kafka-client';

@@ -7,7 +7,7 @@ import {
   buildEssaySlotAssigned,
   topicName,
 } from '@els/contracts';
-import { waitFor } from '@els/coordination/testing';
+import { waitFor } from '@els/test-kit';
 import type { Kafka } from 'kafkajs';
 import { silentLogger } from '../logger';
 import { createEventProducer, type EventProducer } from './event-producer';

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { TOPICS, topicName } from '@els/contracts';
-import { uniqueKafkaNames, waitFor } from '@els/coordination/testing';
+import { uniqueKafkaNames, waitFor } from '@els/test-kit';
 import { ConfigResourceTypes, ConfigSource, type Admin, type Kafka } from 'kafkajs';
 import type { InboundMessage } from '../consumer/message-types';
 import { silentLogger } from '../logger';

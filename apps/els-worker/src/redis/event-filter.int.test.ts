@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { Redis } from 'ioredis';
 import { deploymentId } from '@els/coordination';
-import { createTestDatabase, waitFor } from '@els/coordination/testing';
+import { waitFor } from '@els/test-kit';
+import { createTestDatabase } from '@els/coordination/testing';
 import { silentLogger } from '../logger';
 import { createEventFilter, filterNamespace, seenKey, type EventFilter } from './event-filter';
 

@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { createTestDatabase, uniqueKafkaNames } from '@els/coordination/testing';
+import { uniqueKafkaNames } from '@els/test-kit';
+import { createTestDatabase } from '@els/coordination/testing';
 import { createTestKafka, deleteTopicsWithPrefix } from '../harness/kafka-probe';
 import { createWorkerCluster } from '../harness/process-cluster';
 import { sampleCpu } from './process-cpu';

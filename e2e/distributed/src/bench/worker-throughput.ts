@@ -4,7 +4,8 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { TOPICS, topicName } from '@els/contracts';
-import { createTestDatabase, uniqueKafkaNames, waitFor } from '@els/coordination/testing';
+import { uniqueKafkaNames, waitFor } from '@els/test-kit';
+import { createTestDatabase } from '@els/coordination/testing';
 import {
   createTestKafka,
   deleteTopicsWithPrefix,

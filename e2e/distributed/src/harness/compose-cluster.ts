@@ -2,7 +2,7 @@ import { SUITE_WORKER_SETTINGS } from './worker-settings';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { waitFor } from '@els/coordination/testing';
+import { waitFor } from '@els/test-kit';
 import { COMPOSE_INNER_ENDPOINTS, COMPOSE_PORTS } from './compose-endpoints';
 import { compose, podman, serviceContainer } from './compose-stack';
 import {

@@ -1,6 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { waitFor } from '@els/coordination/testing';
+import { waitFor } from '@els/test-kit';
 import { COMPOSE_PORTS, COMPOSE_PROJECT } from './compose-endpoints';
 import { repoRoot } from './paths';
 

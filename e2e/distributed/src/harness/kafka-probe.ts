@@ -1,5 +1,5 @@
 import { OUTPUT_TOPICS, TOPICS, baseTopicOf, topicName, type BaseTopic } from '@els/contracts';
-import { waitFor } from '@els/coordination/testing';
+import { waitFor } from '@els/test-kit';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { KAFKA_BROKERS } from './paths';
 

@@ -2,7 +2,7 @@ import { SUITE_WORKER_SETTINGS } from './worker-settings';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { waitFor } from '@els/coordination/testing';
+import { waitFor } from '@els/test-kit';
 import { KAFKA_BROKERS, REDIS_URL, repoRoot, workerEntry } from './paths';
 
 /**

@@ -1,5 +1,6 @@
 import { createDatabase, type Sql } from '@els/coordination';
-import { TEST_SERVER_URL, createTestDatabase, waitFor, type TestDatabase } from '@els/coordination/testing';
+import { TEST_SERVER_URL, waitFor } from '@els/test-kit';
+import { createTestDatabase, type TestDatabase } from '@els/coordination/testing';
 import { createDatabaseFaults, type DatabaseFaults } from './database-faults';
 
 /**

@@ -1,4 +1,4 @@
-import { waitFor } from '@els/coordination/testing';
+import { waitFor } from '@els/test-kit';
 import type { Sql } from '@els/coordination';
 import type { WorkerCluster } from '../harness/process-cluster';
 import { stackFaults, type StackFaults } from '../harness/stack-control';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import net, { type Server, type Socket } from 'node:net';
-import { waitFor } from '@els/coordination/testing';
+import { waitFor } from '@els/test-kit';
 import { formatFaultMode, startFaultProxy, type FaultProxy, type FaultProxyOptions } from './fault-proxy';
 
 /** A TCP echo server on 127.0.0.1 that counts and can reset the connections it accepted. */

@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { waitFor } from '@els/coordination/testing';
-import { createLeakGuard } from '@els/coordination/testing';
+import { waitFor } from '@els/test-kit';
+import { createLeakGuard } from '@els/test-kit';
 import { COMPOSE_PORTS } from '../harness/compose-endpoints';
 import { composeInfraUp } from '../harness/compose-stack';
 import { reportDir } from '../harness/paths';

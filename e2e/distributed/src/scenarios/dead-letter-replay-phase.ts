@@ -1,5 +1,5 @@
 import { TOPICS } from '@els/contracts';
-import { waitFor } from '@els/coordination/testing';
+import { waitFor } from '@els/test-kit';
 import { REPLAY_OF_HEADER, type DeadLetterReplay } from '../checker/dead-letter-check';
 import { textKey } from '../history/history-index';
 import type { SentLogLine, WorkloadOptions } from '../generator';

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { createLeakGuard } from '@els/coordination/testing';
+import { createLeakGuard } from '@els/test-kit';
 import { composeInfraUp } from '../harness/compose-stack';
 import { mutantsReportDir, reportDir, workerEntry } from '../harness/paths';
 import { readMutantsReport } from '../report/mutants-report';

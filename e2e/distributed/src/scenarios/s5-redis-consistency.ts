@@ -1,4 +1,4 @@
-import { waitFor } from '@els/coordination/testing';
+import { waitFor } from '@els/test-kit';
 import { stackFaults } from '../harness/stack-control';
 import { assignedSoFar, outcome, pick, simple, sleep, waitForAssignments, type Runner } from './scenario-kit';
 import type { LoadContext } from './workload-run';

@@ -1,4 +1,4 @@
-import { TEST_SERVER_URL } from '@els/coordination/testing';
+import { TEST_SERVER_URL } from '@els/test-kit';
 import { createTestKafka } from '../harness/kafka-probe';
 import { createDatabaseFaults } from '../nemesis/database-faults';
 import { createKafkaFaults } from '../nemesis/kafka-faults';

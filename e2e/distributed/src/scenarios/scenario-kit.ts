@@ -1,4 +1,4 @@
-import { waitFor } from '@els/coordination/testing';
+import { waitFor } from '@els/test-kit';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { batchesFilledByFewReplicas } from '../checker/attribution';

@@ -1,4 +1,5 @@
-import { createTestDatabase, uniqueKafkaNames, waitFor, type TestDatabase } from '@els/coordination/testing';
+import { uniqueKafkaNames, waitFor } from '@els/test-kit';
+import { createTestDatabase, type TestDatabase } from '@els/coordination/testing';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';

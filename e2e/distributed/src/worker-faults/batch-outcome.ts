@@ -1,6 +1,6 @@
 import { TOPICS } from '@els/contracts';
 import { makeContent, makeRegistration, toWire } from '@els/contracts/testing';
-import { waitFor } from '@els/coordination/testing';
+import { waitFor } from '@els/test-kit';
 import { randomUUID } from 'node:crypto';
 import { OUTPUT } from '../harness/kafka-probe';
 import type { WorkerFixture } from './worker-fixture';

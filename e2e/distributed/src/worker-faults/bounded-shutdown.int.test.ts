@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { waitFor } from '@els/coordination/testing';
+import { waitFor } from '@els/test-kit';
 import type { ReplicaExit } from '../harness/process-cluster';
 import { stackFaults } from '../harness/stack-control';
 import {

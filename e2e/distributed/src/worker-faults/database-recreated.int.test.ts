@@ -1,6 +1,6 @@
 import { TOPICS } from '@els/contracts';
 import { makeContent, makeRegistration, toWire } from '@els/contracts/testing';
-import { TEST_SERVER_URL, waitFor } from '@els/coordination/testing';
+import { TEST_SERVER_URL, waitFor } from '@els/test-kit';
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { OUTPUT } from '../harness/kafka-probe';

@@ -1,6 +1,6 @@
 import { TOPICS } from '@els/contracts';
 import { makeContent, toWire } from '@els/contracts/testing';
-import { waitFor } from '@els/coordination/testing';
+import { waitFor } from '@els/test-kit';
 import { ConfigResourceTypes } from 'kafkajs';
 import { createHash, randomBytes } from 'node:crypto';
 import { committedOffsets, OUTPUT } from '../harness/kafka-probe';

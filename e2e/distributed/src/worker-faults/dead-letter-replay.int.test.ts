@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { TOPICS } from '@els/contracts';
 import { makeContent, toWire } from '@els/contracts/testing';
-import { waitFor } from '@els/coordination/testing';
+import { waitFor } from '@els/test-kit';
 import { OUTPUT } from '../harness/kafka-probe';
 import { KAFKA_BROKERS, workerEntry } from '../harness/paths';
 import { planFullBatch, sendRegistration, waitAssigned } from './batch-outcome';

@@ -1,6 +1,6 @@
 import { TOPICS } from '@els/contracts';
 import { makeContent, makeRegistration, toWire } from '@els/contracts/testing';
-import { waitFor } from '@els/coordination/testing';
+import { waitFor } from '@els/test-kit';
 import { randomUUID } from 'node:crypto';
 import { committedOffsets, endOffsets, OUTPUT } from '../harness/kafka-probe';
 import { useWorkerFixture } from './worker-fixture';

@@ -1,4 +1,4 @@
-import { waitFor } from '@els/coordination/testing';
+import { waitFor } from '@els/test-kit';
 import { startFullBatch, sendTexts } from './batch-outcome';
 import { useWorkerFixture, type WorkerFixture } from './worker-fixture';
 

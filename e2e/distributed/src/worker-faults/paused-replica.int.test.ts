@@ -1,6 +1,6 @@
 import { deterministicEventId, TOPICS } from '@els/contracts';
 import { makeContent, toWire } from '@els/contracts/testing';
-import { waitFor } from '@els/coordination/testing';
+import { waitFor } from '@els/test-kit';
 import { randomUUID } from 'node:crypto';
 import { committedOffsets, OUTPUT, uncommittedMessages } from '../harness/kafka-probe';
 import { planFullBatch, sendRegistration, waitAssigned, type FullBatch } from './batch-outcome';

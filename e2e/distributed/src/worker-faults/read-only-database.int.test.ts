@@ -1,4 +1,4 @@
-import { waitFor } from '@els/coordination/testing';
+import { waitFor } from '@els/test-kit';
 import { OUTPUT } from '../harness/kafka-probe';
 import {
   assignedCount,

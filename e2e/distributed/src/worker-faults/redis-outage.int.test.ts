@@ -1,4 +1,4 @@
-import { waitFor } from '@els/coordination/testing';
+import { waitFor } from '@els/test-kit';
 import { stackFaults } from '../harness/stack-control';
 import { cleanOutcome, collectOutcome, sendTexts, startFullBatch, waitAssigned } from './batch-outcome';
 import { useWorkerFixture } from './worker-fixture';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { TOPICS } from '@els/contracts';
 import { makeContent, toWire } from '@els/contracts/testing';
-import { waitFor } from '@els/coordination/testing';
+import { waitFor } from '@els/test-kit';
 import { startFaultProxy, type FaultProxy } from '../nemesis/fault-proxy';
 import { cleanOutcome, collectOutcome, planFullBatch, sendRegistration, waitAssigned } from './batch-outcome';
 import { useWorkerFixture } from './worker-fixture';

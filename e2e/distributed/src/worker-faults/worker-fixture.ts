@@ -1,10 +1,6 @@
 import { topicName, type BaseTopic } from '@els/contracts';
-import {
-  createLeakGuard,
-  createTestDatabase,
-  uniqueKafkaNames,
-  type TestDatabase,
-} from '@els/coordination/testing';
+import { createLeakGuard, uniqueKafkaNames } from '@els/test-kit';
+import { createTestDatabase, type TestDatabase } from '@els/coordination/testing';
 import type { Kafka, Producer } from 'kafkajs';
 import path from 'node:path';
 import {

@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { uniqueKafkaNames } from '@els/coordination/testing';
+import { uniqueKafkaNames } from '@els/test-kit';
 import { createTestKafka, deleteTopicsWithPrefix } from '../../harness/kafka-probe';
 import { repoRoot } from '../../harness/paths';
 import { runStackOperation } from '../../harness/stack-control';
