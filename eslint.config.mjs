@@ -2,8 +2,9 @@ import nx from '@nx/eslint-plugin';
 import prettier from 'eslint-config-prettier';
 
 // Module boundaries (CONTRIBUTING.md §1): contracts depend on nothing internal; coordination on contracts only
-// and never on kafkajs or fastify; apps on libs; only the e2e project may start apps. The test kit depends on
-// nothing internal and is for tests only (testDependencyConstraints below).
+// and never on kafkajs or fastify; the workload library (the event generator's programmatic API) on contracts;
+// apps on libs; the e2e project on libs, never on apps (it starts their bundles as processes). The test kit
+// depends on nothing internal and is for tests only (testDependencyConstraints below).
 export const dependencyConstraints = [
   {
     sourceTag: 'type:contracts',
@@ -24,17 +25,18 @@ export const dependencyConstraints = [
     onlyDependOnLibsWithTags: ['type:contracts'],
     bannedExternalImports: ['kafkajs', 'fastify', 'fastify/*', '@fastify/*'],
   },
+  { sourceTag: 'type:workload', onlyDependOnLibsWithTags: ['type:contracts'] },
   { sourceTag: 'type:test-kit', onlyDependOnLibsWithTags: [] },
-  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts'] },
+  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:workload'] },
   {
     sourceTag: 'type:e2e',
-    onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:app', 'type:test-kit'],
+    onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:workload', 'type:test-kit'],
   },
   { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain'] },
   { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
   { sourceTag: 'scope:worker', onlyDependOnLibsWithTags: ['scope:shared', 'scope:worker'] },
   { sourceTag: 'scope:generator', onlyDependOnLibsWithTags: ['scope:shared', 'scope:generator'] },
-  { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:shared', 'scope:worker', 'scope:generator'] },
+  { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:shared', 'scope:generator'] },
 ];
 
 // Tags are per project, so the rule cannot tell a project's tests from its production code by tags alone;

@@ -1,8 +1,11 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { DEFAULT_PRODUCE_OPTIONS, type ProduceOptions } from './workload-producer';
-import type { WorkloadOptionsInput } from './workload-options';
-import { DEFAULT_RECONNECT_RATE } from './http-load';
+import {
+  DEFAULT_PRODUCE_OPTIONS,
+  DEFAULT_RECONNECT_RATE,
+  type ProduceOptions,
+  type WorkloadOptionsInput,
+} from '@els/workload';
 
 export type CliCommand =
   | { command: 'help' }

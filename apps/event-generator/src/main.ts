@@ -1,13 +1,18 @@
-import { readSentLog } from './sent-log';
+import {
+  createGeneratorKafka,
+  createGeneratorProducer,
+  ensureInputTopics,
+  formatHttpLoad,
+  openRunOutput,
+  produceWorkload,
+  readSentLog,
+  resolveWorkloadOptions,
+  runHttpLoad,
+  waitForPartitionLeaders,
+} from '@els/workload';
 import { CliUsageError, parseCommandLine, type CliCommand } from './cli-args';
 import { USAGE } from './cli-usage';
-import { formatHttpLoad, runHttpLoad } from './http-load';
-import { createGeneratorKafka, createGeneratorProducer } from './kafka-client';
 import { formatProgress } from './progress-line';
-import { openRunOutput } from './run-output';
-import { ensureInputTopics, waitForPartitionLeaders } from './topic-setup';
-import { produceWorkload } from './workload-producer';
-import { resolveWorkloadOptions } from './workload-options';
 import { INPUT_TOPICS, TOPICS, topicName } from '@els/contracts';
 
 type ProduceCommand = Extract<CliCommand, { command: 'produce' }>;

@@ -1,4 +1,4 @@
-import type { ProduceProgress } from './workload-producer';
+import type { ProduceProgress } from '@els/workload';
 
 /** One progress line for stderr, e.g. `sent 12000/20000 (3 waves) · 1003 events/s · 12.0 s`. */
 export function formatProgress(progress: ProduceProgress): string {

@@ -89,6 +89,30 @@ const samples = {
     filePath: 'libs/test-kit/src/boundary-probe.ts',
     code: "import * as coordination from '@els/coordination';\nexport const probe = coordination;\n",
   },
+  generatorImportsWorkload: {
+    filePath: 'apps/event-generator/src/boundary-probe.ts',
+    code: "import { planWave } from '@els/workload';\nexport const probe = planWave;\n",
+  },
+  e2eImportsWorkload: {
+    filePath: 'e2e/distributed/src/boundary-probe.ts',
+    code: "import { planWave } from '@els/workload';\nexport const probe = planWave;\n",
+  },
+  workerImportsWorkload: {
+    filePath: 'apps/els-worker/src/boundary-probe.ts',
+    code: "import { planWave } from '@els/workload';\nexport const probe = planWave;\n",
+  },
+  workloadImportsDomain: {
+    filePath: 'libs/workload/src/boundary-probe.ts',
+    code: "import * as coordination from '@els/coordination';\nexport const probe = coordination;\n",
+  },
+  workloadImportsTestKit: {
+    filePath: 'libs/workload/src/boundary-probe.ts',
+    code: "import { waitFor } from '@els/test-kit';\nexport const probe = waitFor;\n",
+  },
+  e2eImportsAppFile: {
+    filePath: 'e2e/distributed/src/boundary-probe.ts',
+    code: "import { USAGE } from '../../../apps/event-generator/src/cli-usage';\nexport const probe = USAGE;\n",
+  },
 } satisfies Record<string, Sample>;
 
 type SampleName = keyof typeof samples;
@@ -197,6 +221,37 @@ describe('test kit boundaries', () => {
     expect(errors[0]).toMatch(
       /"type:test-kit" cannot depend on any libs with tags|Circular dependency between "test-kit" and "coordination"/,
     );
+  });
+});
+
+describe('workload library boundaries', () => {
+  it('the event generator and the e2e project may import the workload library', () => {
+    expect(boundaryErrors('generatorImportsWorkload')).toEqual([]);
+    expect(boundaryErrors('e2eImportsWorkload')).toEqual([]);
+  });
+
+  it('the worker importing the workload library is a lint error', () => {
+    expect(boundaryErrors('workerImportsWorkload')).toEqual([
+      expect.stringContaining('"scope:worker" can only depend on libs tagged with'),
+    ]);
+  });
+
+  it('the workload library importing coordination is a lint error', () => {
+    expect(boundaryErrors('workloadImportsDomain')).toEqual([
+      expect.stringContaining('"type:workload" can only depend on libs tagged with "type:contracts"'),
+    ]);
+  });
+
+  it('production code of the workload library importing the test kit is a lint error', () => {
+    expect(boundaryErrors('workloadImportsTestKit')).toEqual([
+      expect.stringContaining('"type:workload" can only depend on libs tagged with "type:contracts"'),
+    ]);
+  });
+
+  it('the e2e project importing a file of an app is a lint error', () => {
+    expect(boundaryErrors('e2eImportsAppFile')).toEqual([
+      expect.stringContaining('cannot be imported by a relative or absolute path'),
+    ]);
   });
 });
 

@@ -1,5 +1,5 @@
 import { TOPICS } from '@els/contracts';
-import type { BatchExpectation } from '../generator';
+import type { BatchExpectation } from '@els/workload';
 import type { ObservedMessage } from '../harness/kafka-probe';
 import { dataOf, eventIdOf, field, payloadOf, whereOf, type HistoryIndex } from '../history/history-index';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CONTRACT_ERROR_CODES, TOPICS } from '@els/contracts';
-import { MALFORMED_CLASS_CODES, type SentLogLine } from '../generator';
+import { MALFORMED_CLASS_CODES, type SentLogLine } from '@els/workload';
 import type { ObservedMessage } from '../harness/kafka-probe';
 import { textKey, type HistoryIndex } from '../history/history-index';
 

@@ -1,5 +1,5 @@
 import { TOPICS } from '@els/contracts';
-import type { BatchExpectation } from '../generator';
+import type { BatchExpectation } from '@els/workload';
 import { field, textKey, whereOf, type HistoryIndex } from '../history/history-index';
 
 /**

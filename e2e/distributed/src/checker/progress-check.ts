@@ -1,5 +1,5 @@
 import { TOPICS } from '@els/contracts';
-import type { BatchExpectation, SentLogLine } from '../generator';
+import type { BatchExpectation, SentLogLine } from '@els/workload';
 import type { ObservedMessage } from '../harness/kafka-probe';
 import { originOf } from './attribution';
 import { dataOf, eventIdOf, textKey } from '../history/history-index';

@@ -8,7 +8,7 @@ import {
   type BaseTopic,
   type TraceContext,
 } from '@els/contracts';
-import type { SentLogLine } from '../generator';
+import type { SentLogLine } from '@els/workload';
 import type { ObservedMessage } from '../harness/kafka-probe';
 import { dataOf, ENVELOPE_TOPICS, textKey, whereOf, type HistoryIndex } from '../history/history-index';
 import { schemaErrors } from './published-schemas';

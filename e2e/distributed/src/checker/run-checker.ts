@@ -1,6 +1,6 @@
 import { TOPICS } from '@els/contracts';
 import type { ObservedMessage } from '../harness/kafka-probe';
-import type { BatchExpectation, SentLogLine } from '../generator';
+import type { BatchExpectation, SentLogLine } from '@els/workload';
 import { createLatencyHistogram, type LatencySummary } from './latency-histogram';
 
 import { checkAssignments } from './assignment-check';

@@ -8,7 +8,7 @@ import {
   type BaseTopic,
   type TraceContext,
 } from '@els/contracts';
-import type { BatchExpectation, SentLogLine } from '../generator';
+import type { BatchExpectation, SentLogLine } from '@els/workload';
 import type { ObservedMessage } from '../harness/kafka-probe';
 import { batchesFilledByFewReplicas } from './attribution';
 import { checkRun, NO_VIOLATIONS, violations, type CheckInput } from './run-checker';

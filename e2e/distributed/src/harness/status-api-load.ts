@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { runHttpLoad } from '../generator';
+import { runHttpLoad } from '@els/workload';
 import { repoRoot } from './paths';
 import type { WorkerCluster } from './process-cluster';
 

@@ -1,5 +1,5 @@
 import { TOPICS, type BaseTopic } from '@els/contracts';
-import type { BatchExpectation, SentLogLine } from '../generator';
+import type { BatchExpectation, SentLogLine } from '@els/workload';
 import type { ObservedMessage } from '../harness/kafka-probe';
 import type { DatabaseSnapshot } from './database-snapshot';
 

@@ -1,4 +1,4 @@
-import { createSeededRandom, type SeededRandom } from '../generator';
+import { createSeededRandom, type SeededRandom } from '@els/workload';
 
 /**
  * The fault schedule: which faults a run injects, on which replica or dependency, when and for how long,

@@ -1,5 +1,5 @@
 import { ERROR_CODES, type Sql } from '@els/coordination';
-import { createSeededRandom, planWave, type WorkloadOptions } from '../generator';
+import { createSeededRandom, planWave, type WorkloadOptions } from '@els/workload';
 
 /**
  * Scenario 9's refusal: a trigger on the run's database refuses every write that binds one of a few chosen

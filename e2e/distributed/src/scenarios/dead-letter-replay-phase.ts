@@ -2,7 +2,7 @@ import { TOPICS } from '@els/contracts';
 import { waitFor } from '@els/test-kit';
 import { REPLAY_OF_HEADER, type DeadLetterReplay } from '../checker/dead-letter-check';
 import { textKey } from '../history/history-index';
-import type { SentLogLine, WorkloadOptions } from '../generator';
+import type { SentLogLine, WorkloadOptions } from '@els/workload';
 import type { ObservedMessage } from '../harness/kafka-probe';
 import { runReplayCommand } from '../harness/replay-command';
 import {

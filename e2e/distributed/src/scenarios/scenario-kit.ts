@@ -12,7 +12,7 @@ import {
   type WorkloadRunOptions,
   type WorkloadRunResult,
 } from './workload-run';
-import type { WorkloadOptionsInput } from '../generator';
+import type { WorkloadOptionsInput } from '@els/workload';
 import {
   checkProgress,
   progressBounds,

@@ -17,7 +17,7 @@ import {
   type SentLogLine,
   type WorkloadOptions,
   type WorkloadOptionsInput,
-} from '../generator';
+} from '@els/workload';
 import {
   createOutputCollector,
   createTestKafka,

@@ -1,4 +1,4 @@
-// The parts of autocannon's programmatic API this app uses (the package ships no type declarations).
+// The parts of autocannon's programmatic API http-load.ts uses (the package ships no type declarations).
 declare module 'autocannon' {
   interface AutocannonRequest {
     method?: string;

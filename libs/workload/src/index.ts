@@ -1,3 +1,7 @@
+/**
+ * The event generator's programmatic API: workload plans, the producer, the sent log and the run output,
+ * used by its CLI (apps/event-generator) and by the distributed suite.
+ */
 export { createSeededRandom } from './seeded-random';
 export type { SeededRandom } from './seeded-random';
 export { partitionForKey } from '@els/contracts';
@@ -40,9 +44,5 @@ export { openRunOutput, SENT_LOG_FILE, SUMMARY_FILE, EXPECTATIONS_FILE } from '.
 export type { RunOutput } from './run-output';
 export { createGeneratorKafka, createGeneratorProducer } from './kafka-client';
 export type { GeneratorKafkaOptions } from './kafka-client';
-export { runHttpLoad, formatHttpLoad } from './http-load';
+export { runHttpLoad, formatHttpLoad, DEFAULT_RECONNECT_RATE } from './http-load';
 export type { HttpLoadOptions, HttpLoadResult } from './http-load';
-export { parseCommandLine, CliUsageError } from './cli-args';
-export type { CliCommand } from './cli-args';
-export { USAGE } from './cli-usage';
-export { formatProgress } from './progress-line';

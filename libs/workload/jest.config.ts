@@ -1,0 +1,6 @@
+export default {
+  displayName: 'workload',
+  preset: '../../jest.preset.cjs',
+  rootDir: '.',
+  testTimeout: 60_000,
+};
