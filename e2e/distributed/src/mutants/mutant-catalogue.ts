@@ -10,7 +10,7 @@ import type { FaultKind } from '../nemesis/fault-schedule';
  *
  * Each patch is in `git diff` format with paths from the repository root, and opens with a header of plain
  * lines (`Mutant: <id>`, `Breaks: <invariant>`, what the defect is and which historic bug it re-creates)
- * that `git apply` ignores. `mutant-catalogue.unit.test.ts` checks that every patch still applies.
+ * that `git apply` ignores. `mutant-catalogue.test.ts` checks that every patch still applies.
  */
 
 export interface Mutant {

@@ -250,14 +250,12 @@ describe('mutation self-test runner', () => {
       try {
         fs.mkdirSync(path.join(root, 'worker-faults'));
         fs.writeFileSync(path.join(root, 'worker-faults', 'x.int.test.ts'), '');
-        fs.writeFileSync(path.join(root, 'worker-faults', 'x.unit.test.ts'), '');
+        fs.writeFileSync(path.join(root, 'worker-faults', 'x.test.ts'), '');
         expect(integrationTestPath('worker-faults/x.int.test.ts', root)).toBe(
           path.join(root, 'worker-faults', 'x.int.test.ts'),
         );
         expect(() => integrationTestPath('worker-faults/y.int.test.ts', root)).toThrow(/does not exist/);
-        expect(() => integrationTestPath('worker-faults/x.unit.test.ts', root)).toThrow(
-          /not a \*\.int\.test\.ts/,
-        );
+        expect(() => integrationTestPath('worker-faults/x.test.ts', root)).toThrow(/not a \*\.int\.test\.ts/);
         expect(() => integrationTestPath('../x.int.test.ts', root)).toThrow(/not a/);
         expect(() => integrationTestPath(path.join(root, 'worker-faults', 'x.int.test.ts'), root)).toThrow(
           /not a/,
