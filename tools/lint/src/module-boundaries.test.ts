@@ -26,6 +26,12 @@ interface Sample {
   code: string;
 }
 
+/** A file at `filePath` importing `name` from `specifier`. */
+const importProbe = (filePath: string, name: string, specifier: string): Sample => ({
+  filePath,
+  code: `import { ${name} } from '${specifier}';\nexport const probe = ${name};\n`,
+});
+
 const samples = {
   domainImportsKafkajs: {
     filePath: 'libs/coordination/src/boundary-probe.ts',
@@ -47,10 +53,7 @@ const samples = {
     filePath: 'libs/contracts/src/boundary-probe.ts',
     code: "import postgres from 'postgres';\nexport const probe = postgres;\n",
   },
-  domainImportsContracts: {
-    filePath: 'libs/coordination/src/boundary-probe.ts',
-    code: "import { TOPICS } from '@els/contracts';\nexport const probe = TOPICS;\n",
-  },
+  domainImportsContracts: importProbe('libs/coordination/src/boundary-probe.ts', 'TOPICS', '@els/contracts'),
   appImportsLibsAndKafkajs: {
     filePath: 'apps/els-worker/src/boundary-probe.ts',
     code: [
@@ -61,54 +64,40 @@ const samples = {
       '',
     ].join('\n'),
   },
-  appImportsTestKit: {
-    filePath: 'apps/els-worker/src/boundary-probe.ts',
-    code: "import { waitFor } from '@els/test-kit';\nexport const probe = waitFor;\n",
-  },
-  domainImportsTestKit: {
-    filePath: 'libs/coordination/src/boundary-probe.ts',
-    code: "import { waitFor } from '@els/test-kit';\nexport const probe = waitFor;\n",
-  },
-  appTestImportsTestKit: {
-    filePath: 'apps/els-worker/src/boundary-probe.int.test.ts',
-    code: "import { waitFor } from '@els/test-kit';\nexport const probe = waitFor;\n",
-  },
-  contractsTestImportsTestKit: {
-    filePath: 'libs/contracts/src/boundary-probe.test.ts',
-    code: "import { waitFor } from '@els/test-kit';\nexport const probe = waitFor;\n",
-  },
-  domainTestEntryImportsTestKit: {
-    filePath: 'libs/coordination/src/testing.ts',
-    code: "import { TEST_SERVER_URL } from '@els/test-kit';\nexport const probe = TEST_SERVER_URL;\n",
-  },
-  e2eImportsTestKit: {
-    filePath: 'e2e/distributed/src/boundary-probe.ts',
-    code: "import { waitFor } from '@els/test-kit';\nexport const probe = waitFor;\n",
-  },
+  appImportsTestKit: importProbe('apps/els-worker/src/boundary-probe.ts', 'waitFor', '@els/test-kit'),
+  domainImportsTestKit: importProbe('libs/coordination/src/boundary-probe.ts', 'waitFor', '@els/test-kit'),
+  appTestImportsTestKit: importProbe(
+    'apps/els-worker/src/boundary-probe.int.test.ts',
+    'waitFor',
+    '@els/test-kit',
+  ),
+  contractsTestImportsTestKit: importProbe(
+    'libs/contracts/src/boundary-probe.test.ts',
+    'waitFor',
+    '@els/test-kit',
+  ),
+  domainTestEntryImportsTestKit: importProbe(
+    'libs/coordination/src/testing.ts',
+    'TEST_SERVER_URL',
+    '@els/test-kit',
+  ),
+  e2eImportsTestKit: importProbe('e2e/distributed/src/boundary-probe.ts', 'waitFor', '@els/test-kit'),
   testKitImportsDomain: {
     filePath: 'libs/test-kit/src/boundary-probe.ts',
     code: "import * as coordination from '@els/coordination';\nexport const probe = coordination;\n",
   },
-  generatorImportsWorkload: {
-    filePath: 'apps/event-generator/src/boundary-probe.ts',
-    code: "import { planWave } from '@els/workload';\nexport const probe = planWave;\n",
-  },
-  e2eImportsWorkload: {
-    filePath: 'e2e/distributed/src/boundary-probe.ts',
-    code: "import { planWave } from '@els/workload';\nexport const probe = planWave;\n",
-  },
-  workerImportsWorkload: {
-    filePath: 'apps/els-worker/src/boundary-probe.ts',
-    code: "import { planWave } from '@els/workload';\nexport const probe = planWave;\n",
-  },
+  generatorImportsWorkload: importProbe(
+    'apps/event-generator/src/boundary-probe.ts',
+    'planWave',
+    '@els/workload',
+  ),
+  e2eImportsWorkload: importProbe('e2e/distributed/src/boundary-probe.ts', 'planWave', '@els/workload'),
+  workerImportsWorkload: importProbe('apps/els-worker/src/boundary-probe.ts', 'planWave', '@els/workload'),
   workloadImportsDomain: {
     filePath: 'libs/workload/src/boundary-probe.ts',
     code: "import * as coordination from '@els/coordination';\nexport const probe = coordination;\n",
   },
-  workloadImportsTestKit: {
-    filePath: 'libs/workload/src/boundary-probe.ts',
-    code: "import { waitFor } from '@els/test-kit';\nexport const probe = waitFor;\n",
-  },
+  workloadImportsTestKit: importProbe('libs/workload/src/boundary-probe.ts', 'waitFor', '@els/test-kit'),
   e2eImportsAppFile: {
     filePath: 'e2e/distributed/src/boundary-probe.ts',
     code: "import { USAGE } from '../../../apps/event-generator/src/cli-usage';\nexport const probe = USAGE;\n",
