@@ -3,8 +3,10 @@ import prettier from 'eslint-config-prettier';
 
 // Module boundaries (CONTRIBUTING.md §1): contracts depend on nothing internal; coordination on contracts only
 // and never on kafkajs or fastify; the workload library (the event generator's programmatic API) on contracts;
-// apps on libs; the e2e project on libs, never on apps (it starts their bundles as processes). The test kit
-// depends on nothing internal and is for tests only (testDependencyConstraints below).
+// apps on libs; the e2e projects on libs, never on apps (they start their bundles as processes). The e2e
+// harness (replicas, stack faults, the Kafka probe) on contracts, the workload library and the test kit; the
+// distributed suite and the benchmark on the harness and libs, never on each other. The test kit depends on
+// nothing internal and is for tests only (testDependencyConstraints below).
 export const dependencyConstraints = [
   {
     sourceTag: 'type:contracts',
@@ -29,14 +31,28 @@ export const dependencyConstraints = [
   { sourceTag: 'type:test-kit', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:workload'] },
   {
+    sourceTag: 'type:e2e-harness',
+    onlyDependOnLibsWithTags: ['type:contracts', 'type:workload', 'type:test-kit'],
+  },
+  {
     sourceTag: 'type:e2e',
-    onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:workload', 'type:test-kit'],
+    onlyDependOnLibsWithTags: [
+      'type:e2e-harness',
+      'type:domain',
+      'type:contracts',
+      'type:workload',
+      'type:test-kit',
+    ],
+  },
+  {
+    sourceTag: 'type:e2e-bench',
+    onlyDependOnLibsWithTags: ['type:e2e-harness', 'type:domain', 'type:contracts', 'type:test-kit'],
   },
   { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain'] },
   { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
   { sourceTag: 'scope:worker', onlyDependOnLibsWithTags: ['scope:shared', 'scope:worker'] },
   { sourceTag: 'scope:generator', onlyDependOnLibsWithTags: ['scope:shared', 'scope:generator'] },
-  { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:shared', 'scope:generator'] },
+  { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:shared', 'scope:generator', 'scope:e2e'] },
 ];
 
 // Tags are per project, so the rule cannot tell a project's tests from its production code by tags alone;

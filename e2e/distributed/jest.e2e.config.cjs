@@ -9,7 +9,7 @@ module.exports = {
   testMatch: ['<rootDir>/src/**/*.e2e.test.ts'],
   testTimeout: 900_000,
   // E2E_DRIVER=compose points the test endpoints at the Compose stack before any module reads them.
-  setupFiles: ['<rootDir>/src/harness/driver-environment.ts'],
+  setupFiles: ['<rootDir>/../harness/src/driver-environment.ts'],
   reporters: [
     'default',
     // The Compose driver's results beside the process driver's, so one CI run can hold both.

@@ -1,8 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { uniqueKafkaNames } from '@els/test-kit';
 import { createTestDatabase } from '@els/coordination/testing';
-import { createTestKafka, deleteTopicsWithPrefix } from '../harness/kafka-probe';
-import { createWorkerCluster } from '../harness/process-cluster';
+import { createTestKafka, createWorkerCluster, deleteTopicsWithPrefix } from '@els/harness';
 import { sampleCpu } from './process-cpu';
 import { replicaCpuSeconds } from './worker-throughput';
 

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { REDIS_URL } from '../harness/paths';
+import { REDIS_URL } from '@els/harness';
 
 /** Redis's own per-command latency (server side, without the network or the client's event loop), in µs. */
 export interface RedisServerLatency {

@@ -8,18 +8,18 @@ import { uniqueKafkaNames, waitFor } from '@els/test-kit';
 import { createTestDatabase } from '@els/coordination/testing';
 import {
   createTestKafka,
+  createWorkerCluster,
   deleteTopicsWithPrefix,
-  readTopic,
-  uncommittedMessages,
-} from '../harness/kafka-probe';
-import { KAFKA_BROKERS, repoRoot } from '../harness/paths';
-import { createWorkerCluster, type WorkerCluster } from '../harness/process-cluster';
-import {
   histogramQuantile,
+  KAFKA_BROKERS,
   mergeHistogram,
   metricValues,
+  readTopic,
+  repoRoot,
   subtractHistogram,
-} from '../harness/prometheus-histogram';
+  uncommittedMessages,
+  type WorkerCluster,
+} from '@els/harness';
 import { sampleCpu } from './process-cpu';
 import { redisLatencyWindow, type RedisServerLatency } from './redis-server-latency';
 

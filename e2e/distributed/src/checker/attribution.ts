@@ -1,4 +1,4 @@
-import type { ObservedMessage } from '../harness/kafka-probe';
+import type { ObservedMessage } from '@els/harness';
 
 /**
  * Which replica assigned each slot. The worker stamps every published event with `x-els-origin`, the

@@ -1,6 +1,6 @@
 import { TOPICS } from '@els/contracts';
 import type { BatchExpectation } from '@els/workload';
-import type { ObservedMessage } from '../harness/kafka-probe';
+import type { ObservedMessage } from '@els/harness';
 import { dataOf, eventIdOf, field, payloadOf, whereOf, type HistoryIndex } from '../history/history-index';
 
 export interface CompletionCheck {

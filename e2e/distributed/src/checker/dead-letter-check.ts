@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { CONTRACT_ERROR_CODES, TOPICS } from '@els/contracts';
 import { MALFORMED_CLASS_CODES, type SentLogLine } from '@els/workload';
-import type { ObservedMessage } from '../harness/kafka-probe';
+import type { ObservedMessage } from '@els/harness';
 import { textKey, type HistoryIndex } from '../history/history-index';
 
 /**

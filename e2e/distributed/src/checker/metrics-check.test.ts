@@ -1,6 +1,5 @@
 import { TOPICS, type BaseTopic } from '@els/contracts';
-import type { ObservedMessage } from '../harness/kafka-probe';
-import { parseCounters, type CounterSample, type ProcessReading } from '../harness/metrics-ledger';
+import { type CounterSample, type ObservedMessage, parseCounters, type ProcessReading } from '@els/harness';
 import { checkMetrics, databaseCuts } from './metrics-check';
 
 let offset = 0;

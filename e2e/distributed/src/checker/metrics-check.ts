@@ -1,6 +1,5 @@
 import { TOPICS, type BaseTopic } from '@els/contracts';
-import type { ProcessReading } from '../harness/metrics-ledger';
-import type { ObservedMessage } from '../harness/kafka-probe';
+import type { ObservedMessage, ProcessReading } from '@els/harness';
 import { originOf } from './attribution';
 import { eventIdOf } from '../history/history-index';
 

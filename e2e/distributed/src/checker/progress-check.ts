@@ -1,6 +1,6 @@
 import { TOPICS } from '@els/contracts';
 import type { BatchExpectation, SentLogLine } from '@els/workload';
-import type { ObservedMessage } from '../harness/kafka-probe';
+import type { ObservedMessage } from '@els/harness';
 import { originOf } from './attribution';
 import { dataOf, eventIdOf, textKey } from '../history/history-index';
 

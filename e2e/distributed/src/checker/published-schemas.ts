@@ -3,7 +3,7 @@ import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import fs from 'node:fs';
 import path from 'node:path';
-import { repoRoot } from '../harness/paths';
+import { repoRoot } from '@els/harness';
 
 /**
  * The JSON Schemas ELS publishes for its consumers (docs/reference/contracts/<topic>.schema.json), read from

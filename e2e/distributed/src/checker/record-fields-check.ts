@@ -9,7 +9,7 @@ import {
   type TraceContext,
 } from '@els/contracts';
 import type { SentLogLine } from '@els/workload';
-import type { ObservedMessage } from '../harness/kafka-probe';
+import type { ObservedMessage } from '@els/harness';
 import { dataOf, ENVELOPE_TOPICS, textKey, whereOf, type HistoryIndex } from '../history/history-index';
 import { schemaErrors } from './published-schemas';
 

@@ -9,7 +9,7 @@ import {
   type TraceContext,
 } from '@els/contracts';
 import type { BatchExpectation, SentLogLine } from '@els/workload';
-import type { ObservedMessage } from '../harness/kafka-probe';
+import type { ObservedMessage } from '@els/harness';
 import { batchesFilledByFewReplicas } from './attribution';
 import { checkRun, NO_VIOLATIONS, violations, type CheckInput } from './run-checker';
 

@@ -1,5 +1,5 @@
 import { TOPICS } from '@els/contracts';
-import type { ObservedMessage } from '../harness/kafka-probe';
+import type { ObservedMessage } from '@els/harness';
 import type { BatchExpectation, SentLogLine } from '@els/workload';
 import { createLatencyHistogram, type LatencySummary } from './latency-histogram';
 

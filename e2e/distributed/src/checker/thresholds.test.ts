@@ -1,4 +1,4 @@
-import type { MemorySample, ProcessReading } from '../harness/metrics-ledger';
+import type { MemorySample, ProcessReading } from '@els/harness';
 import {
   DEFAULT_LIMITS,
   judgeThresholds,

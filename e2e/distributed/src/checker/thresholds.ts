@@ -1,6 +1,5 @@
 import fs from 'node:fs';
-import type { ProcessReading } from '../harness/metrics-ledger';
-import { histogramQuantile, mergeHistogram } from '../harness/prometheus-histogram';
+import { histogramQuantile, mergeHistogram, type ProcessReading } from '@els/harness';
 import type { CheckResult } from './run-checker';
 
 /**

@@ -1,6 +1,6 @@
 import { TOPICS, type BaseTopic } from '@els/contracts';
 import type { BatchExpectation, SentLogLine } from '@els/workload';
-import type { ObservedMessage } from '../harness/kafka-probe';
+import type { ObservedMessage } from '@els/harness';
 import type { DatabaseSnapshot } from './database-snapshot';
 
 /**

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { repoRoot } from '../harness/paths';
+import { repoRoot } from '@els/harness';
 
 /**
  * A mutant's worker: a scratch copy of the sources the worker bundle is built from, the mutant's patch

@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runStackOperation } from '../harness/stack-control';
-import { mutantsReportDir, reportDir, repoRoot } from '../harness/paths';
+import { mutantsReportDir, repoRoot, reportDir, runStackOperation } from '@els/harness';
 
 /** Where the jest results of every step land for the CI summary line. */
 const resultsDir = path.join(repoRoot, 'dist', 'test-results');
@@ -248,7 +247,7 @@ async function runIntegrationTest(mutant: Mutant, entry: string, test: string): 
       '--runTestsByPath',
       file,
     ],
-    // The fixtures spawn the bundle E2E_WORKER_ENTRY names (src/harness/paths.ts).
+    // The fixtures spawn the bundle E2E_WORKER_ENTRY names (e2e/harness/src/paths.ts).
     { ...process.env, E2E_WORKER_ENTRY: entry },
     INTEGRATION_RUN_TIMEOUT_MS,
   );

@@ -1,6 +1,5 @@
 import type { Sql } from '@els/coordination';
-import type { Replica, ReplicaExit, WorkerCluster } from '../harness/process-cluster';
-import type { StackFaults } from '../harness/stack-control';
+import type { Replica, ReplicaExit, StackFaults, WorkerCluster } from '@els/harness';
 import type { DatabaseFaults } from './database-faults';
 import type { KafkaFaults } from './kafka-faults';
 import { runNemesis } from './run-nemesis';

@@ -1,7 +1,6 @@
 import { waitFor } from '@els/test-kit';
 import type { Sql } from '@els/coordination';
-import type { WorkerCluster } from '../harness/process-cluster';
-import { stackFaults, type StackFaults } from '../harness/stack-control';
+import { stackFaults, type StackFaults, type WorkerCluster } from '@els/harness';
 import { WORKER_SESSION_PREFIX, type DatabaseFaults } from './database-faults';
 import type { FaultFamily, FaultKind, ProxiedDependency, ScheduledFault } from './fault-schedule';
 import type { KafkaFaults } from './kafka-faults';

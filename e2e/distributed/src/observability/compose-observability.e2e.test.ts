@@ -1,10 +1,14 @@
 import path from 'node:path';
 import { waitFor } from '@els/test-kit';
 import { createLeakGuard } from '@els/test-kit';
-import { COMPOSE_PORTS } from '../harness/compose-endpoints';
-import { composeInfraUp } from '../harness/compose-stack';
-import { reportDir } from '../harness/paths';
-import type { WorkerCluster } from '../harness/process-cluster';
+import {
+  COMPOSE_PORTS,
+  composeInfraUp,
+  type CounterSample,
+  parseCounters,
+  reportDir,
+  type WorkerCluster,
+} from '@els/harness';
 import { parseRunSettings } from '../scenarios/run-settings';
 import { runWorkload } from '../scenarios/workload-run';
 import {
@@ -15,7 +19,6 @@ import {
   seriesCount,
   valuesByInstance,
 } from './prometheus-api';
-import { parseCounters, type CounterSample } from '../harness/metrics-ledger';
 
 /**
  * Under the Compose driver only: the stack's Prometheus scrapes every replica (its targets API shows each

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { repoRoot } from '../harness/paths';
+import { repoRoot } from '@els/harness';
 
 /**
  * What the Compose stack's Prometheus says about the deployment, through its HTTP API: the scrape targets,

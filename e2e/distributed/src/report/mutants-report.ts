@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { escapeHtml } from '../harness/html-escape';
+import { escapeHtml } from '@els/harness';
 
 /** dist/reports/mutants/report.json: what the mutation self-test tried and what caught each mutant. */
 

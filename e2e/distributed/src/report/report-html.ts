@@ -2,7 +2,7 @@ import type { ThresholdResult } from '../checker/thresholds';
 import type { MutantsReport } from './mutants-report';
 import { mutantsTableHtml } from './mutants-report';
 import type { FaultWindow } from '../history/fault-window';
-import { escapeHtml } from '../harness/html-escape';
+import { escapeHtml } from '@els/harness';
 import type { RunReport, ScenarioReport } from './run-report';
 
 /** report.html: a summary table and inline SVG plots (no scripts, no external resources). */

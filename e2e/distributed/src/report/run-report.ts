@@ -3,10 +3,9 @@ import path from 'node:path';
 import type { LatencyPoint } from '../checker/run-checker';
 import type { ProgressWindow } from '../checker/progress-check';
 import type { ScenarioMeasurements, ThresholdResult } from '../checker/thresholds';
-import type { StatusApiLoad } from '../harness/status-api-load';
+import { mutantsReportDir, type StatusApiLoad } from '@els/harness';
 import type { ScheduledFault } from '../nemesis/fault-schedule';
 import type { FaultWindow } from '../history/fault-window';
-import { mutantsReportDir } from '../harness/paths';
 import { readMutantsReport } from './mutants-report';
 import { renderReportHtml } from './report-html';
 

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { reportDir, repoRoot } from '../harness/paths';
+import { repoRoot, reportDir } from '@els/harness';
 import { formatTraceLine, traceId } from '../history/merged-log';
 
 /**

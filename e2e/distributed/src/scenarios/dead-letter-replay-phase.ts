@@ -3,8 +3,7 @@ import { waitFor } from '@els/test-kit';
 import { REPLAY_OF_HEADER, type DeadLetterReplay } from '../checker/dead-letter-check';
 import { textKey } from '../history/history-index';
 import type { SentLogLine, WorkloadOptions } from '@els/workload';
-import type { ObservedMessage } from '../harness/kafka-probe';
-import { runReplayCommand } from '../harness/replay-command';
+import { type ObservedMessage, runReplayCommand } from '@els/harness';
 import {
   REFUSED_TEXT_CODE,
   chooseRefusedTexts,

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import { createLeakGuard } from '@els/test-kit';
-import { composeInfraUp } from '../harness/compose-stack';
-import { mutantsReportDir, reportDir, workerEntry } from '../harness/paths';
+import { composeInfraUp, mutantsReportDir, reportDir, workerEntry } from '@els/harness';
 import { readMutantsReport } from '../report/mutants-report';
 import { screenshotReport } from '../report/report-screenshot';
 import { createRunReport } from '../report/run-report';

@@ -1,4 +1,4 @@
-import { measureStatusApiLoad, statusApiLoadProblems, type StatusApiLoad } from '../harness/status-api-load';
+import { measureStatusApiLoad, type StatusApiLoad, statusApiLoadProblems } from '@els/harness';
 import { outcome, pick, simple, type Runner } from './scenario-kit';
 
 /** Scenario 3: completion counts validation failures; the status API is loaded once settled. */

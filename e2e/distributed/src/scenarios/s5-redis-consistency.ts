@@ -1,5 +1,5 @@
 import { waitFor } from '@els/test-kit';
-import { stackFaults } from '../harness/stack-control';
+import { stackFaults } from '@els/harness';
 import { assignedSoFar, outcome, pick, simple, sleep, waitForAssignments, type Runner } from './scenario-kit';
 import type { LoadContext } from './workload-run';
 

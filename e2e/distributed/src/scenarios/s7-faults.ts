@@ -1,5 +1,5 @@
 import { TEST_SERVER_URL } from '@els/test-kit';
-import { createTestKafka } from '../harness/kafka-probe';
+import { createTestKafka } from '@els/harness';
 import { createDatabaseFaults } from '../nemesis/database-faults';
 import { createKafkaFaults } from '../nemesis/kafka-faults';
 import { FAULT_KINDS, NETWORK_KINDS, planFaultSchedule, type FaultKind } from '../nemesis/fault-schedule';

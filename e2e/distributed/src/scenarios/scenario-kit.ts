@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { batchesFilledByFewReplicas } from '../checker/attribution';
 import { checkSets, violations } from '../checker/run-checker';
-import type { WorkerCluster } from '../harness/process-cluster';
+import type { WorkerCluster } from '@els/harness';
 import type { ScenarioReport } from '../report/run-report';
 import { SCENARIO_NAMES, type RunSettings } from './run-settings';
 import {

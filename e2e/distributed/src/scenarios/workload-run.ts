@@ -19,16 +19,24 @@ import {
   type WorkloadOptionsInput,
 } from '@els/workload';
 import {
+  type ClusterOptions,
+  createComposeCluster,
+  createMetricsLedger,
   createOutputCollector,
   createTestKafka,
+  createWorkerCluster,
   deleteTopicsWithPrefix,
-  outputPartitionCounts,
+  KAFKA_BROKERS,
+  LATE_EFFECTS_WINDOW_MS,
+  type MetricsLedger,
   type ObservedMessage,
   type OutputCollector,
-} from '../harness/kafka-probe';
-import { KAFKA_BROKERS, REDIS_URL } from '../harness/paths';
-import { createComposeCluster } from '../harness/compose-cluster';
-import { createWorkerCluster, type ClusterOptions, type WorkerCluster } from '../harness/process-cluster';
+  outputPartitionCounts,
+  processKey,
+  type ProcessReading,
+  REDIS_URL,
+  type WorkerCluster,
+} from '@els/harness';
 import { checkMetrics, databaseCuts, type MetricsCheck } from '../checker/metrics-check';
 import { measureRun, rssSlopes, type ScenarioMeasurements } from '../checker/thresholds';
 import {
@@ -39,13 +47,6 @@ import {
 } from '../checker/outbox-retention-check';
 import { ENVELOPE_TOPICS } from '../history/history-index';
 import { progressOfHistory, type ProgressEvent, type WorkItem } from '../checker/progress-check';
-import {
-  createMetricsLedger,
-  processKey,
-  type MetricsLedger,
-  type ProcessReading,
-} from '../harness/metrics-ledger';
-import { LATE_EFFECTS_WINDOW_MS } from '../harness/worker-settings';
 import type { FaultDetails } from '../nemesis/fault-kinds';
 import { readDatabaseSnapshot } from '../history/database-snapshot';
 import type { FaultWindow } from '../history/fault-window';

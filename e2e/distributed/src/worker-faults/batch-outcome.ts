@@ -2,7 +2,7 @@ import { TOPICS } from '@els/contracts';
 import { makeContent, makeRegistration, toWire } from '@els/contracts/testing';
 import { waitFor } from '@els/test-kit';
 import { randomUUID } from 'node:crypto';
-import { OUTPUT } from '../harness/kafka-probe';
+import { OUTPUT } from '@els/harness';
 import type { WorkerFixture } from './worker-fixture';
 
 /** A registered batch whose texts exactly fill its slots: every text must end assigned, once. */

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import { waitFor } from '@els/test-kit';
-import type { ReplicaExit } from '../harness/process-cluster';
-import { stackFaults } from '../harness/stack-control';
+import { type ReplicaExit, stackFaults } from '@els/harness';
 import {
   cleanOutcome,
   collectOutcome,

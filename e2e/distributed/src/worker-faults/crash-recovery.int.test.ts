@@ -1,5 +1,5 @@
 import { TOPICS } from '@els/contracts';
-import { uncommittedMessages } from '../harness/kafka-probe';
+import { uncommittedMessages } from '@els/harness';
 import {
   assignedCount,
   cleanOutcome,

@@ -3,7 +3,7 @@ import { makeContent, makeRegistration, toWire } from '@els/contracts/testing';
 import { TEST_SERVER_URL, waitFor } from '@els/test-kit';
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
-import { OUTPUT } from '../harness/kafka-probe';
+import { OUTPUT } from '@els/harness';
 import { assignedCount, planFullBatch, waitAssigned } from './batch-outcome';
 import { useWorkerFixture, type WorkerFixture } from './worker-fixture';
 

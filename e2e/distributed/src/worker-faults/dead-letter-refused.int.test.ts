@@ -3,7 +3,7 @@ import { makeContent, toWire } from '@els/contracts/testing';
 import { waitFor } from '@els/test-kit';
 import { ConfigResourceTypes } from 'kafkajs';
 import { createHash, randomBytes } from 'node:crypto';
-import { committedOffsets, OUTPUT } from '../harness/kafka-probe';
+import { committedOffsets, OUTPUT } from '@els/harness';
 import { registeredBatch, waitAssigned, type FullBatch } from './batch-outcome';
 import { useWorkerFixture, type WorkerFixture } from './worker-fixture';
 

@@ -3,8 +3,7 @@ import { promisify } from 'node:util';
 import { TOPICS } from '@els/contracts';
 import { makeContent, toWire } from '@els/contracts/testing';
 import { waitFor } from '@els/test-kit';
-import { OUTPUT } from '../harness/kafka-probe';
-import { KAFKA_BROKERS, workerEntry } from '../harness/paths';
+import { KAFKA_BROKERS, OUTPUT, workerEntry } from '@els/harness';
 import { planFullBatch, sendRegistration, waitAssigned } from './batch-outcome';
 import { useWorkerFixture, type WorkerFixture } from './worker-fixture';
 

@@ -2,7 +2,7 @@ import { TOPICS } from '@els/contracts';
 import { makeContent, makeRegistration, toWire } from '@els/contracts/testing';
 import { waitFor } from '@els/test-kit';
 import { randomUUID } from 'node:crypto';
-import { committedOffsets, endOffsets, OUTPUT } from '../harness/kafka-probe';
+import { committedOffsets, endOffsets, OUTPUT } from '@els/harness';
 import { useWorkerFixture } from './worker-fixture';
 
 // Room for the ids of 512 CJK characters (1536 bytes each) below, so they fail the id rules, not the size.

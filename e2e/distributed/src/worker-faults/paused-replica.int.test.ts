@@ -2,7 +2,7 @@ import { deterministicEventId, TOPICS } from '@els/contracts';
 import { makeContent, toWire } from '@els/contracts/testing';
 import { waitFor } from '@els/test-kit';
 import { randomUUID } from 'node:crypto';
-import { committedOffsets, OUTPUT, uncommittedMessages } from '../harness/kafka-probe';
+import { committedOffsets, OUTPUT, uncommittedMessages } from '@els/harness';
 import { planFullBatch, sendRegistration, waitAssigned, type FullBatch } from './batch-outcome';
 import { useWorkerFixture, type WorkerFixture } from './worker-fixture';
 

@@ -1,7 +1,7 @@
 import { TOPICS } from '@els/contracts';
 import { makeContent, toWire } from '@els/contracts/testing';
 import { waitFor } from '@els/test-kit';
-import { OUTPUT } from '../harness/kafka-probe';
+import { OUTPUT } from '@els/harness';
 import { registeredBatch, waitAssigned, type FullBatch } from './batch-outcome';
 import { useWorkerFixture, type WorkerFixture } from './worker-fixture';
 

@@ -1,5 +1,5 @@
 import { waitFor } from '@els/test-kit';
-import { stackFaults } from '../harness/stack-control';
+import { stackFaults } from '@els/harness';
 import {
   assignedCount,
   cleanOutcome,

@@ -1,5 +1,5 @@
 import { waitFor } from '@els/test-kit';
-import { OUTPUT } from '../harness/kafka-probe';
+import { OUTPUT } from '@els/harness';
 import {
   assignedCount,
   cleanOutcome,

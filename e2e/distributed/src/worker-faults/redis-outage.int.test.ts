@@ -1,5 +1,5 @@
 import { waitFor } from '@els/test-kit';
-import { stackFaults } from '../harness/stack-control';
+import { stackFaults } from '@els/harness';
 import { cleanOutcome, collectOutcome, sendTexts, startFullBatch, waitAssigned } from './batch-outcome';
 import { useWorkerFixture } from './worker-fixture';
 

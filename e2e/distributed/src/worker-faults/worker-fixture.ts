@@ -7,11 +7,12 @@ import {
   createOutputCollector,
   createRawProducer,
   createTestKafka,
+  createWorkerCluster,
   deleteTopicsWithPrefix,
+  integrationLogDir,
   type OutputCollector,
-} from '../harness/kafka-probe';
-import { integrationLogDir } from '../harness/paths';
-import { createWorkerCluster, type WorkerCluster } from '../harness/process-cluster';
+  type WorkerCluster,
+} from '@els/harness';
 
 /**
  * One worker test environment: its own database (a clone of the migrated template), topic prefix and

@@ -7,9 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { uniqueKafkaNames } from '@els/test-kit';
-import { createTestKafka, deleteTopicsWithPrefix } from '../../harness/kafka-probe';
-import { repoRoot } from '../../harness/paths';
-import { runStackOperation } from '../../harness/stack-control';
+import { createTestKafka, deleteTopicsWithPrefix, repoRoot, runStackOperation } from '@els/harness';
 import { sampleCpu } from '../process-cpu';
 
 const run = promisify(execFile);

@@ -1,7 +1,7 @@
 import path from 'node:path';
 
-/** Repository root, from this file's place in e2e/distributed/src/harness. */
-export const repoRoot = path.resolve(__dirname, '..', '..', '..', '..');
+/** Repository root, from this file's place in e2e/harness/src. */
+export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 
 /**
  * The built worker bundle (`npx nx run els-worker:build`); `E2E_WORKER_ENTRY` runs the suite against
