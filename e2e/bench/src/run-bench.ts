@@ -1,6 +1,6 @@
-// `npx nx run distributed:bench`: the PostgreSQL ceiling of this machine (pgbench) and the worker end to end
-// at fixed offered rates and as a backlog drain with 1, 3 and 5 replicas, all in one run so the ratios
-// compare like with like. Writes dist/reports/bench/bench.json and the generated block of
+// `npx nx run bench:run` (alias `distributed:bench`): the PostgreSQL ceiling of this machine (pgbench) and
+// the worker end to end at fixed offered rates and as a backlog drain with 1, 3 and 5 replicas, all in one
+// run so the ratios compare like with like. Writes dist/reports/bench/bench.json and the generated block of
 // docs/reference/performance.md. Sizes: BENCH_PROFILE=quick for a short smoke run.
 import fs from 'node:fs';
 import os from 'node:os';

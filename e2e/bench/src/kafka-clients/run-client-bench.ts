@@ -1,7 +1,8 @@
-// `npx nx run distributed:bench-kafka-clients`: CPU per produced and per consumed record of kafkajs (the
-// worker's client, patched: ADR 0004) against @platformatic/kafka 1.x, each phase in its own process against
-// the local stack's broker, in the worker's patterns (client-phase.ts), alternating the order over rounds.
-// Writes dist/reports/bench/kafka-clients.json. Sizes: BENCH_PROFILE=quick for a short smoke run.
+// `npx nx run bench:kafka-clients` (alias `distributed:bench-kafka-clients`): CPU per produced and per
+// consumed record of kafkajs (the worker's client, patched: ADR 0004) against @platformatic/kafka 1.x, each
+// phase in its own process against the local stack's broker, in the worker's patterns (client-phase.ts),
+// alternating the order over rounds. Writes dist/reports/bench/kafka-clients.json. Sizes: BENCH_PROFILE=quick
+// for a short smoke run.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -41,7 +42,7 @@ async function runPhase(library: Library, phase: Phase, topic: string, group: st
     [
       path.join(repoRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
       '--tsconfig',
-      path.join(repoRoot, 'e2e', 'distributed', 'tsconfig.json'),
+      path.join(repoRoot, 'e2e', 'bench', 'tsconfig.json'),
       phaseEntry,
       library,
       phase,
