@@ -102,6 +102,57 @@ const samples = {
     filePath: 'e2e/distributed/src/boundary-probe.ts',
     code: "import { USAGE } from '../../../apps/event-generator/src/cli-usage';\nexport const probe = USAGE;\n",
   },
+  suiteImportsHarness: importProbe(
+    'e2e/distributed/src/boundary-probe.ts',
+    'createWorkerCluster',
+    '@els/harness',
+  ),
+  benchImportsHarness: importProbe('e2e/bench/src/boundary-probe.ts', 'createWorkerCluster', '@els/harness'),
+  benchImportsLibs: {
+    filePath: 'e2e/bench/src/boundary-probe.ts',
+    code: [
+      "import { TOPICS } from '@els/contracts';",
+      "import { createTestDatabase } from '@els/coordination/testing';",
+      "import { uniqueKafkaNames } from '@els/test-kit';",
+      'export const probe = [TOPICS, createTestDatabase, uniqueKafkaNames];',
+      '',
+    ].join('\n'),
+  },
+  harnessImportsLibs: {
+    filePath: 'e2e/harness/src/boundary-probe.ts',
+    code: [
+      "import { TOPICS } from '@els/contracts';",
+      "import { waitFor } from '@els/test-kit';",
+      "import { runHttpLoad } from '@els/workload';",
+      'export const probe = [TOPICS, waitFor, runHttpLoad];',
+      '',
+    ].join('\n'),
+  },
+  harnessImportsDomain: importProbe(
+    'e2e/harness/src/boundary-probe.ts',
+    'createTestDatabase',
+    '@els/coordination',
+  ),
+  harnessImportsSuiteFile: importProbe(
+    'e2e/harness/src/boundary-probe.ts',
+    'THRESHOLDS',
+    '../../distributed/src/checker/thresholds',
+  ),
+  harnessImportsBenchFile: importProbe(
+    'e2e/harness/src/boundary-probe.ts',
+    'targetVerdicts',
+    '../../bench/src/bench-targets',
+  ),
+  benchImportsSuiteFile: importProbe(
+    'e2e/bench/src/boundary-probe.ts',
+    'THRESHOLDS',
+    '../../distributed/src/checker/thresholds',
+  ),
+  suiteImportsBenchFile: importProbe(
+    'e2e/distributed/src/boundary-probe.ts',
+    'targetVerdicts',
+    '../../bench/src/bench-targets',
+  ),
 } satisfies Record<string, Sample>;
 
 type SampleName = keyof typeof samples;
@@ -241,6 +292,51 @@ describe('workload library boundaries', () => {
     expect(boundaryErrors('e2eImportsAppFile')).toEqual([
       expect.stringContaining('cannot be imported by a relative or absolute path'),
     ]);
+  });
+});
+
+describe('e2e harness, suite and bench boundaries', () => {
+  it('the suite and the bench may import the harness', () => {
+    expect(boundaryErrors('suiteImportsHarness')).toEqual([]);
+    expect(boundaryErrors('benchImportsHarness')).toEqual([]);
+  });
+
+  it('the bench may import contracts, the test databases and the test kit', () => {
+    expect(boundaryErrors('benchImportsLibs')).toEqual([]);
+  });
+
+  it('the harness may import contracts, the test kit and the workload library', () => {
+    expect(boundaryErrors('harnessImportsLibs')).toEqual([]);
+  });
+
+  it('the harness importing coordination is a lint error', () => {
+    expect(boundaryErrors('harnessImportsDomain')).toEqual([
+      expect.stringContaining('"type:e2e-harness" can only depend on libs tagged with'),
+    ]);
+  });
+
+  it.each([
+    ['the harness importing a file of the suite', 'harnessImportsSuiteFile'],
+    ['the harness importing a file of the bench', 'harnessImportsBenchFile'],
+    ['the bench importing a file of the suite', 'benchImportsSuiteFile'],
+    ['the suite importing a file of the bench', 'suiteImportsBenchFile'],
+  ] as const)('%s is a lint error', (_description, name) => {
+    expect(boundaryErrors(name)).toEqual([
+      expect.stringContaining('cannot be imported by a relative or absolute path'),
+    ]);
+  });
+
+  it('the tags let the suite and the bench depend on the harness, neither on the other, and the harness on neither', () => {
+    // The suite and the bench have no import path, so a relative import is all the probes above can try;
+    // the tags say the same should either ever get one.
+    const allowed = (tag: string) =>
+      dependencyConstraints.find((c) => c.sourceTag === tag)?.onlyDependOnLibsWithTags ?? [];
+    expect(allowed('type:e2e')).toContain('type:e2e-harness');
+    expect(allowed('type:e2e-bench')).toContain('type:e2e-harness');
+    expect(allowed('type:e2e')).not.toContain('type:e2e-bench');
+    expect(allowed('type:e2e-bench')).not.toContain('type:e2e');
+    expect(allowed('type:e2e-harness')).not.toContain('type:e2e');
+    expect(allowed('type:e2e-harness')).not.toContain('type:e2e-bench');
   });
 });
 
