@@ -296,17 +296,13 @@ describe('workload library boundaries', () => {
 });
 
 describe('e2e harness, suite and bench boundaries', () => {
-  it('the suite and the bench may import the harness', () => {
-    expect(boundaryErrors('suiteImportsHarness')).toEqual([]);
-    expect(boundaryErrors('benchImportsHarness')).toEqual([]);
-  });
-
-  it('the bench may import contracts, the test databases and the test kit', () => {
-    expect(boundaryErrors('benchImportsLibs')).toEqual([]);
-  });
-
-  it('the harness may import contracts, the test kit and the workload library', () => {
-    expect(boundaryErrors('harnessImportsLibs')).toEqual([]);
+  it.each([
+    ['the suite may import the harness', 'suiteImportsHarness'],
+    ['the bench may import the harness', 'benchImportsHarness'],
+    ['the bench may import contracts, the test databases and the test kit', 'benchImportsLibs'],
+    ['the harness may import contracts, the test kit and the workload library', 'harnessImportsLibs'],
+  ] as const)('%s', (_description, name) => {
+    expect(boundaryErrors(name)).toEqual([]);
   });
 
   it('the harness importing coordination is a lint error', () => {
