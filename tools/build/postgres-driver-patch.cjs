@@ -5,8 +5,9 @@
 // buffer can be flushed into the next socket. See docs/adr/0002-postgres-driver-patch.md.
 //
 // This module rewrites the driver's connection.js: nextWrite() settles the pending query with a
-// CONNECTION_CLOSED error (retriable for the worker) instead of throwing, and teardown resets the write
-// buffer. It is applied to node_modules by the root postinstall script (postinstall.cjs) and to the
+// CONNECTION_CLOSED error (retriable for the worker) instead of throwing, teardown resets the write
+// buffer, and the array types read of a fresh connection cannot leave an unhandled rejection when the
+// connection is terminated during it (the query that opened the connection gets the error). It is applied to node_modules by the root postinstall script (postinstall.cjs) and to the
 // bundles by their esbuild builds (bundle-patches.mjs). Unknown driver source fails loudly, so an upgrade forces a re-check.
 const { applyEdits, patchInstalledFiles } = require('./source-edits.cjs');
 
@@ -46,6 +47,16 @@ const EDITS = [
     if (socket) {`,
     occurrences: 1,
     applied: 'els: reset write buffer */\n    if (socket)',
+  },
+  {
+    // A fresh connection reads the array types before the query that opened it, from a handler whose
+    // return value nobody holds: when the connection is terminated during that read, errored() already
+    // failed the waiting query, and the read's own rejection must not become an unhandled rejection
+    // (which stops the worker).
+    find: `        return fetchArrayTypes()`,
+    replace: `        return fetchArrayTypes().catch(() => undefined) /* els: types read settled */`,
+    occurrences: 1,
+    applied: 'els: types read settled */',
   },
 ];
 

@@ -1,4 +1,5 @@
 import { createDatabase, type Sql } from './database';
+import { TEST_SERVER_URL } from '@els/test-kit';
 import { createTestDatabase, type TestDatabase } from './testing';
 
 let db: TestDatabase;
@@ -16,6 +17,19 @@ const settleWithin = <T>(promise: Promise<T>, ms: number) =>
     new Promise<string>((resolve) => setTimeout(() => resolve('pending'), ms)),
   ]);
 
+/** The session of the test database blocked reading pg_type (the driver's array types query). */
+async function waitForTypesRead(monitor: Sql, database: string): Promise<Array<{ pid: number }>> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const rows = await monitor<Array<{ pid: number }>>`
+      select pid from pg_stat_activity
+       where datname = ${database} and application_name = 'els-types-fetch'
+         and wait_event_type = 'Lock' and query like '%typarray%'`;
+    if (rows.length > 0) return rows;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('no connection of the pool read the array types within 5 s');
+}
+
 describe('database driver', () => {
   it('reports a write on a dead pinned connection as CONNECTION_CLOSED instead of crashing the process', async () => {
     // A reserved connection is not rotated away by the pool. Once its backend is gone, a small write is
@@ -31,6 +45,43 @@ describe('database driver', () => {
       expect(outcomes).not.toContain('ok');
     } finally {
       session.release();
+    }
+  });
+
+  it('fails the waiting query, and nothing else, when a new connection is terminated while it reads the array types', async () => {
+    // A fresh connection first reads the server's array types (postgres.js `fetch_types`), before the
+    // query that opened it. Unpatched, a connection terminated during that read (a failover, the
+    // suite's read-only fault) fails the query and also rejects a promise nobody holds: an unhandled
+    // rejection, which stops the worker (docs/adr/0002-postgres-driver-patch.md).
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => void unhandled.push(reason);
+    process.on('unhandledRejection', record);
+    // Watched and terminated from another database: this one's catalog is locked meanwhile.
+    const monitor = createDatabase(`${TEST_SERVER_URL}/postgres`, { max: 1, applicationName: 'els-test' });
+    const fresh = createDatabase(db.url, { max: 1, applicationName: 'els-types-fetch' });
+    const locker = await db.connect(1).reserve();
+    try {
+      // The types read waits behind this lock, so it can be caught in the act.
+      await locker`begin`;
+      await locker`lock table pg_catalog.pg_type in access exclusive mode`;
+      const query = fresh`select 1 as one`.then(
+        () => 'ok',
+        (error: { code?: string }) => error.code ?? 'error',
+      );
+      const [reading] = await waitForTypesRead(monitor, db.name);
+      await monitor`select pg_terminate_backend(${reading?.pid ?? 0})`;
+      await locker`rollback`;
+      expect(['57P01', 'CONNECTION_CLOSED', 'CONNECTION_ENDED']).toContain(await query);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(unhandled).toEqual([]);
+      // The pool reconnects (and reads the types again) for the next query.
+      const [row] = await fresh<Array<{ one: number }>>`select 1 as one`;
+      expect(row?.one).toBe(1);
+    } finally {
+      process.off('unhandledRejection', record);
+      locker.release();
+      await fresh.end({ timeout: 1 });
+      await monitor.end({ timeout: 1 });
     }
   });
 
