@@ -97,7 +97,7 @@ export async function createNetworkFaults(options: {
       } else if (!(await answers(options.kafkaHost, KAFKA_LISTENER_PORT(slot)))) {
         unavailable.kafka ??= `the broker has no fault listener FAULT${slot} on ${KAFKA_LISTENER_PORT(slot)} (started without infra/local/kafka/server.properties?)`;
       } else {
-        set.kafka = await startFaultProxy({
+        const kafka = await startFaultProxy({
           name: name('kafka'),
           targetHost: options.kafkaHost,
           targetPort: KAFKA_LISTENER_PORT(slot),
@@ -107,6 +107,8 @@ export async function createNetworkFaults(options: {
           unavailable.kafka ??= `Kafka proxy port ${KAFKA_PROXY_PORT(slot)}: ${error.message}`;
           return undefined;
         });
+        // A replica without a Kafka proxy connects directly (noted); the set holds only proxies that run.
+        if (kafka) set.kafka = kafka;
       }
       proxies.push(set);
     }
