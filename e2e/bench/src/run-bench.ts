@@ -6,13 +6,29 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as prettier from 'prettier';
+import postgres from 'postgres';
 import { repoRoot, runStackOperation } from '@els/harness';
+import { TEST_SERVER_URL } from '@els/test-kit';
+import { cappedScaling, type CappedScaling } from './capped-scaling';
 import { targetVerdicts, targetsTable, type TargetInputs } from './bench-targets';
 import { measureIdleReplica, type IdleReplica } from './idle-replica';
 import { BATCH_ROWS, measurePostgresCeiling, type PgbenchResult } from './pgbench-ceiling';
 import { measureWorkerRun, WARMUP_MS, type WorkerRun, type WorkerRunSpec } from './worker-throughput';
 
 const quick = process.env['BENCH_PROFILE'] === 'quick';
+/**
+ * BENCH_REPLICA_CPU: the cap of each replica in the capped drains (default 0.2 cores; `off` leaves them
+ * out). Capped, the replicas are the bottleneck, as in a deployment where each has its own machine.
+ */
+const replicaCpus = (() => {
+  const raw = (process.env['BENCH_REPLICA_CPU'] ?? '0.2').trim();
+  if (raw === 'off') return undefined;
+  const cores = Number(raw);
+  if (!(Number.isFinite(cores) && cores >= 0.01 && cores <= 64)) {
+    throw new Error(`BENCH_REPLICA_CPU must be a number of cores from 0.01 to 64, or off; got "${raw}"`);
+  }
+  return cores;
+})();
 const outDir = path.join(repoRoot, 'dist', 'reports', 'bench');
 const docFile = path.join(repoRoot, 'docs', 'reference', 'performance.md');
 const log = (message: string) => process.stderr.write(`[bench] ${new Date().toISOString()} ${message}\n`);
@@ -43,20 +59,49 @@ function plan(): WorkerRunSpec[] {
     logDir,
     replicas: 3,
   };
+  // Capped drains: each replica held to `replicaCpus` of a core, a smaller backlog (a capped replica is slow).
+  const capped =
+    replicaCpus === undefined
+      ? []
+      : [1, 3, 5].map((replicas) => ({
+          ...drain,
+          batches: quick ? 4 : 20,
+          replicas,
+          replicaCpus,
+        }));
   return [
     ...[1, 3, 5].flatMap((replicas) => [
       { ...paced, replicas },
       { ...drain, replicas },
     ]),
     sustained,
+    ...capped,
   ];
+}
+
+/** The settings of the PostgreSQL server the run measured, as it reports them. */
+async function postgresSettings(): Promise<Record<string, string>> {
+  const sql = postgres(`${TEST_SERVER_URL}/postgres`, { max: 1, onnotice: () => undefined });
+  try {
+    const rows = await sql<Array<{ name: string; setting: string; unit: string | null }>>`
+      select name, setting, unit from pg_settings
+       where name in ('server_version', 'autovacuum', 'shared_buffers', 'effective_cache_size', 'work_mem',
+                      'max_connections', 'synchronous_commit', 'max_wal_size', 'checkpoint_timeout')
+       order by name`;
+    return Object.fromEntries(
+      rows.map((row) => [row.name, row.unit ? `${row.setting} × ${row.unit}` : row.setting]),
+    );
+  } finally {
+    await sql.end();
+  }
 }
 
 function ratio(a: number, b: number): number {
   return b > 0 ? Math.round((a / b) * 100) / 100 : 0;
 }
 
-const runName = (r: WorkerRun) => `${r.replicas} × ${r.offeredPerSec ? `${r.offeredPerSec}/s` : 'drain'}`;
+const runName = (r: WorkerRun) =>
+  `${r.replicas} × ${r.offeredPerSec ? `${r.offeredPerSec}/s` : 'drain'}${r.replicaCpus === undefined ? '' : ` capped ${r.replicaCpus}`}`;
 const pair = (x: { p50: number; p99: number } | null) => (x ? `${x.p50} / ${x.p99}` : '–');
 const quad = (x: { p50: number; p95: number; p99: number; max: number } | null) =>
   x ? `${x.p50} / ${x.p95} / ${x.p99} / ${x.max}` : '–';
@@ -95,7 +140,7 @@ function markdown(report: BenchReport): string {
   const rows = report.runs
     .map(
       (r) =>
-        `| ${r.replicas} | ${r.offeredPerSec || 'drain (flat out)'} | ${r.texts} | ${r.achievedPerSec} | ${quad(
+        `| ${r.replicas} | ${r.offeredPerSec || (r.replicaCpus === undefined ? 'drain (flat out)' : `drain, capped at ${r.replicaCpus} cores`)} | ${r.texts} | ${r.achievedPerSec} | ${quad(
           r.latencyMs,
         )} | ${quad(r.steadyLatencyMs)} | ${r.rssMb} | ${r.offsetsCommittedAfterMs} |`,
     )
@@ -186,7 +231,19 @@ function markdown(report: BenchReport): string {
     `(by round: ${report.memory.rounds.map((r) => `${r.growthPct} %`).join(', ')}).`,
     '',
     `Ratios: worker drain with 1 replica vs the one-slot-per-transaction ceiling ${report.ratios.throughputVsSingleRowCeiling};`,
-    `scale3 = ${report.ratios.scale3}, scale5 = ${report.ratios.scale5} (drain throughput vs 1 replica).`,
+    `scale3 = ${report.ratios.scale3}, scale5 = ${report.ratios.scale5} (drain throughput vs 1 replica, every process on the shared cores).`,
+    '',
+    ...(report.capped
+      ? [
+          `Capped at ${report.capped.cpus} cores per replica (the replicas the bottleneck): drains of ${JSON.stringify(report.capped.throughput)} texts/s,`,
+          `scale3 = ${report.capped.scale3}, scale5 = ${report.capped.scale5}; efficiency ${JSON.stringify(report.capped.efficiency)};`,
+          `lock waits per text (ms, all replicas) ${JSON.stringify(report.capped.lockWaitMsPerText)}; periods held to the cap (%) ${JSON.stringify(report.capped.throttledPct)}.`,
+          '',
+        ]
+      : []),
+    `PostgreSQL as measured: ${Object.entries(report.postgres ?? {})
+      .map(([name, value]) => `${name} ${value}`)
+      .join(', ')}.`,
     '',
     'Targets, judged on this run alone:',
     '',
@@ -265,6 +322,10 @@ interface BenchReport {
   runs: WorkerRun[];
   memory: MemoryByBatchSize;
   ratios: { throughputVsSingleRowCeiling: number; scale3: number; scale5: number };
+  /** The drains with every replica capped (BENCH_REPLICA_CPU), absent when turned off. */
+  capped?: CappedScaling;
+  /** The PostgreSQL server's settings during the run. */
+  postgres: Record<string, string>;
 }
 
 /** Replaces the generated block, and formats the page as `npm run format` would, so the tree stays clean. */
@@ -323,7 +384,9 @@ async function main(): Promise<void> {
   }
   const memory = await measureMemory();
   const drain = (n: number) =>
-    runs.find((r) => r.replicas === n && r.offeredPerSec === 0)?.achievedPerSec ?? 0;
+    runs.find((r) => r.replicas === n && r.offeredPerSec === 0 && r.replicaCpus === undefined)
+      ?.achievedPerSec ?? 0;
+  const cappedDrains = runs.filter((r) => r.replicaCpus !== undefined);
   const report: BenchReport = {
     startedAt: new Date(started).toISOString(),
     durationMs: Date.now() - started,
@@ -338,6 +401,8 @@ async function main(): Promise<void> {
       scale3: ratio(drain(3), drain(1)),
       scale5: ratio(drain(5), drain(1)),
     },
+    ...(replicaCpus === undefined ? {} : { capped: cappedScaling(replicaCpus, cappedDrains) }),
+    postgres: await postgresSettings(),
   };
   fs.writeFileSync(path.join(outDir, 'bench.json'), `${JSON.stringify(report, null, 2)}\n`);
   await writeDoc(markdown(report));

@@ -18,8 +18,10 @@ import {
   repoRoot,
   subtractHistogram,
   uncommittedMessages,
+  type ReplicaThrottling,
   type WorkerCluster,
 } from '@els/harness';
+import { sampleLockWaits, type LockWaits, type LockWaitSampler } from './lock-waits';
 import { sampleCpu } from './process-cpu';
 import { redisLatencyWindow, type RedisServerLatency } from './redis-server-latency';
 
@@ -99,6 +101,11 @@ export interface WorkerRun {
   };
   /** Redis's own latency for the pre-filter's commands (MGET lookups, SET marks) during the run. */
   redisServer: RedisServerLatency[];
+  /** Time the replicas' sessions waited for other transactions' locks, sampled (lock-waits.ts). */
+  lockWaits: LockWaits;
+  /** Capped runs: each replica's cap and how often it was held to it. */
+  replicaCpus?: number;
+  throttling?: ReplicaThrottling[];
 }
 
 export interface WorkerRunSpec {
@@ -108,6 +115,8 @@ export interface WorkerRunSpec {
   slots: number;
   durationS: number;
   logDir: string;
+  /** Caps each replica at this many cores (a control group per process); undefined = uncapped. */
+  replicaCpus?: number;
 }
 
 /** Texts sent in the first seconds of a paced run meet cold code, fresh connections and the generator's start burst. */
@@ -294,7 +303,9 @@ export async function measureWorkerRun(spec: WorkerRunSpec): Promise<WorkerRun> 
     logDir: spec.logDir,
     // Info level: the harness reads each replica's HTTP port from its start-up log line.
     env: { ELS_DB_POOL_MAX: '5' },
+    ...(spec.replicaCpus === undefined ? {} : { replicaCpus: spec.replicaCpus }),
   });
+  let lockSampler: LockWaitSampler | undefined;
   const outDir = path.join(spec.logDir, `${label}-generator`);
   let warmUp: Promise<string[] | undefined> = Promise.resolve(undefined);
   try {
@@ -317,8 +328,10 @@ export async function measureWorkerRun(spec: WorkerRunSpec): Promise<WorkerRun> 
     };
     if (spec.offeredPerSec === 0) {
       await produceMeasured();
+      lockSampler = sampleLockWaits(db.sql);
       await startMeasured();
     } else {
+      lockSampler = sampleLockWaits(db.sql);
       await startMeasured();
       // Paced runs: a second scrape once the warm-up is over, so stages can leave it out.
       warmUp = delay(WARMUP_MS)
@@ -338,6 +351,9 @@ export async function measureWorkerRun(spec: WorkerRunSpec): Promise<WorkerRun> 
       { timeoutMs: 600_000, intervalMs: 250 },
     );
     const assignedAt = Date.now();
+    const lockWaits = await lockSampler.stop();
+    lockSampler = undefined;
+    const throttling = spec.replicaCpus === undefined ? undefined : cluster.cpuThrottling?.();
     const contentTopic = topicName(TOPICS.essayContentProvisioned, topicPrefix);
     await waitFor(
       'every content offset committed',
@@ -412,9 +428,14 @@ export async function measureWorkerRun(spec: WorkerRunSpec): Promise<WorkerRun> 
         total: cpu.replicas + cpu.postgres + cpu.kafka + cpu.redis + cpu.generator,
       },
       redisServer: (await redisWindow.read()).filter((entry) => ['mget', 'set'].includes(entry.command)),
+      lockWaits,
+      ...(spec.replicaCpus === undefined ? {} : { replicaCpus: spec.replicaCpus }),
+      ...(throttling ? { throttling } : {}),
     };
   } finally {
+    await lockSampler?.stop();
     await cluster.stop();
+    cluster.dispose?.();
     await deleteTopicsWithPrefix(kafka, topicPrefix);
     await db.drop();
   }

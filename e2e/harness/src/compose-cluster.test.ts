@@ -33,5 +33,21 @@ describe('Compose driver run settings', () => {
       ELS_RETRY_UNEXPECTED_MAX: '2',
     });
     expect(override.services['migrate']?.environment).toEqual(worker?.environment);
+    expect(worker).not.toHaveProperty('cpus');
+  });
+
+  it('caps each replica container at the run’s CPU share, and not the one-shot migrate', () => {
+    const text = composeRunOverride({
+      label: 's6',
+      replicas: 1,
+      databaseUrl: 'postgres://els:els@127.0.0.1:15432/els_test_x',
+      topicPrefix: 'e2e-s6-abc.',
+      consumerGroup: 'e2e-s6-abc',
+      logDir: '/tmp/unused',
+      replicaCpus: 0.25,
+    });
+    const override = parseYaml(text) as { services: Record<string, { cpus?: number }> };
+    expect(override.services['els-worker']?.cpus).toBe(0.25);
+    expect(override.services['migrate']).not.toHaveProperty('cpus');
   });
 });

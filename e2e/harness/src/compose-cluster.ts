@@ -5,6 +5,7 @@ import path from 'node:path';
 import { waitFor } from '@els/test-kit';
 import { COMPOSE_INNER_ENDPOINTS, COMPOSE_PORTS } from './compose-endpoints';
 import { compose, podman, serviceContainer } from './compose-stack';
+import { cpuCapOfPid } from './cpu-cap';
 import {
   rssOfPid,
   type ClusterOptions,
@@ -68,8 +69,10 @@ export function composeRunOverride(options: ClusterOptions): string {
   const env = Object.entries(environment)
     .map(([key, value]) => `      ${key}: ${JSON.stringify(value)}`)
     .join('\n');
-  // The harness decides when a replica runs again: no engine restarts behind its back.
-  return `# Written by the distributed suite for one scenario run.\nservices:\n  ${SERVICE}:\n    restart: 'no'\n    environment:\n${env}\n  migrate:\n    environment:\n${env}\n`;
+  // The harness decides when a replica runs again: no engine restarts behind its back. A CPU cap is the
+  // engine's (`cpus`: a CFS quota on the container's control group).
+  const cpus = options.replicaCpus === undefined ? '' : `    cpus: ${options.replicaCpus}\n`;
+  return `# Written by the distributed suite for one scenario run.\nservices:\n  ${SERVICE}:\n    restart: 'no'\n${cpus}    environment:\n${env}\n  migrate:\n    environment:\n${env}\n`;
 }
 
 export function createComposeCluster(options: ClusterOptions): WorkerCluster {
@@ -317,6 +320,12 @@ export function createComposeCluster(options: ClusterOptions): WorkerCluster {
     pids: () => [...allPids],
     rssBytes: (index) => rssOfPid(replicaAt(index).pid),
     unexpectedExits: () => [...unexpected],
+    // The engine's control group of each running container (read before the containers are removed).
+    cpuThrottling: () =>
+      replicas.flatMap((replica) => {
+        const cap = replica.pid === undefined ? undefined : cpuCapOfPid(replica.pid);
+        return cap ? [{ instanceId: replica.instanceId, ...cap }] : [];
+      }),
     containerIds: () => replicas.map((replica) => `${replica.container} ${replica.containerId.slice(0, 12)}`),
     loadBalancerUrl: `http://127.0.0.1:${COMPOSE_PORTS.LB_HTTP_PORT}`,
   };

@@ -19,8 +19,10 @@ export {
   type ClusterOptions,
   type Replica,
   type ReplicaExit,
+  type ReplicaThrottling,
   type WorkerCluster,
 } from './process-cluster';
+export { findCpuController, type CpuController, type CpuThrottling } from './cpu-cap';
 export { createComposeCluster } from './compose-cluster';
 export { COMPOSE_PORTS } from './compose-endpoints';
 export { composeInfraUp } from './compose-stack';

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { waitFor } from '@els/test-kit';
 import { KAFKA_BROKERS, REDIS_URL, repoRoot, workerEntry } from './paths';
+import { createCpuGroup, findCpuController, type CpuGroup, type CpuThrottling } from './cpu-cap';
 
 /**
  * Process driver: every replica of the worker is its own OS process (own PID, HTTP port and instance id),
@@ -30,6 +31,18 @@ export interface ClusterOptions {
    * through fault proxies of its own). Asked at every spawn of that replica.
    */
   endpointsFor?: (index: number) => { databaseUrl?: string; redisUrl?: string; kafkaBrokers?: string };
+  /**
+   * Caps every replica at this many cores (0.2 = a fifth of one), each in a control group of its own
+   * (`cpu-cap.ts`), so the replica tier is the bottleneck. Unset: uncapped. Creating the cluster fails
+   * when the machine cannot cap a process (no cgroup cpu controller, not root), rather than run uncapped.
+   */
+  replicaCpus?: number;
+}
+
+/** How the CPU cap of one replica held: its cap and the throttling counters of its control group. */
+export interface ReplicaThrottling extends CpuThrottling {
+  instanceId: string;
+  cpus: number;
 }
 
 export type ReplicaState = 'running' | 'paused' | 'stopped';
@@ -95,6 +108,10 @@ export interface WorkerCluster {
   rssBytes(index: number): number | undefined;
   /** The exit codes of replicas that exited without being told to. */
   unexpectedExits(): string[];
+  /** Per capped replica, its cap and how often it was held to it (empty when the replicas are uncapped). */
+  cpuThrottling?(): ReplicaThrottling[];
+  /** Releases what the cluster holds beyond its processes (the replicas' control groups). After `stop`. */
+  dispose?(): void;
   /** The containers of the replicas (`name id`), under the Compose driver. */
   containerIds?(): string[];
   /** The deployment's own load balancer in front of the replicas (the Compose stack's nginx), if it has one. */
@@ -163,6 +180,23 @@ export function createWorkerCluster(options: ClusterOptions): WorkerCluster {
   const unexpected: string[] = [];
   /** Byte offset of each replica's log where its current process began writing. */
   const logOffsets = new Map<number, number>();
+  const controller = options.replicaCpus === undefined ? undefined : findCpuController();
+  if (typeof controller === 'string') {
+    throw new Error(
+      `replicas capped at ${options.replicaCpus} cores, but this machine cannot cap them: ${controller}`,
+    );
+  }
+  /** Each replica's control group, created at its first start and kept across its restarts. */
+  const cpuGroups = new Map<number, CpuGroup>();
+  const capped = (replica: Replica, pid: number): void => {
+    if (!controller || options.replicaCpus === undefined) return;
+    let group = cpuGroups.get(replica.index);
+    if (!group) {
+      group = createCpuGroup(controller, `els-${process.pid}-${replica.instanceId}`, options.replicaCpus);
+      cpuGroups.set(replica.index, group);
+    }
+    group.add(pid);
+  };
 
   const env = (replica: Replica): NodeJS.ProcessEnv => ({
     ...baseEnvironment(),
@@ -200,6 +234,7 @@ export function createWorkerCluster(options: ClusterOptions): WorkerCluster {
     });
     fs.closeSync(out);
     options.onSpawn?.(child);
+    if (child.pid !== undefined) capped(replica, child.pid);
     replica.child = child;
     replica.pid = child.pid;
     replica.port = undefined;
@@ -393,5 +428,15 @@ export function createWorkerCluster(options: ClusterOptions): WorkerCluster {
     pids: () => [...allPids],
     rssBytes: (index) => rssOfPid(replicaAt(index).pid),
     unexpectedExits: () => [...unexpected],
+    cpuThrottling: () =>
+      [...cpuGroups].map(([index, group]) => ({
+        instanceId: replicaAt(index).instanceId,
+        cpus: group.cpus,
+        ...group.throttling(),
+      })),
+    dispose() {
+      for (const group of cpuGroups.values()) group.remove();
+      cpuGroups.clear();
+    },
   };
 }

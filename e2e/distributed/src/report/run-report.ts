@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { LatencyPoint } from '../checker/run-checker';
 import type { ProgressWindow } from '../checker/progress-check';
 import type { ScenarioMeasurements, ThresholdResult } from '../checker/thresholds';
-import { mutantsReportDir, type StatusApiLoad } from '@els/harness';
+import { mutantsReportDir, type ReplicaThrottling, type StatusApiLoad } from '@els/harness';
 import type { ScheduledFault } from '../nemesis/fault-schedule';
 import type { FaultWindow } from '../history/fault-window';
 import { readMutantsReport } from './mutants-report';
@@ -65,6 +65,9 @@ export interface ScenarioReport {
   scale5?: number;
   throughputByReplicas?: Record<string, number>;
   rssByBatchSize?: Record<string, number>;
+  /** Scenario 6 with E2E_REPLICA_CPU: the cap, and per run (1, 3, 5 replicas) each replica's throttling. */
+  replicaCpus?: number;
+  cpuThrottling?: ReplicaThrottling[][];
 }
 
 export interface RunReport {

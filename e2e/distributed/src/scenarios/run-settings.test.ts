@@ -27,6 +27,17 @@ describe('run settings', () => {
     expect(() => parseRunSettings({ E2E_SCENARIO: '10' })).toThrow(/unknown scenario/);
   });
 
+  it('reads E2E_REPLICA_CPU (uncapped by default or with off) and refuses a cap that is no number of cores', () => {
+    expect(parseRunSettings({}).replicaCpus).toBeUndefined();
+    expect(parseRunSettings({ E2E_REPLICA_CPU: 'off' }).replicaCpus).toBeUndefined();
+    expect(parseRunSettings({ E2E_REPLICA_CPU: '0.2' }).replicaCpus).toBe(0.2);
+    for (const bad of ['0', '-1', 'fifth', '100']) {
+      expect(() => parseRunSettings({ E2E_REPLICA_CPU: bad })).toThrow(
+        /E2E_REPLICA_CPU must be a number of cores/,
+      );
+    }
+  });
+
   it('reads E2E_DRIVER (process by default) and refuses an unknown one', () => {
     expect(parseRunSettings({}).driver).toBe('process');
     expect(parseRunSettings({ E2E_DRIVER: 'compose' }).driver).toBe('compose');

@@ -17,6 +17,9 @@ import { parseFaultKinds, type FaultKind } from '../nemesis/fault-schedule';
  *                   locally built images, with that stack's services; `npm run images` first)
  *   E2E_THRESHOLDS  the thresholds' limits: `name=value,…`, a JSON file's path, or `off` (default: the
  *                   service's targets, checker/thresholds.ts)
+ *   E2E_REPLICA_CPU cap each replica of scenario 6's scaling comparison at this many cores (0.2 = a fifth
+ *                   of one; a control group per replica process, `cpus` under Compose), so the replicas are
+ *                   the bottleneck and its ratios are judged (default: uncapped, ratios reported only)
  */
 export interface RunSettings {
   selected: Set<number>;
@@ -31,6 +34,8 @@ export interface RunSettings {
   driver: Driver;
   /** The limit of every threshold (E2E_THRESHOLDS over the defaults). */
   thresholds: ThresholdLimits;
+  /** E2E_REPLICA_CPU: the cores each replica of scenario 6's comparison may use; undefined = uncapped. */
+  replicaCpus: number | undefined;
 }
 
 export type Driver = 'process' | 'compose';
@@ -89,6 +94,14 @@ export function parseRunSettings(env: Readonly<Record<string, string | undefined
   }
   const driver: Driver = driverRaw === 'compose' ? 'compose' : 'process';
   const thresholds = parseThresholds(env['E2E_THRESHOLDS']);
+  const cpuRaw = (env['E2E_REPLICA_CPU'] ?? '').trim();
+  const replicaCpus = cpuRaw === '' || cpuRaw === 'off' ? undefined : Number(cpuRaw);
+  if (
+    replicaCpus !== undefined &&
+    !(Number.isFinite(replicaCpus) && replicaCpus >= 0.01 && replicaCpus <= 64)
+  ) {
+    throw new Error(`E2E_REPLICA_CPU must be a number of cores from 0.01 to 64, or off; got "${cpuRaw}"`);
+  }
   return {
     selected,
     instances,
@@ -99,5 +112,6 @@ export function parseRunSettings(env: Readonly<Record<string, string | undefined
     faults,
     driver,
     thresholds,
+    replicaCpus,
   };
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { baseOptions, commonProblems, outcome, pick, withRedeliveries, type Runner } from './scenario-kit';
+import type { ReplicaThrottling } from '@els/harness';
 import { runWorkload, type WorkloadRunResult } from './workload-run';
 
 /**
@@ -8,11 +9,48 @@ import { runWorkload, type WorkloadRunResult } from './workload-run';
  * replicas that each have their own. Scaling is judged only where the replicas are the bottleneck.
  */
 const SHARED_CORES =
-  'the replicas share the cores with PostgreSQL, Kafka and the generator: more replicas split the same CPU (scaling is judged only where the replicas are the bottleneck)';
+  'the replicas share the cores with PostgreSQL, Kafka and the generator: more replicas split the same CPU (scaling is judged only where the replicas are the bottleneck: E2E_REPLICA_CPU)';
+
+/**
+ * With E2E_REPLICA_CPU each replica runs capped (a control group of its own, `cpus` under Compose): what
+ * a deployment that scales out looks like, each replica on its own machine and the shared services
+ * elsewhere, so the ratios are judged. The cap must be in force: every replica of every run is read back
+ * at the requested cap, or the comparison is a problem (`cpuCap`).
+ */
+export function capProblems(
+  replicaCpus: number,
+  runs: ReadonlyArray<{ replicas: number; throttling: readonly ReplicaThrottling[] | undefined }>,
+): string[] {
+  const problems: string[] = [];
+  for (const run of runs) {
+    const read = run.throttling ?? [];
+    if (read.length < run.replicas) {
+      problems.push(
+        `${run.replicas} replicas: the cap of ${replicaCpus} cores could be read back for ${read.length} of them`,
+      );
+    }
+    for (const replica of read) {
+      if (Math.abs(replica.cpus - replicaCpus) > 0.005) {
+        problems.push(`${replica.instanceId} ran capped at ${replica.cpus} cores, not ${replicaCpus}`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** One line per run: how often its replicas were held to their cap. */
+export function throttlingNote(replicas: number, throttling: readonly ReplicaThrottling[]): string {
+  const parts = throttling.map(
+    (replica) =>
+      `${replica.instanceId} ${replica.throttledPeriods}/${replica.periods} periods, ${Math.round(replica.throttledMs)} ms`,
+  );
+  return `${replicas} replicas capped at ${throttling[0]?.cpus ?? '?'} cores, held back: ${parts.join('; ')}`;
+}
 
 /** Scenario 6: throughput with 1, 3 and 5 replicas, and memory against batch size. */
 export const scaling: Runner = async (env) => {
   const durationS = env.settings.durationS;
+  const { replicaCpus } = env.settings;
   const workload = withRedeliveries({ batches: 4, slots: 50 });
   const waves = pick(env.settings, 5, 25);
   const throughput: Record<string, number> = {};
@@ -24,6 +62,7 @@ export const scaling: Runner = async (env) => {
       waves,
       durationMs: durationS ? durationS * 1000 : 0,
       ratePerSec: 0,
+      ...(replicaCpus === undefined ? {} : { replicaCpus }),
     });
     throughput[String(replicas)] = run.check.throughputPerSec;
     runs.push(run);
@@ -61,10 +100,24 @@ export const scaling: Runner = async (env) => {
   const largest = rssByBatchSize[sizes.at(-1) ?? ''] ?? 0;
   const growth = smallest > 0 ? Math.round(((largest - smallest) / smallest) * 1000) / 10 : 0;
   const notes = [
-    `throughput texts/s by replicas: ${JSON.stringify(throughput)}; the replicas share 2 cores with PostgreSQL, Kafka and the generator`,
+    replicaCpus === undefined
+      ? `throughput texts/s by replicas: ${JSON.stringify(throughput)}; the replicas share 2 cores with PostgreSQL, Kafka and the generator`
+      : `throughput texts/s by replicas, each capped at ${replicaCpus} cores: ${JSON.stringify(throughput)}`,
+    ...runs.flatMap((run) =>
+      run.cpuThrottling ? [throttlingNote(new Set(run.pids).size, run.cpuThrottling)] : [],
+    ),
     `RSS growth from ${sizes[0]} to ${sizes.at(-1)} essays per batch, ${textsPerRun} texts each run: ${growth} %`,
   ];
-  const result = outcome(6, merged, {}, notes);
+  const cap: Record<string, string[]> =
+    replicaCpus === undefined
+      ? {}
+      : {
+          cpuCap: capProblems(
+            replicaCpus,
+            runs.map((run, i) => ({ replicas: [1, 3, 5][i] ?? 0, throttling: run.cpuThrottling })),
+          ),
+        };
+  const result = outcome(6, merged, cap, notes);
   // Every run of the comparison must be clean, not only the one shown.
   for (const run of runs) {
     for (const [name, list] of Object.entries(commonProblems(run, 1))) {
@@ -82,8 +135,20 @@ export const scaling: Runner = async (env) => {
     ...(smallest > 0 && largest > 0
       ? { rssGrowthByBatchSizePct: { value: growth, samples: sizes.length } }
       : {}),
-    scale3: { value: ratio(throughput['3'] ?? 0), samples: 2, notJudged: SHARED_CORES },
-    scale5: { value: ratio(throughput['5'] ?? 0), samples: 2, notJudged: SHARED_CORES },
+    scale3: {
+      value: ratio(throughput['3'] ?? 0),
+      samples: 2,
+      ...(replicaCpus === undefined ? { notJudged: SHARED_CORES } : {}),
+    },
+    scale5: {
+      value: ratio(throughput['5'] ?? 0),
+      samples: 2,
+      ...(replicaCpus === undefined ? { notJudged: SHARED_CORES } : {}),
+    },
   };
+  if (replicaCpus !== undefined) {
+    result.report.replicaCpus = replicaCpus;
+    result.report.cpuThrottling = runs.map((run) => run.cpuThrottling ?? []);
+  }
   return result;
 };

@@ -35,6 +35,7 @@ import {
   processKey,
   type ProcessReading,
   REDIS_URL,
+  type ReplicaThrottling,
   type WorkerCluster,
 } from '@els/harness';
 import { checkMetrics, databaseCuts, type MetricsCheck } from '../checker/metrics-check';
@@ -90,6 +91,8 @@ export interface WorkloadRunOptions {
   registrationLeadMs?: number;
   waves: number;
   env?: Record<string, string>;
+  /** Caps each replica at this many cores (scenario 6's capped comparison); undefined = uncapped. */
+  replicaCpus?: number;
   logDir: string;
   /** Runs once the workload is planned, before anything is produced (scenario 9 installs its refusal). */
   beforeLoad?: (context: { db: TestDatabase; workload: WorkloadOptions; waves: number }) => Promise<void>;
@@ -150,6 +153,8 @@ export interface WorkloadRunResult {
   measurements: ScenarioMeasurements;
   /** With `outboxRetention`: what the table held after the pruner's due time, and what is wrong with it. */
   outboxRetention?: { observation: OutboxRetentionObservation; problems: string[] };
+  /** With `replicaCpus`: each replica's cap and how often it was held to it, read after settling. */
+  cpuThrottling?: ReplicaThrottling[];
 }
 
 /**
@@ -263,6 +268,7 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
     env: options.env ?? {},
     onSpawn: options.onSpawn,
     ...(proxies ? { endpointsFor: (index: number) => proxies.endpointsFor(index) } : {}),
+    ...(options.replicaCpus === undefined ? {} : { replicaCpus: options.replicaCpus }),
   };
   const cluster = compose ? createComposeCluster(clusterOptions) : createWorkerCluster(clusterOptions);
   const generatorKafka = createGeneratorKafka({ brokers: KAFKA_BROKERS, clientId: `gen-${options.label}` });
@@ -407,6 +413,7 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
       );
     }
     const consumed = consumedByReplica(cluster, ledger.readings(), notes);
+    const cpuThrottling = options.replicaCpus === undefined ? undefined : cluster.cpuThrottling?.();
     await options.afterSettle?.(cluster, { batchIds, logDir: options.logDir });
     return {
       label: options.label,
@@ -432,10 +439,12 @@ export async function runWorkload(options: WorkloadRunOptions): Promise<Workload
       metrics,
       measurements,
       ...(outboxRetention ? { outboxRetention } : {}),
+      ...(cpuThrottling ? { cpuThrottling } : {}),
     };
   } finally {
     ledger?.stop();
     await cluster.stop();
+    cluster.dispose?.();
     try {
       writeMergedLog(options.logDir, faults);
     } catch (error) {
