@@ -1,4 +1,5 @@
 import type { Admin } from 'kafkajs';
+import { whileRetriable } from '../kafka/topic-admin';
 
 /**
  * The plan of one replay, read from the broker before anything is consumed: the dead-letter topic's end
@@ -81,8 +82,14 @@ export async function planReplay(admin: Admin, options: ReplayPlanOptions): Prom
       };
     }
   }
-  const ends = await admin.fetchTopicOffsets(deadLetterTopic);
-  const [cursor] = await admin.fetchOffsets({ groupId: cursorGroup, topics: [deadLetterTopic] });
+  // A partition the broker names a leader for may refuse offset reads for a moment (just created, or a
+  // broker restarting): waited out rather than failing the run.
+  const ends = await whileRetriable(`end offsets of ${deadLetterTopic}`, () =>
+    admin.fetchTopicOffsets(deadLetterTopic),
+  );
+  const [cursor] = await whileRetriable(`offsets of consumer group ${cursorGroup}`, () =>
+    admin.fetchOffsets({ groupId: cursorGroup, topics: [deadLetterTopic] }),
+  );
   // kafkajs reports a partition without a committed offset as -1.
   const committed = new Map(
     (cursor?.partitions ?? [])
@@ -97,7 +104,9 @@ export async function planReplay(admin: Admin, options: ReplayPlanOptions): Prom
     partitions.set(partition, { partition, next, end, done: next >= end });
     toRead += Number(end - next);
   }
-  const metadata = await admin.fetchTopicMetadata({ topics: [...options.inputTopics] });
+  const metadata = await whileRetriable(`metadata of ${options.inputTopics.join(', ')}`, () =>
+    admin.fetchTopicMetadata({ topics: [...options.inputTopics] }),
+  );
   const inputPartitions = new Map(metadata.topics.map((entry) => [entry.name, entry.partitions.length]));
   return { kind: 'plan', plan: { partitions, toRead, inputPartitions } };
 }

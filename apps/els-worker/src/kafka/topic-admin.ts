@@ -88,6 +88,35 @@ function errorType(error: unknown): string | undefined {
 
 const METADATA_SETTLE_TIMEOUT_MS = 30_000;
 
+const isRetriable = (error: unknown) => (error as { retriable?: unknown } | null)?.retriable === true;
+
+/**
+ * `operation`'s answer, waiting out retriable Kafka errors for up to `timeoutMs` (200 ms apart); any other
+ * error is thrown at once. For admin reads that kafkajs gives up on at the first refusal although the
+ * broker only needs a moment: offsets of a partition whose leader the broker's metadata already names but
+ * that has not taken leadership yet (`NOT_LEADER_OR_FOLLOWER` right after a topic is created or a broker
+ * restarts).
+ */
+export async function whileRetriable<T>(
+  what: string,
+  operation: () => Promise<T>,
+  timeoutMs = METADATA_SETTLE_TIMEOUT_MS,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await operation();
+    } catch (error) {
+      if (!isRetriable(error)) throw error;
+      if (Date.now() >= deadline) {
+        const message = error instanceof Error ? error.message : String(error);
+        throw new Error(`${what} still refused after ${timeoutMs} ms: ${message}`, { cause: error });
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 /**
  * The topics' metadata once the broker knows every one of them and every partition has a leader. Retriable
  * errors (a topic created a moment ago and not yet in the broker's metadata, a leader being elected) are
@@ -109,7 +138,7 @@ export async function settledMetadata(
       if (settled) return metadata;
       last = 'a partition without a leader';
     } catch (error) {
-      if ((error as { retriable?: unknown } | null)?.retriable !== true) throw error;
+      if (!isRetriable(error)) throw error;
       last = error instanceof Error ? error.message : String(error);
     }
     if (Date.now() >= deadline) {
