@@ -1,4 +1,5 @@
 import type { Sql } from '@els/coordination';
+import { WORKER_SESSION_PREFIX } from '@els/harness';
 
 /**
  * Time the replicas' sessions spent waiting for locks (another transaction's row locks: a batch's counter
@@ -17,8 +18,6 @@ export interface LockWaits {
   /** Per replica instance id, the estimated ms its sessions spent waiting for locks (summed over sessions). */
   byReplica: Record<string, number>;
 }
-
-const WORKER_SESSION_PREFIX = 'els-worker-';
 
 export function sampleLockWaits(sql: Sql, intervalMs = 100): LockWaitSampler {
   const byReplica: Record<string, number> = {};

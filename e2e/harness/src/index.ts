@@ -13,7 +13,7 @@ export {
   reportDir,
   workerEntry,
 } from './paths';
-export { LATE_EFFECTS_WINDOW_MS } from './worker-settings';
+export { LATE_EFFECTS_WINDOW_MS, WORKER_SESSION_PREFIX } from './worker-settings';
 export {
   createWorkerCluster,
   type ClusterOptions,

@@ -20,3 +20,9 @@ const RELAY_POLL_INTERVAL_MS = 1000;
  */
 export const LATE_EFFECTS_WINDOW_MS =
   Number(SUITE_WORKER_SETTINGS.ELS_RELAY_MAX_BACKOFF_MS) + RELAY_POLL_INTERVAL_MS;
+
+/**
+ * The `application_name` prefix of the worker's database sessions (`els-worker-<instance id>`, apps/els-worker
+ * main.ts): how the suite and the bench find a replica's sessions and read the `x-els-origin` header.
+ */
+export const WORKER_SESSION_PREFIX = 'els-worker-';

@@ -1,4 +1,4 @@
-import type { ObservedMessage } from '@els/harness';
+import { WORKER_SESSION_PREFIX, type ObservedMessage } from '@els/harness';
 
 /**
  * Which replica assigned each slot. The worker stamps every published event with `x-els-origin`, the
@@ -7,7 +7,6 @@ import type { ObservedMessage } from '@els/harness';
  */
 
 export const ORIGIN_HEADER = 'x-els-origin';
-const WORKER_SESSION_PREFIX = 'els-worker-';
 
 /** The instance id in a record's origin header, or undefined when it has none. */
 export function originOf(message: ObservedMessage): string | undefined {

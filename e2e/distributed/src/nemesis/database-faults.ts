@@ -1,4 +1,5 @@
 import postgres from 'postgres';
+import { WORKER_SESSION_PREFIX } from '@els/harness';
 
 /**
  * The `postgres-read-only` fault: the run's database turns read-only, as a client sees a failover onto a
@@ -33,9 +34,6 @@ export interface DatabaseFaults {
   heal(): Promise<boolean>;
   close(): Promise<void>;
 }
-
-/** The `application_name` prefix of the worker's sessions (`els-worker-<instance id>`, apps/els-worker main.ts). */
-export const WORKER_SESSION_PREFIX = 'els-worker-';
 
 export function createDatabaseFaults(options: {
   /** The server without a database, e.g. postgres://postgres@127.0.0.1:5432 (ELS_TEST_DATABASE_SERVER_URL). */

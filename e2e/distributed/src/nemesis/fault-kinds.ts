@@ -1,7 +1,7 @@
 import { waitFor } from '@els/test-kit';
 import type { Sql } from '@els/coordination';
-import { stackFaults, type StackFaults, type WorkerCluster } from '@els/harness';
-import { WORKER_SESSION_PREFIX, type DatabaseFaults } from './database-faults';
+import { stackFaults, WORKER_SESSION_PREFIX, type StackFaults, type WorkerCluster } from '@els/harness';
+import type { DatabaseFaults } from './database-faults';
 import type { FaultFamily, FaultKind, ProxiedDependency, ScheduledFault } from './fault-schedule';
 import type { KafkaFaults } from './kafka-faults';
 import type { NetworkFaults } from './network-faults';

@@ -47,6 +47,9 @@ export function throttlingNote(replicas: number, throttling: readonly ReplicaThr
   return `${replicas} replicas capped at ${throttling[0]?.cpus ?? '?'} cores, held back: ${parts.join('; ')}`;
 }
 
+/** The replica counts of the scaling comparison, in run order. */
+const REPLICA_COUNTS = [1, 3, 5] as const;
+
 /** Scenario 6: throughput with 1, 3 and 5 replicas, and memory against batch size. */
 export const scaling: Runner = async (env) => {
   const durationS = env.settings.durationS;
@@ -55,7 +58,7 @@ export const scaling: Runner = async (env) => {
   const waves = pick(env.settings, 5, 25);
   const throughput: Record<string, number> = {};
   const runs: WorkloadRunResult[] = [];
-  for (const replicas of [1, 3, 5]) {
+  for (const replicas of REPLICA_COUNTS) {
     const run = await runWorkload({
       ...baseOptions(env, 6, replicas),
       workload,
@@ -114,7 +117,7 @@ export const scaling: Runner = async (env) => {
       : {
           cpuCap: capProblems(
             replicaCpus,
-            runs.map((run, i) => ({ replicas: [1, 3, 5][i] ?? 0, throttling: run.cpuThrottling })),
+            runs.map((run, i) => ({ replicas: REPLICA_COUNTS[i] ?? 0, throttling: run.cpuThrottling })),
           ),
         };
   const result = outcome(6, merged, cap, notes);
