@@ -105,7 +105,7 @@ export function createMetrics() {
     }),
     contentTransactionDuration: new Histogram({
       name: 'els_content_transaction_duration_seconds',
-      help: 'Duration of one content database transaction (the content runs of several partitions may share it).',
+      help: 'Duration of one content database transaction (the content runs of several partitions may share it; a text that had to wait for a slot follows in a transaction of its own, within the same observation).',
       labelNames: ['outcome'],
       buckets: LATENCY_BUCKETS_S,
       registers,

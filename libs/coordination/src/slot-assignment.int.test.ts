@@ -181,3 +181,55 @@ describe('slot assignment, batched path across batches', () => {
     }
   });
 });
+
+describe('slot assignment never waits for a slot while holding one', () => {
+  it('a call that claimed a slot defers the text whose only free slot another transaction holds, so that transaction can go on without a deadlock', async () => {
+    const registration = makeRegistration({ slots: 2 });
+    const batchId = registration.data.entity_id;
+    await handleRegistration(db.sql, registration);
+    const other = await (replicas[2] as Sql).reserve();
+    try {
+      // Another replica's claim of slot 2, not committed yet.
+      await other`begin`;
+      await other`
+        update essay_states
+           set status = 'ready_for_processing', text_storage_id = 'other-text', file_upload_id = 'other-upload',
+               original_file_name = 'other.txt', content_correlation_id = gen_random_uuid(), updated_at = now()
+         where batch_id = ${batchId} and slot_index = 2`;
+      // Two texts: the first takes slot 1; the second finds only slot 2, which the other transaction holds.
+      const pending = handleContentBatch(replicas[0] as Sql, [
+        makeContent({ batchId, textStorageId: 'first' }),
+        makeContent({ batchId, textStorageId: 'second' }),
+      ]);
+      await waitFor('a claim to wait on the held slot', async () => {
+        const [row] = await db.sql<Array<{ n: number }>>`
+          select count(*)::int as n from pg_stat_activity
+          where datname = current_database() and wait_event_type = 'Lock'`;
+        return (row?.n ?? 0) > 0;
+      });
+      // The other transaction now wants a further slot and waits for the lowest one still free in its
+      // view. Had the call kept slot 1 locked while it waits for slot 2, the two would wait for each other
+      // until PostgreSQL's deadlock_timeout rolled one back (and slot 1 came back free); the call committed
+      // slot 1 before it waited, so the other transaction finds it taken at once.
+      const startedAt = Date.now();
+      const rows = await other`
+        select essay_id from essay_states
+         where batch_id = ${batchId} and status = 'uploaded'
+         order by slot_index limit 1 for update`;
+      const waitedMs = Date.now() - startedAt;
+      expect(rows).toHaveLength(0);
+      expect(waitedMs).toBeLessThan(500);
+      await other`rollback`;
+      const outcomes = await pending;
+      expect(outcomes.map((o) => [o.kind, o.textStorageId])).toEqual([
+        ['assigned', 'first'],
+        ['assigned', 'second'],
+      ]);
+      expect(outcomes.filter((o) => o.kind === 'assigned' && o.completed)).toHaveLength(1);
+      expect(await slotCounts(db.sql, batchId)).toMatchObject({ assigned: 2, free: 0, excess: 0 });
+      expect(await completionCount(db.sql, batchId)).toBe(1);
+    } finally {
+      other.release();
+    }
+  });
+});

@@ -45,8 +45,12 @@ export async function handleContent(
  * of batches involved: one to find the registered batches, one for texts already assigned or excess, one
  * multi-batch SKIP LOCKED claim, one ordered counter update, one outbox insert. Only texts the claim could
  * not place (their batch's free slots locked by other transactions, or exhausted) take the one-by-one path
- * (`fillOneSlot`), which waits for locked slots instead of reporting excess. The guarantees are those of
- * the one-by-one path; `handleContent` is this function with a list of one.
+ * (`fillOneSlot`), which waits for locked slots instead of reporting excess — but only while the
+ * transaction holds no slot of its own: a text that would have to wait after that is deferred, and each
+ * deferred text runs after the commit in a transaction of its own, which holds nothing when it waits. So no
+ * two content transactions ever wait for each other's slots (a deadlock, which PostgreSQL breaks only
+ * after `deadlock_timeout`). The guarantees are those of the one-by-one path; `handleContent` is this
+ * function with a list of one.
  */
 export async function handleContentBatch(
   sql: Sql,
@@ -54,6 +58,24 @@ export async function handleContentBatch(
   ctx: HandlerContext = {},
 ): Promise<ContentOutcome[]> {
   if (events.length === 0) return [];
+  const { outcomes, deferred } = await contentTransaction(sql, events, ctx);
+  for (const index of deferred) {
+    const event = events[index] as EssayContentProvisioned;
+    const alone = await contentTransaction(sql, [event], ctx);
+    outcomes[index] = alone.outcomes[0] as ContentOutcome;
+  }
+  return outcomes;
+}
+
+/**
+ * One transaction over `events`. `deferred`: indexes of texts that found only slots other transactions
+ * hold after this one had claimed slots; their outcomes are left unset.
+ */
+async function contentTransaction(
+  sql: Sql,
+  events: EssayContentProvisioned[],
+  ctx: HandlerContext,
+): Promise<{ outcomes: ContentOutcome[]; deferred: number[] }> {
   return inTransaction(sql, async (tx) => {
     const now = nowOf(ctx);
     const outcomes: ContentOutcome[] = new Array(events.length);
@@ -133,9 +155,14 @@ export async function handleContentBatch(
     }
 
     const leftovers = [...byPair.values()].sort((a, b) => (a.fill.batchId < b.fill.batchId ? -1 : 1));
+    const deferred: number[] = [];
     for (const text of leftovers) {
-      const result = await fillOneSlot(tx, text.fill.batchId, text.fill, now);
-      if (result.kind === 'filled') assigned.push({ text, essayId: result.slot.essayId });
+      // Waiting for another transaction's slot is safe only while this one holds none (FillOptions).
+      const result = await fillOneSlot(tx, text.fill.batchId, text.fill, now, {
+        mayWait: assigned.length === 0,
+      });
+      if (result.kind === 'busy') deferred.push(text.index);
+      else if (result.kind === 'filled') assigned.push({ text, essayId: result.slot.essayId });
       else if (result.kind === 'already-assigned')
         outcomes[text.index] = { ...duplicateOf(text), essayId: result.essayId };
       else if (
@@ -175,7 +202,7 @@ export async function handleContentBatch(
       if (completion) outbound.push(completion);
     }
     await outboxInsert(tx, outbound, now);
-    return outcomes;
+    return { outcomes, deferred };
   });
 }
 
