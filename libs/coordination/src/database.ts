@@ -74,6 +74,36 @@ export async function inTransaction<T>(
   }
 }
 
+/** Thrown inside a claim's savepoint to roll it back (see claimInSavepoint). */
+class NothingClaimed extends Error {}
+
+/**
+ * Runs a claim (`… FOR UPDATE [SKIP LOCKED] … UPDATE … RETURNING`) inside a savepoint. The savepoint is rolled
+ * back, and every row lock taken in it released, when the claim returns no row (`[]`) or hits a unique
+ * index (`'collided'`). A locking read can lock a row it then does not return: one another transaction
+ * updated while this one waited for it, which no longer matches once locked. Such a lock, kept to the end
+ * of the transaction, would make a later wait of this transaction a possible deadlock.
+ */
+export async function claimInSavepoint<T>(
+  tx: Tx,
+  claim: (sp: Tx) => Promise<T[]>,
+): Promise<T[] | 'collided'> {
+  try {
+    return await withSavepoint<T[] | 'collided'>(
+      tx,
+      async (sp) => {
+        const rows = await claim(sp);
+        if (rows.length === 0) throw new NothingClaimed();
+        return rows;
+      },
+      () => 'collided',
+    );
+  } catch (error) {
+    if (error instanceof NothingClaimed) return [];
+    throw error;
+  }
+}
+
 /** Runs `work` inside a savepoint; returns `onUniqueViolation()` instead when it hits a unique index. */
 export async function withSavepoint<T>(
   tx: Tx,

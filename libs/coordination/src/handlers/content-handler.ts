@@ -5,7 +5,7 @@ import {
   type EssayContentProvisioned,
   type OutboundEvent,
 } from '@els/contracts';
-import { inTransaction, withSavepoint, type Sql, type Tx } from '../database';
+import { claimInSavepoint, inTransaction, type Sql, type Tx } from '../database';
 import { nowOf, type HandlerContext } from '../handler-context';
 import { batchLockShared } from '../sql/advisory-locks';
 import { batchesAddResolvedMany, batchesRegistered, batchesSelect } from '../sql/batches';
@@ -133,17 +133,19 @@ async function contentTransaction(
     });
 
     // Fast path. If a concurrent transaction bound one of these texts meanwhile (23505), the savepoint
-    // rolls back and every text goes one by one.
-    const claimed = await withSavepoint(
-      tx,
-      (sp) =>
-        essayStatesClaimFreeAcross(
-          sp,
-          open.map((t) => t.fill),
-          now,
-        ),
-      () => [],
-    );
+    // rolls back and every text goes one by one; if it claimed nothing, it rolls back too, so this
+    // transaction holds no slot lock when a text then waits (claimInSavepoint, FillOptions).
+    const fastClaim =
+      open.length === 0
+        ? []
+        : await claimInSavepoint(tx, (sp) =>
+            essayStatesClaimFreeAcross(
+              sp,
+              open.map((t) => t.fill),
+              now,
+            ),
+          );
+    const claimed = fastClaim === 'collided' ? [] : fastClaim;
     const byPair = new Map(open.map((t) => [pairKey(t.fill.batchId, t.fill.textStorageId), t]));
     const assigned: Array<{ text: Text; essayId: string }> = [];
     for (const slot of claimed) {

@@ -1,5 +1,5 @@
 import type { Tx } from '../database';
-import { withSavepoint } from '../database';
+import { claimInSavepoint } from '../database';
 import {
   essayStatesClaimFree,
   essayStatesProbeText,
@@ -53,10 +53,10 @@ export async function fillOneSlot(
     if (probe.freeSlots === 0) return { kind: 'exhausted' };
     let collided = false;
     for (const skipLocked of claims) {
-      const claimed = await withSavepoint<ClaimedSlot[] | 'collided'>(
-        tx,
-        (sp) => essayStatesClaimFree(sp, batchId, [fill], now, { skipLocked }),
-        () => 'collided' as const,
+      // A claim that finds nothing is rolled back, so a slot it locked without taking (taken meanwhile)
+      // is not held while this transaction waits again.
+      const claimed = await claimInSavepoint<ClaimedSlot>(tx, (sp) =>
+        essayStatesClaimFree(sp, batchId, [fill], now, { skipLocked }),
       );
       if (claimed === 'collided') {
         collided = true;
