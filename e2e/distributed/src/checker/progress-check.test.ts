@@ -285,6 +285,62 @@ describe('the progress check', () => {
     expect(alone.windows[0]).toMatchObject({ boundMs: 17_000, passed: false });
   });
 
+  it('lets the peers of a replica cut off from the broker wait for it when the group rebalances meanwhile', () => {
+    // r3's broker connections refused 12-32 s; the broker restarts 10-18 s: r1 and r2 rejoin at once, and
+    // the group waits for r3 until its session times out (seed 9706 measured 27.1 s).
+    const history = steady(0, 90_000, {
+      [R1]: { from: 22_000, to: 49_000 },
+      [R2]: { from: 22_000, to: 49_000 },
+      [R3]: { from: 12_000, to: 49_000 },
+    });
+    const cutOff: ProgressFault = {
+      label: 'kafka network unreachable r3, 20.6 s',
+      kind: 'net-refuse',
+      replica: R3,
+      dependency: 'kafka',
+      startMs: 12_000,
+      endMs: 32_000,
+    };
+    const broker: ProgressFault = {
+      label: 'kafka-restart',
+      kind: 'kafka-restart',
+      startMs: 10_000,
+      endMs: 18_000,
+    };
+    const result = checkProgress({ ...history, faults: [cutOff, broker], bounds });
+    expect(result.problems).toEqual([]);
+    expect(result.windows[0]).toMatchObject({
+      judged: true,
+      passed: true,
+      boundMs: 47_000,
+      rebalancedBy: 'kafka-restart',
+    });
+    expect(result.windows[0]?.stallMs).toBeGreaterThan(17_000);
+    // Cut off from PostgreSQL instead, r3 could still rejoin: the peers' bound applies, and they failed it.
+    const fromPostgres = checkProgress({
+      ...history,
+      faults: [{ ...cutOff, dependency: 'postgres' }, broker],
+      bounds,
+    });
+    expect(fromPostgres.windows[0]).toMatchObject({ boundMs: 17_000, passed: false });
+    // Slowed rather than cut off, r3 could rejoin too.
+    const slowed = checkProgress({
+      ...history,
+      faults: [{ ...cutOff, kind: 'net-latency' }, broker],
+      bounds,
+    });
+    expect(slowed.windows[0]).toMatchObject({ boundMs: 17_000, passed: false });
+    // Past the session timeout the peers should have gone on without r3: still a violation.
+    const stuck = steady(0, 120_000, {
+      [R1]: { from: 22_000, to: 75_000 },
+      [R2]: { from: 22_000, to: 75_000 },
+      [R3]: { from: 12_000, to: 75_000 },
+    });
+    const tooLong = checkProgress({ ...stuck, faults: [cutOff, broker], bounds });
+    expect(tooLong.windows[0]).toMatchObject({ boundMs: 47_000, passed: false });
+    expect(tooLong.problems).toHaveLength(1);
+  });
+
   it('measures the stall again from the start of a second replica’s fault, which may hold locks of its own', () => {
     // r2 frozen at 10 s, r3 at 14 s; the only running peer waits for both until 29 s: 19 s after r2 froze,
     // 15 s after r3 did, within r3's bound.

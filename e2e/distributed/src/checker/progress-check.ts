@@ -35,7 +35,9 @@ import { dataOf, eventIdOf, textKey } from '../history/history-index';
  * - Faults on one replica that leave it in the group (pauses, network faults between one replica and a
  *   dependency) are judged against the peers' bound: statement timeout + idle-in-transaction timeout + a
  *   slack (see `progressBounds`). Faults that take a member out of the group (a kill, a pause
- *   past the session timeout) are judged against the session timeout plus that bound (`MEMBER_LOST`).
+ *   past the session timeout) are judged against the session timeout plus that bound (`MEMBER_LOST`), as
+ *   are faults that keep a member from rejoining (frozen, or cut off from the broker) while the group
+ *   rebalances (`rebalancedBy`).
  *   Faults on a shared service or on the whole group are reported, not judged (`NOT_JUDGED`).
  * - Faults of the last two sorts stop every replica's work for a while by design; the time they cover (until
  *   every peer resolved something after them, `coverOf`) is left out of the other windows' stalls, so a
@@ -123,6 +125,8 @@ export interface ProgressFault {
   kind: string;
   /** The replica (instance id) the fault acts on; undefined for faults on a shared service or the group. */
   replica?: string;
+  /** For a network fault: the dependency cut off or slowed (`postgres`, `redis`, `kafka`). */
+  dependency?: string;
   startMs: number;
   endMs: number;
   /** The fault did nothing (no target, no control): why. Such a window is not judged and excuses nothing. */
@@ -154,6 +158,18 @@ export const MEMBER_LOST: ReadonlySet<string> = new Set(['replica-kill', 'relay-
 
 /** Kinds that freeze their replica while it stays a member of the group. */
 const FROZEN: ReadonlySet<string> = new Set(['replica-pause', 'replica-lock-pause']);
+
+/** Network faults that stop a replica's requests to its dependency from being answered (not mere latency). */
+const CUT_OFF: ReadonlySet<string> = new Set(['net-blackhole', 'net-refuse', 'net-reset']);
+
+/**
+ * A fault during which its replica stays a member of the group but cannot answer a rebalance: frozen, or cut
+ * off from the broker. A rebalance meanwhile waits for it until its session times out (measured: a replica
+ * whose broker connections were refused for 20.6 s across a broker restart left the peers without progress
+ * for 27.1 s, seed 9706, until the coordinator dropped it).
+ */
+const cannotRejoin = (fault: ProgressFault): boolean =>
+  FROZEN.has(fault.kind) || (fault.dependency === 'kafka' && CUT_OFF.has(fault.kind));
 
 /** Kinds that stop their replica (SIGSTOP) for the window, in the group or not: it makes no progress. */
 const STOPPED: ReadonlySet<string> = new Set([...FROZEN, 'replica-long-pause']);
@@ -236,8 +252,9 @@ export interface ProgressWindow {
    */
   restartedBy?: string[];
   /**
-   * A frozen replica's window during which the group rebalanced (this fault's label): the peers waited for
-   * the frozen member to rejoin, so the window is judged against the session timeout plus their bound.
+   * A frozen (or broker-cut) replica's window during which the group rebalanced (this fault's label): the
+   * peers waited for that member to rejoin, so the window is judged against the session timeout plus their
+   * bound.
    */
   rebalancedBy?: string;
   /** Why the window is not judged. */
@@ -393,9 +410,9 @@ function split(spans: readonly Span[], points: readonly number[]): Span[] {
 
 export function checkProgress(input: ProgressInput): ProgressResult {
   const { bounds } = input;
-  /** A rebalance that began while `fault` froze its replica: the group waited for that member. */
+  /** A rebalance while `fault` kept its replica from rejoining: the group waited for that member. */
   const rebalanceDuring = (fault: ProgressFault) =>
-    FROZEN.has(fault.kind)
+    cannotRejoin(fault)
       ? input.faults.find(
           (other) =>
             other !== fault &&

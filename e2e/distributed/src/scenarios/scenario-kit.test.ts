@@ -66,6 +66,20 @@ describe('the fault windows the progress check judges', () => {
     ]);
   });
 
+  it('carries a network fault’s dependency, recorded by the window or planned by the schedule', () => {
+    const schedule = [{ ...planned('net-refuse', 'kafka unreachable r3', 2), dependency: 'kafka' as const }];
+    const fromSchedule = runWith([{ label: 'kafka unreachable r3', startMs: 1, endMs: 2 }]);
+    expect(describeFaults(fromSchedule, { schedule })[0]).toMatchObject({
+      kind: 'net-refuse',
+      replica: ids[2],
+      dependency: 'kafka',
+    });
+    const recorded = runWith([
+      { label: 'redis partition r1', startMs: 1, endMs: 2, kind: 'net-blackhole', dependency: 'redis' },
+    ] as WorkloadRunResult['faults']);
+    expect(describeFaults(recorded, {})[0]).toMatchObject({ kind: 'net-blackhole', dependency: 'redis' });
+  });
+
   it('names the kinds a scenario gives its own windows, and leaves the rest unknown', () => {
     const run = runWith([
       { label: 'Redis stopped', startMs: 1, endMs: 2 },

@@ -170,6 +170,7 @@ export function describeFaults(run: WorkloadRunResult, described: FaultDescripti
       kind?: unknown;
       replica?: unknown;
       instanceId?: unknown;
+      dependency?: unknown;
       skipped?: unknown;
     };
     const nth = seen.get(window.label) ?? 0;
@@ -188,10 +189,12 @@ export function describeFaults(run: WorkloadRunResult, described: FaultDescripti
         : index === undefined
           ? undefined
           : run.replicaIds[index];
+    const dependency = typeof own.dependency === 'string' ? own.dependency : planned?.dependency;
     return {
       label: window.label,
       kind,
       ...(replica === undefined ? {} : { replica }),
+      ...(dependency === undefined ? {} : { dependency }),
       startMs: window.startMs,
       endMs: window.endMs,
       ...(typeof own.skipped === 'string' ? { skipped: own.skipped } : {}),
