@@ -24,6 +24,14 @@ beforeAll(async () => {
 });
 afterAll(async () => db.drop());
 
+/** Sessions of this file's database waiting for a lock. */
+async function lockWaiters(): Promise<number> {
+  const [row] = await db.sql<Array<{ n: number }>>`
+    select count(*)::int as n from pg_stat_activity
+    where datname = current_database() and wait_event_type = 'Lock'`;
+  return row?.n ?? 0;
+}
+
 describe.each(CONTENT_PATHS)('slot assignment (%s path)', (_name, submit) => {
   it('two replicas filling the last two slots emit exactly one completion, 50 times over', async () => {
     for (let round = 0; round < 50; round++) {
@@ -105,12 +113,7 @@ describe.each(CONTENT_PATHS)('slot assignment (%s path)', (_name, submit) => {
       const pending = submit(replicas[0] as Sql, [makeContent({ batchId })]).finally(() => {
         finished = true;
       });
-      await waitFor('the claim to wait on the held slots', async () => {
-        const [row] = await db.sql<Array<{ n: number }>>`
-          select count(*)::int as n from pg_stat_activity
-          where datname = current_database() and wait_event_type = 'Lock'`;
-        return finished || (row?.n ?? 0) > 0;
-      });
+      await waitFor('the claim to wait on the held slots', async () => finished || (await lockWaiters()) > 0);
       expect(finished).toBe(false);
       await holder`rollback`;
       const [outcome] = await pending;
@@ -201,24 +204,16 @@ describe('slot assignment never waits for a slot while holding one', () => {
         makeContent({ batchId, textStorageId: 'first' }),
         makeContent({ batchId, textStorageId: 'second' }),
       ]);
-      await waitFor('a claim to wait on the held slot', async () => {
-        const [row] = await db.sql<Array<{ n: number }>>`
-          select count(*)::int as n from pg_stat_activity
-          where datname = current_database() and wait_event_type = 'Lock'`;
-        return (row?.n ?? 0) > 0;
-      });
+      await waitFor('a claim to wait on the held slot', async () => (await lockWaiters()) > 0);
       // The other transaction now wants a further slot and waits for the lowest one still free in its
       // view. Had the call kept slot 1 locked while it waits for slot 2, the two would wait for each other
       // until PostgreSQL's deadlock_timeout rolled one back (and slot 1 came back free); the call committed
       // slot 1 before it waited, so the other transaction finds it taken at once.
-      const startedAt = Date.now();
       const rows = await other`
         select essay_id from essay_states
          where batch_id = ${batchId} and status = 'uploaded'
          order by slot_index limit 1 for update`;
-      const waitedMs = Date.now() - startedAt;
       expect(rows).toHaveLength(0);
-      expect(waitedMs).toBeLessThan(500);
       await other`rollback`;
       const outcomes = await pending;
       expect(outcomes.map((o) => [o.kind, o.textStorageId])).toEqual([

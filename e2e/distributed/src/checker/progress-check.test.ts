@@ -56,6 +56,14 @@ const pause = (
   endMs,
 });
 
+/** A broker restart from 10 s to 18 s: every member must rejoin the group. */
+const brokerRestart: ProgressFault = {
+  label: 'kafka-restart',
+  kind: 'kafka-restart',
+  startMs: 10_000,
+  endMs: 18_000,
+};
+
 describe('the progress check', () => {
   it('derives the peers’ bound from the timeouts the replicas run with, plus one retry and one relay poll', () => {
     expect(bounds).toEqual({ peerStallMs: 17_000, memberLostStallMs: 47_000, slackMs: 2000 });
@@ -265,13 +273,7 @@ describe('the progress check', () => {
       [R3]: { from: 18_500, to: 42_000 },
     });
     const frozen = pause(R2, 10_000, 27_000);
-    const broker: ProgressFault = {
-      label: 'kafka-restart',
-      kind: 'kafka-restart',
-      startMs: 10_000,
-      endMs: 18_000,
-    };
-    const result = checkProgress({ ...history, faults: [frozen, broker], bounds });
+    const result = checkProgress({ ...history, faults: [frozen, brokerRestart], bounds });
     expect(result.problems).toEqual([]);
     expect(result.windows[0]).toMatchObject({
       judged: true,
@@ -301,13 +303,7 @@ describe('the progress check', () => {
       startMs: 12_000,
       endMs: 32_000,
     };
-    const broker: ProgressFault = {
-      label: 'kafka-restart',
-      kind: 'kafka-restart',
-      startMs: 10_000,
-      endMs: 18_000,
-    };
-    const result = checkProgress({ ...history, faults: [cutOff, broker], bounds });
+    const result = checkProgress({ ...history, faults: [cutOff, brokerRestart], bounds });
     expect(result.problems).toEqual([]);
     expect(result.windows[0]).toMatchObject({
       judged: true,
@@ -319,14 +315,14 @@ describe('the progress check', () => {
     // Cut off from PostgreSQL instead, r3 could still rejoin: the peers' bound applies, and they failed it.
     const fromPostgres = checkProgress({
       ...history,
-      faults: [{ ...cutOff, dependency: 'postgres' }, broker],
+      faults: [{ ...cutOff, dependency: 'postgres' }, brokerRestart],
       bounds,
     });
     expect(fromPostgres.windows[0]).toMatchObject({ boundMs: 17_000, passed: false });
     // Slowed rather than cut off, r3 could rejoin too.
     const slowed = checkProgress({
       ...history,
-      faults: [{ ...cutOff, kind: 'net-latency' }, broker],
+      faults: [{ ...cutOff, kind: 'net-latency' }, brokerRestart],
       bounds,
     });
     expect(slowed.windows[0]).toMatchObject({ boundMs: 17_000, passed: false });
@@ -336,7 +332,7 @@ describe('the progress check', () => {
       [R2]: { from: 22_000, to: 75_000 },
       [R3]: { from: 12_000, to: 75_000 },
     });
-    const tooLong = checkProgress({ ...stuck, faults: [cutOff, broker], bounds });
+    const tooLong = checkProgress({ ...stuck, faults: [cutOff, brokerRestart], bounds });
     expect(tooLong.windows[0]).toMatchObject({ boundMs: 47_000, passed: false });
     expect(tooLong.problems).toHaveLength(1);
   });

@@ -43,7 +43,7 @@ export async function fillOneSlot(
   batchId: string,
   fill: SlotFill,
   now: Date,
-  options: FillOptions = { mayWait: true },
+  options: FillOptions,
 ): Promise<FillResult> {
   const claims = options.mayWait ? [true, false] : [true];
   for (;;) {

@@ -54,6 +54,8 @@ export async function handleValidationFailure(
         correlationId: d.correlation_id,
       },
       now,
+      // This transaction holds no slot (its only row so far is the validation failure's own).
+      { mayWait: true },
     );
     if (result.kind !== 'filled') return { kind: 'no-free-slot', batchId };
     await validationFailuresSetOutcome(tx, id, 'slot_failed', result.slot.essayId);
