@@ -53,6 +53,7 @@ describe('parseConfig', () => {
       outboxRetentionMs: 3_600_000,
       outboxPruneIntervalMs: 60_000,
       outboxPruneBatchSize: 1000,
+      completionSweepIntervalMs: 5000,
     });
   });
 
@@ -135,7 +136,7 @@ describe('parseConfig', () => {
 
   it('lists every key it accepts', () => {
     expect(CONFIG_KEYS).toContain('ELS_DATABASE_URL');
-    expect(CONFIG_KEYS).toHaveLength(32);
+    expect(CONFIG_KEYS).toHaveLength(33);
     expect(CONFIG_KEYS.every((key) => key.startsWith('ELS_'))).toBe(true);
   });
 });

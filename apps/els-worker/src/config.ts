@@ -87,6 +87,7 @@ const configShape = {
   ELS_OUTBOX_RETENTION_MS: integer(0, 365 * 86_400_000, 3_600_000),
   ELS_OUTBOX_PRUNE_INTERVAL_MS: integer(100, 86_400_000, 60_000),
   ELS_OUTBOX_PRUNE_BATCH_SIZE: integer(1, 100_000, 1000),
+  ELS_COMPLETION_SWEEP_INTERVAL_MS: integer(100, 3_600_000, 5000),
 } as const;
 
 export type ConfigKey = keyof typeof configShape;
@@ -129,6 +130,7 @@ export interface WorkerConfig {
   readonly outboxRetentionMs: number;
   readonly outboxPruneIntervalMs: number;
   readonly outboxPruneBatchSize: number;
+  readonly completionSweepIntervalMs: number;
 }
 
 export interface ConfigIssue {
@@ -221,6 +223,7 @@ export function parseConfig(
     outboxRetentionMs: env_.ELS_OUTBOX_RETENTION_MS,
     outboxPruneIntervalMs: env_.ELS_OUTBOX_PRUNE_INTERVAL_MS,
     outboxPruneBatchSize: env_.ELS_OUTBOX_PRUNE_BATCH_SIZE,
+    completionSweepIntervalMs: env_.ELS_COMPLETION_SWEEP_INTERVAL_MS,
   });
 }
 

@@ -8,7 +8,8 @@ import pino from 'pino';
  */
 export type { Logger };
 
-export type ComponentName = 'main' | 'consumer' | 'relay' | 'sweeper' | 'http' | 'redis' | 'kafka';
+export type ComponentName =
+  'main' | 'consumer' | 'relay' | 'sweeper' | 'completion-sweeper' | 'http' | 'redis' | 'kafka';
 
 export interface RootLoggerOptions {
   level: string;

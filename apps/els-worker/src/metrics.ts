@@ -73,7 +73,7 @@ export function createMetrics() {
     }),
     completions: new Counter({
       name: 'els_batch_completions_total',
-      help: 'Batches whose last slot this replica resolved (one completion event each).',
+      help: 'Batches this replica completed (one completion event each): after resolving their last slot, on a redelivery, or in the completion sweep.',
       registers,
     }),
     deadLetters: new Counter({
@@ -248,13 +248,13 @@ export function createMetrics() {
         m.handlerDuration.observe({ event: 'registration' }, event.durationMs / 1000);
         const outcome = event.outcome;
         if (outcome.kind === 'duplicate') m.duplicates.inc({ source: 'database' });
+        if (outcome.kind !== 'conflict' && outcome.completed) m.completions.inc();
         if (outcome.kind !== 'registered') return;
         if (outcome.assignedFromPending > 0)
           m.slotAssignments.inc({ path: 'pending' }, outcome.assignedFromPending);
         if (outcome.excessFromPending > 0) m.excess.inc(outcome.excessFromPending);
         if (outcome.failedFromPending > 0)
           m.validationFailures.inc({ outcome: 'slot-failed-from-pending' }, outcome.failedFromPending);
-        if (outcome.completed) m.completions.inc();
         return;
       }
       case 'content-handled':
@@ -263,8 +263,10 @@ export function createMetrics() {
           if (outcome.kind === 'assigned') {
             m.slotAssignments.inc({ path: 'content' });
             if (outcome.completed) m.completions.inc();
-          } else if (outcome.kind === 'duplicate') m.duplicates.inc({ source: 'database' });
-          else if (outcome.kind === 'excess') m.excess.inc();
+          } else if (outcome.kind === 'duplicate') {
+            m.duplicates.inc({ source: 'database' });
+            if (outcome.completed) m.completions.inc();
+          } else if (outcome.kind === 'excess') m.excess.inc();
           else m.pending.inc();
         }
         return;
@@ -272,7 +274,7 @@ export function createMetrics() {
         m.handlerDuration.observe({ event: 'validation_failure' }, event.durationMs / 1000);
         if (event.outcome.kind === 'duplicate') m.duplicates.inc({ source: 'database' });
         else m.validationFailures.inc({ outcome: event.outcome.kind });
-        if (event.outcome.kind === 'slot-failed' && event.outcome.completed) m.completions.inc();
+        if (event.outcome.kind !== 'pending' && event.outcome.completed) m.completions.inc();
         return;
     }
   }
@@ -329,6 +331,10 @@ export function createMetrics() {
     observeProcessor,
     observeRelay,
     observeSweeper,
+    /** The completion sweep completed `count` batches. */
+    observeSweptCompletions(count: number): void {
+      m.completions.inc(count);
+    },
     observeConsumerLag,
     observeGroupMembership(joined: boolean): void {
       m.groupJoined.set(joined ? 1 : 0);

@@ -49,6 +49,7 @@ describe('worker', () => {
       ['consumer', 'stopped'],
       ['relay flush', 'stopped'],
       ['relay', 'stopped'],
+      ['completion sweeper', 'stopped'],
       ['outbox sweeper', 'stopped'],
       ['producer', 'stopped'],
       ['http', 'stopped'],

@@ -1,5 +1,11 @@
 import { INPUT_TOPICS, topicName } from '@els/contracts';
-import { createOutboxRelay, createOutboxSweeper, ERROR_CODES, failureOf } from '@els/coordination';
+import {
+  createCompletionSweeper,
+  createOutboxRelay,
+  createOutboxSweeper,
+  ERROR_CODES,
+  failureOf,
+} from '@els/coordination';
 import type { WorkerConfig } from './config';
 import { createBatchProcessor } from './consumer/batch-processor';
 import { createDatabaseHealth } from './database-health';
@@ -107,6 +113,14 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): Worker {
     batchSize: config.outboxPruneBatchSize,
     logger: log('sweeper'),
     onEvent: metrics.observeSweeper,
+    ...(deps.clock ? { clock: deps.clock } : {}),
+  });
+  const completionSweeper = createCompletionSweeper({
+    sql: deps.sql,
+    intervalMs: config.completionSweepIntervalMs,
+    batchSize: 100,
+    logger: log('completion-sweeper'),
+    onCompleted: metrics.observeSweptCompletions,
     ...(deps.clock ? { clock: deps.clock } : {}),
   });
   const consumer = deps.kafka.createConsumer({
@@ -250,6 +264,11 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): Worker {
       name: 'outbox sweeper',
       start: () => sweeper.start(),
       stop: [{ name: 'outbox sweeper', weight: 1, run: () => sweeper.stop() }],
+    },
+    {
+      name: 'completion sweeper',
+      start: () => completionSweeper.start(),
+      stop: [{ name: 'completion sweeper', weight: 1, run: () => completionSweeper.stop() }],
     },
     {
       name: 'consumer',

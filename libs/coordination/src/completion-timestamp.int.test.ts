@@ -8,9 +8,10 @@ import { handleValidationFailure } from './handlers/validation-failure-handler';
 import { createTestDatabase, type TestDatabase } from './testing';
 
 /**
- * A completion is stamped when its transaction set the batch's latch, not when that transaction began: one
- * that waited for the counter row lock lists texts other transactions assigned meanwhile, possibly sent
- * after it began. The clock here returns the transaction's start first and a later time afterwards.
+ * A completion is stamped when the batch's latch was set, after the commit of every text it lists, not when
+ * the handling of the input that resolved the last slot began: texts other transactions assigned
+ * meanwhile may have been sent after that. The clock here returns the handling's start first and a later
+ * time afterwards.
  */
 
 let db: TestDatabase;

@@ -35,6 +35,8 @@ export { outboxBacklog } from './sql/outbox';
 export type { OutboxBacklog } from './sql/outbox';
 export { createOutboxSweeper } from './outbox-sweeper';
 export type { OutboxSweeper, OutboxSweeperOptions, SweeperEvent } from './outbox-sweeper';
+export { createCompletionSweeper } from './completion-sweeper';
+export type { CompletionSweeper, CompletionSweeperOptions } from './completion-sweeper';
 export { deploymentId, probeDatabaseWritable } from './sql/deployment';
 export type { WriteProbeResult } from './sql/deployment';
 export { batchStatus, essayStatus } from './status-queries';

@@ -1,7 +1,6 @@
 import type { Sql } from './database';
-import { coerceError } from './errors';
 import type { Logger } from './handler-context';
-import { createWakeableSleep } from './wakeable-sleep';
+import { createPeriodicTask } from './periodic-task';
 import { outboxDeletePublishedBefore, outboxRowCounts } from './sql/outbox';
 
 export type SweeperEvent =
@@ -38,10 +37,6 @@ export interface OutboxSweeper {
  */
 export function createOutboxSweeper(options: OutboxSweeperOptions): OutboxSweeper {
   const { sql, logger } = options;
-  let running = false;
-  let stopRequested = false;
-  let loop: Promise<void> | undefined;
-  const pause = createWakeableSleep();
 
   async function sweep(): Promise<number> {
     let total = 0;
@@ -53,7 +48,7 @@ export function createOutboxSweeper(options: OutboxSweeperOptions): OutboxSweepe
       });
       total += deleted;
       // A partial batch means nothing expired is left (or what is left is locked: next pass).
-      if (deleted < options.batchSize || stopRequested) break;
+      if (deleted < options.batchSize || task.stopping) break;
     }
     if (total > 0) {
       options.onEvent?.({ type: 'pruned', count: total });
@@ -63,37 +58,19 @@ export function createOutboxSweeper(options: OutboxSweeperOptions): OutboxSweepe
     return total;
   }
 
-  async function run(): Promise<void> {
-    let failures = 0;
-    while (running) {
-      try {
-        await sweep();
-        failures = 0;
-      } catch (error) {
-        failures++;
-        const err = coerceError(error);
-        // Nothing depends on a pass: the next one, an interval later, picks up where this one failed.
-        logger.warn({ code: err.code, error: err.message, failures }, 'Outbox sweep failed; retrying');
-      }
-      if (running) await pause.sleep(options.intervalMs);
-    }
-  }
+  const task = createPeriodicTask({
+    intervalMs: options.intervalMs,
+    pass: sweep,
+    logger,
+    // Nothing depends on a pass: the next one, an interval later, picks up where this one failed.
+    failureMessage: 'Outbox sweep failed; retrying',
+  });
 
   return {
     async start() {
-      if (running) return;
-      running = true;
-      stopRequested = false;
-      loop = run();
+      task.start();
     },
     sweep,
-    async stop() {
-      if (!running) return;
-      running = false;
-      stopRequested = true;
-      pause.wake();
-      await loop;
-      loop = undefined;
-    },
+    stop: () => task.stop(),
   };
 }

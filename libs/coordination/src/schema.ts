@@ -18,7 +18,7 @@ import {
  * ../drizzle from this file; see README.md for which statement protects which invariant.
  */
 
-/** One row per registered batch. `resolved_count` is the completion counter (invariant 4). */
+/** One row per registered batch. `completed_at` is the completion latch (invariant 4). */
 export const batches = pgTable(
   'batches',
   {
@@ -32,18 +32,24 @@ export const batches = pgTable(
     /** The registration's W3C trace context, which its completion carries (null: none or invalid). */
     traceparent: text('traceparent'),
     tracestate: text('tracestate'),
-    /** Slots resolved (assigned + failed). Incremented under the row lock by every resolving transaction. */
+    /**
+     * No longer written (since 0006): workers of 0005 and before counted resolved slots here under the row
+     * lock. Kept so that such workers run beside newer ones during a rolling upgrade.
+     */
     resolvedCount: integer('resolved_count').notNull().default(0),
-    /** The completion latch: set once, by the transaction that resolved the last slot. */
+    /**
+     * The completion latch: set once, by the first transaction that finds every slot of the batch resolved
+     * and committed (`completeFullBatches`), in the transaction that writes the completion event.
+     */
     completedAt: timestamp('completed_at', { withTimezone: true, mode: 'date' }),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (t) => [
     check('batches_resolved_within_expected', sql`${t.resolvedCount} between 0 and ${t.expectedCount}`),
-    check(
-      'batches_completed_only_when_resolved',
-      sql`${t.completedAt} is null or ${t.resolvedCount} = ${t.expectedCount}`,
-    ),
+    // The completion sweep reads only the batches not yet announced.
+    index('batches_incomplete')
+      .on(t.batchId)
+      .where(sql`${t.completedAt} is null`),
   ],
 );
 

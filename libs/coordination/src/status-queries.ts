@@ -40,13 +40,12 @@ export async function batchStatus(sql: Sql, batchId: string): Promise<BatchStatu
     Array<{
       courseCode: string;
       expectedCount: number;
-      resolvedCount: number;
       completedAt: Date | null;
       createdAt: Date;
       excessCount: number;
     }>
   >`
-    select course_code as "courseCode", expected_count as "expectedCount", resolved_count as "resolvedCount",
+    select course_code as "courseCode", expected_count as "expectedCount",
            completed_at as "completedAt", created_at as "createdAt",
            (select count(*)::int from excess_reports x where x.batch_id = b.batch_id) as "excessCount"
     from batches b where batch_id = ${batchId}`;
@@ -65,7 +64,7 @@ export async function batchStatus(sql: Sql, batchId: string): Promise<BatchStatu
     assignedCount: count('ready_for_processing'),
     failedCount: count('validation_failed'),
     freeCount: count('uploaded'),
-    resolvedCount: batch.resolvedCount,
+    resolvedCount: count('ready_for_processing') + count('validation_failed'),
     excessCount: batch.excessCount,
     completedAt: batch.completedAt ? batch.completedAt.toISOString() : null,
     createdAt: batch.createdAt.toISOString(),

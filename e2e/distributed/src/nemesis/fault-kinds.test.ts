@@ -403,11 +403,11 @@ describe('replica-lock-pause', () => {
     expect(details.locksHeld).toBe(true);
   });
 
-  it('waits for a transaction holding counter rows, and takes one holding other row locks late in the wait', async () => {
+  it('waits for a transaction holding rows peers wait for, and takes one holding other row locks late in the wait', async () => {
     const { calls, cluster } = recordingCluster();
     const { targets } = targetsOf(cluster);
-    // Only slot rows (essay_states) are ever locked: passed over for three quarters of the 400 ms wait.
-    const { sql } = sessionsDatabase(() => [lockingSession('9', ['essay_states'])]);
+    // Only outbox rows (a relay's claim) are ever locked: passed over for three quarters of the 400 ms wait.
+    const { sql } = sessionsDatabase(() => [lockingSession('9', ['outbox'])]);
     const details: FaultDetails = {};
     await applyFault(
       { ...targets, sql, lockPauseWaitMs: 400 },
@@ -415,7 +415,7 @@ describe('replica-lock-pause', () => {
       details,
     );
     expect(calls).toEqual(['pause r1', 'resume r1']);
-    expect(details).toMatchObject({ locksHeld: true, lockSession: { tables: ['essay_states'] } });
+    expect(details).toMatchObject({ locksHeld: true, lockSession: { tables: ['outbox'] } });
     expect(details.waitedMs).toBeGreaterThanOrEqual(300);
   });
 

@@ -144,17 +144,18 @@ interface LockingSession {
   lockModes: string[];
   /**
    * The tables whose rows its transaction locked or wrote (a RowShareLock or RowExclusiveLock on the table:
-   * `batches` once it took a counter row FOR UPDATE), not those it only read.
+   * `essay_states` once it claimed a slot FOR UPDATE), not those it only read.
    */
   tables: string[];
 }
 
 /**
- * The table of the batches' counter rows: a content transaction locks the rows of the batches it fills
- * there, and every peer assigning a text of one of those batches must wait for them (invariant 4's
- * serialisation), so a replica frozen while it holds them is the one whose peers a missing bound stalls.
+ * The tables of the rows peers wait for: slots (`essay_states`), which a content transaction locks as it
+ * claims them and a peer's text waits for once every free slot of its batch is locked (invariant 2), and
+ * the batches' completion latch (`batches`). A replica frozen while it holds such rows is the one whose
+ * peers a missing bound stalls; the relay's claimed outbox rows stall no peer (they skip them).
  */
-const COUNTER_TABLE = 'batches';
+const PEER_TABLES = ['essay_states', 'batches'];
 
 /**
  * The replica's sessions inside a transaction that has written or locked rows: a transaction gets its
@@ -193,8 +194,8 @@ async function lockingSessions(sql: Sql, instanceId: string, pid?: number): Prom
  * Pauses replica `index` while one of its sessions is inside a transaction holding row locks: watches its
  * sessions, SIGSTOPs the replica the moment one is, and checks that the same transaction is still open
  * once the replica is stopped (it may have committed in between: then SIGCONT and watch again). For the
- * first three quarters of LOCK_PAUSE_WAIT_MS only a transaction holding counter rows (COUNTER_TABLE) will
- * do, then any that holds row locks; after LOCK_PAUSE_WAIT_MS without one it pauses the replica anyway.
+ * first three quarters of LOCK_PAUSE_WAIT_MS only a transaction holding rows peers wait for (PEER_TABLES)
+ * will do, then any that holds row locks; after LOCK_PAUSE_WAIT_MS without one it pauses the replica anyway.
  * The replica is paused on return.
  */
 async function pauseHoldingLocks(targets: FaultTargets, index: number, details: FaultDetails): Promise<void> {
@@ -204,8 +205,10 @@ async function pauseHoldingLocks(targets: FaultTargets, index: number, details: 
   const waitMs = targets.lockPauseWaitMs ?? LOCK_PAUSE_WAIT_MS;
   while (Date.now() - startedAt < waitMs) {
     const sessions = await lockingSessions(targets.sql, instanceId).catch(() => []);
-    const countersOnly = Date.now() - startedAt < (waitMs * 3) / 4;
-    const candidate = sessions.find((session) => !countersOnly || session.tables.includes(COUNTER_TABLE));
+    const peerRowsOnly = Date.now() - startedAt < (waitMs * 3) / 4;
+    const candidate = sessions.find(
+      (session) => !peerRowsOnly || session.tables.some((table) => PEER_TABLES.includes(table)),
+    );
     if (candidate) {
       cluster.pause(index);
       await sleep(LOCK_PAUSE_SETTLE_MS);

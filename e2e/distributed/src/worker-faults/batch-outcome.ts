@@ -174,6 +174,11 @@ export function cleanOutcome(slots: number): BatchOutcome {
  * The events of one batch on an output topic, by event id. A fixture's topics outlive a test, so the events
  * of the batches of earlier tests are there too and must not count (nor stand in for this batch's).
  */
+/** The distinct completion events of a batch the collector has read (by event id). */
+export function completionEventIds(fixture: WorkerFixture, batchId: string): Set<string> {
+  return new Set(distinctEventIds(fixture, OUTPUT.completed, batchId).keys());
+}
+
 function distinctEventIds(
   fixture: WorkerFixture,
   topic: (typeof OUTPUT)[keyof typeof OUTPUT],

@@ -8,8 +8,9 @@ import { useWorkerFixture, type WorkerFixture } from './worker-fixture';
 
 /**
  * One replica of three is frozen (SIGSTOP) in the middle of a database transaction, for longer than the
- * consumer session timeout, while texts for a few shared batches keep arriving. Its session holds slot and
- * counter row locks the others need: the session timeouts must end that transaction so the two healthy
+ * consumer session timeout, while texts for a few shared batches keep arriving. Its session holds slot row
+ * locks the others need once the free slots of a batch are all locked (they wait for those instead of
+ * reporting excess, invariant 2): the session timeouts must end that transaction so the two healthy
  * replicas keep assigning (invariant 11).
  *
  * `E2E_SESSION_TIMEOUTS=off` runs the same scenario with every session and relay timeout set to its
@@ -106,10 +107,10 @@ function startSampling(fixture: WorkerFixture, batchIds: readonly string[]) {
 }
 
 /**
- * Freezes the replica while one of its sessions is inside a content transaction past its counter update:
- * it then holds the batch counter rows (and slots) that every other transaction on those batches needs
- * (slot locks alone the others pass over with SKIP LOCKED). Stop, look at its sessions, and let it go on
- * for a moment when it was elsewhere.
+ * Freezes the replica while one of its sessions is inside a content transaction at its outbox insert (or
+ * a completion latch): it then holds the slots it claimed, which the others pass over with SKIP LOCKED
+ * until they are a batch's last free slots and then wait for. Stop, look at its sessions, and let it go
+ * on for a moment when it was elsewhere.
  */
 async function freezeMidTransaction(fixture: WorkerFixture, index: number): Promise<string | undefined> {
   const applicationName = `els-worker-${fixture.cluster.replicas[index]?.instanceId ?? ''}`;

@@ -1,17 +1,23 @@
 import { buildBatchContentProvisioningCompleted, type CourseCode, type OutboundEvent } from '@els/contracts';
-import type { Tx } from '../database';
-import { batchesAddResolved, batchesSelect } from '../sql/batches';
+import { inTransaction, type Sql, type Tx } from '../database';
+import { nowOf, type HandlerContext } from '../handler-context';
+import {
+  batchesFullUnlatched,
+  batchesFullUnlatchedAny,
+  batchesLatchFull,
+  batchesSelect,
+} from '../sql/batches';
 import { essayStatesAssignedOf } from '../sql/essay-states';
+import { outboxInsert } from '../sql/outbox';
 
 /**
- * The completion event of a batch whose latch this transaction has just set. Called only then: every other
- * resolver of the batch has committed (they held the counter row lock before us), so the payload sees
- * every slot. Its event id depends on the batch alone, so even a hypothetical second write would be
+ * The completion event of a batch whose latch this transaction has just set. Called only then: the latch
+ * was set on a snapshot in which every slot was resolved and committed, so the payload, read after it,
+ * sees every slot. Its event id depends on the batch alone, so even a hypothetical second write would be
  * absorbed by the outbox's unique event id.
  *
- * `decidedAt` is the moment the latch was set, not the transaction's start: a transaction that waited for
- * the counter row lock sees texts another transaction assigned meanwhile, which may have been sent after
- * this one began, and a completion stamped before a text it lists was sent would misdate it.
+ * `decidedAt` is the moment the latch was set: after the commit of every text the completion lists, so it
+ * never predates one of them.
  */
 export async function completionEvent(
   tx: Tx,
@@ -35,17 +41,48 @@ export async function completionEvent(
 }
 
 /**
- * Counts `resolved` newly resolved slots of one batch and, for the one transaction whose increment
- * reaches the slot count, returns the completion event (invariant 4), stamped by `clock` once the count
- * is in.
+ * Completes those of these batches whose every slot is resolved (invariant 4). Called by every handler
+ * AFTER the commit of the transaction that resolved slots of them (or found its input already applied), so
+ * no content transaction ever holds a batch-wide lock: of two replicas resolving a batch's last two slots at
+ * once, at least the one that commits second finds both committed, and the latch lets only one of them
+ * write the completion. A plain read picks the candidates first, so the usual case (slots still free) costs
+ * one statement and no transaction. Returns the batches this call completed.
  */
-export async function resolveSlots(
-  tx: Tx,
-  batchId: string,
-  resolved: number,
-  now: Date,
-  clock: () => Date,
-): Promise<OutboundEvent | undefined> {
-  if (!(await batchesAddResolved(tx, batchId, resolved, now))) return undefined;
-  return completionEvent(tx, batchId, clock());
+export async function completeFullBatches(
+  sql: Sql,
+  batchIds: Iterable<string>,
+  ctx: HandlerContext = {},
+): Promise<Set<string>> {
+  const candidates = await batchesFullUnlatched(sql, [...new Set(batchIds)].sort());
+  if (candidates.length === 0) return new Set();
+  return latchAndAnnounce(sql, candidates, ctx);
+}
+
+/**
+ * The completion sweep's pass: completes up to `limit` batches that are full but were never latched, the
+ * batches whose last resolver stopped between its commit and its look (a crash, or a worker older than
+ * migration 0006 filling the last slot during a rolling upgrade). Returns the batches it completed.
+ */
+export async function sweepCompletions(
+  sql: Sql,
+  limit: number,
+  ctx: HandlerContext = {},
+): Promise<Set<string>> {
+  const candidates = await batchesFullUnlatchedAny(sql, limit);
+  if (candidates.length === 0) return new Set();
+  return latchAndAnnounce(sql, candidates.sort(), ctx);
+}
+
+async function latchAndAnnounce(sql: Sql, batchIds: string[], ctx: HandlerContext): Promise<Set<string>> {
+  return inTransaction(sql, async (tx) => {
+    const decidedAt = nowOf(ctx);
+    const latched = await batchesLatchFull(tx, batchIds, decidedAt);
+    const outbound: OutboundEvent[] = [];
+    for (const batchId of latched) {
+      const completion = await completionEvent(tx, batchId, decidedAt);
+      if (completion) outbound.push(completion);
+    }
+    await outboxInsert(tx, outbound, decidedAt);
+    return new Set(latched);
+  });
 }

@@ -8,18 +8,22 @@ import {
 import { claimInSavepoint, inTransaction, type Sql, type Tx } from '../database';
 import { nowOf, type HandlerContext } from '../handler-context';
 import { batchLockShared } from '../sql/advisory-locks';
-import { batchesAddResolvedMany, batchesRegistered, batchesSelect } from '../sql/batches';
+import { batchesRegistered, batchesSelect } from '../sql/batches';
 import { essayStatesClaimFreeAcross, essayStatesKnownTexts, type BatchSlotFill } from '../sql/essay-states';
 import { excessReportsInsert } from '../sql/excess-reports';
 import { outboxInsert } from '../sql/outbox';
 import { pendingContentInsert } from '../sql/pending-content';
-import { completionEvent } from './completion';
+import { completeFullBatches } from './completion';
 import { fillOneSlot } from './slot-filler';
 
 export type ContentOutcome =
-  /** `completed`: this outcome's transaction completed the batch; set on one outcome per completed batch. */
+  /**
+   * `completed`: the batch was completed by this call, once its outcomes were committed; set on one outcome
+   * per completed batch (an assigned one when there is one, else a duplicate: a redelivery that completes a
+   * batch whose last resolver stopped before it looked).
+   */
   | { kind: 'assigned'; batchId: string; essayId: string; textStorageId: string; completed: boolean }
-  | { kind: 'duplicate'; batchId: string; textStorageId: string; essayId: string | null }
+  | { kind: 'duplicate'; batchId: string; textStorageId: string; essayId: string | null; completed?: boolean }
   | { kind: 'excess'; batchId: string; textStorageId: string }
   | { kind: 'pending'; batchId: string; textStorageId: string };
 
@@ -43,14 +47,17 @@ export async function handleContent(
 /**
  * Many content events (one Kafka batch) in ONE transaction, with set-based statements whatever the number
  * of batches involved: one to find the registered batches, one for texts already assigned or excess, one
- * multi-batch SKIP LOCKED claim, one ordered counter update, one outbox insert. Only texts the claim could
- * not place (their batch's free slots locked by other transactions, or exhausted) take the one-by-one path
- * (`fillOneSlot`), which waits for locked slots instead of reporting excess — but only while the
- * transaction holds no slot of its own: a text that would have to wait after that is deferred, and each
- * deferred text runs after the commit in a transaction of its own, which holds nothing when it waits. So no
- * two content transactions ever wait for each other's slots (a deadlock, which PostgreSQL breaks only
- * after `deadlock_timeout`). The guarantees are those of the one-by-one path; `handleContent` is this
- * function with a list of one.
+ * multi-batch SKIP LOCKED claim, one outbox insert. Only texts the claim could not place (their batch's
+ * free slots locked by other transactions, or exhausted) take the one-by-one path (`fillOneSlot`), which
+ * waits for locked slots instead of reporting excess — but only while the transaction holds no slot of its
+ * own: a text that would have to wait after that is deferred, and each deferred text runs after the commit
+ * in a transaction of its own, which holds nothing when it waits. So no two content transactions ever wait
+ * for each other's slots (a deadlock, which PostgreSQL breaks only after `deadlock_timeout`).
+ *
+ * No content transaction touches a batch row: once every transaction of the call has committed, the
+ * batches it touched are completed if full (`completeFullBatches`, invariant 4), so the transactions of
+ * replicas filling the same batches never queue behind one another on it. The guarantees are those of the
+ * one-by-one path; `handleContent` is this function with a list of one.
  */
 export async function handleContentBatch(
   sql: Sql,
@@ -63,6 +70,17 @@ export async function handleContentBatch(
     const event = events[index] as EssayContentProvisioned;
     const alone = await contentTransaction(sql, [event], ctx);
     outcomes[index] = alone.outcomes[0] as ContentOutcome;
+  }
+  // Every outcome but `pending` belongs to a registered batch: an assignment may have resolved its last
+  // slot, and a duplicate or an excess report may be the redelivery of a text whose replica committed it
+  // and stopped before it looked.
+  const touched = outcomes.filter((o) => o.kind !== 'pending').map((o) => o.batchId);
+  const completed = await completeFullBatches(sql, touched, ctx);
+  for (const batchId of completed) {
+    const outcome =
+      outcomes.find((o) => o.kind === 'assigned' && o.batchId === batchId) ??
+      outcomes.find((o) => o.kind === 'duplicate' && o.batchId === batchId);
+    if (outcome?.kind === 'assigned' || outcome?.kind === 'duplicate') outcome.completed = true;
   }
   return outcomes;
 }
@@ -180,28 +198,10 @@ async function contentTransaction(
       } else outcomes[text.index] = duplicateOf(text);
     }
 
-    // Counters last, just before the commit: their row locks are held only for the tail of the transaction,
-    // so concurrent transactions overlap their claims; nothing after this point waits for a slot lock.
-    const perBatch = new Map<string, number>();
-    for (const { text } of assigned)
-      perBatch.set(text.fill.batchId, (perBatch.get(text.fill.batchId) ?? 0) + 1);
-    const completed = await batchesAddResolvedMany(
-      tx,
-      [...perBatch].map(([batchId, resolved]) => ({ batchId, resolved })),
-      now,
-    );
-    const announced = new Set<string>();
     for (const { text, essayId } of assigned) {
       const { batchId, textStorageId } = text.fill;
-      const completes = completed.has(batchId) && !announced.has(batchId);
-      if (completes) announced.add(batchId);
-      outcomes[text.index] = { kind: 'assigned', batchId, essayId, textStorageId, completed: completes };
+      outcomes[text.index] = { kind: 'assigned', batchId, essayId, textStorageId, completed: false };
       outbound.push(buildEssaySlotAssigned({ ...text.fill, essayId, at: now }));
-    }
-    for (const batchId of [...completed].sort()) {
-      // Stamped now, once the counter rows are ours (see completionEvent).
-      const completion = await completionEvent(tx, batchId, nowOf(ctx));
-      if (completion) outbound.push(completion);
     }
     await outboxInsert(tx, outbound, now);
     return { outcomes, deferred };

@@ -23,7 +23,7 @@ import {
   validationFailuresSetOutcome,
   type ValidationFailureRow,
 } from '../sql/validation-failures';
-import { resolveSlots } from './completion';
+import { completeFullBatches } from './completion';
 
 export type RegistrationOutcome =
   | {
@@ -33,9 +33,11 @@ export type RegistrationOutcome =
       assignedFromPending: number;
       excessFromPending: number;
       failedFromPending: number;
+      /** The batch was completed by this call, after the registration's commit. */
       completed: boolean;
     }
-  | { kind: 'duplicate'; batchId: string }
+  /** `completed`: see completeFullBatches (a redelivery that finds the batch full but not yet announced). */
+  | { kind: 'duplicate'; batchId: string; completed?: boolean }
   | { kind: 'conflict'; batchId: string; essayIds: string[] };
 
 type Arrival =
@@ -46,12 +48,24 @@ type Arrival =
  * Creates the batch and its slots and applies everything that arrived before it, in one transaction under
  * the exclusive batch lock (invariant 7). A redelivered registration finds the batch and is acknowledged
  * with no change (invariant 8). Essay ids registered under another batch are a conflict: nothing is written
- * and the caller dead-letters the message.
+ * and the caller dead-letters the message. Once committed, a batch whose slots the early arrivals filled is
+ * completed (invariant 4).
  */
 export async function handleRegistration(
   sql: Sql,
   event: BatchEssaysRegistered,
   ctx: HandlerContext = {},
+): Promise<RegistrationOutcome> {
+  const outcome = await registrationTransaction(sql, event, ctx);
+  if (outcome.kind === 'conflict') return outcome;
+  const completed = (await completeFullBatches(sql, [outcome.batchId], ctx)).size > 0;
+  return outcome.kind === 'registered' || completed ? { ...outcome, completed } : outcome;
+}
+
+async function registrationTransaction(
+  sql: Sql,
+  event: BatchEssaysRegistered,
+  ctx: HandlerContext,
 ): Promise<RegistrationOutcome> {
   const d = event.data;
   const batchId = d.entity_id;
@@ -161,8 +175,6 @@ export async function handleRegistration(
         outbound.push(buildExcessContentProvisioned({ batchId, ...arrival.row, at: now }));
       }
     }
-    const completion = await resolveSlots(tx, batchId, claimed.length, now, () => nowOf(ctx));
-    if (completion) outbound.push(completion);
     await outboxInsert(tx, outbound, now);
     return {
       kind: 'registered',
@@ -171,7 +183,7 @@ export async function handleRegistration(
       assignedFromPending: claimed.length - failed,
       excessFromPending: excess,
       failedFromPending: failed,
-      completed: completion !== undefined,
+      completed: false,
     };
   });
 }

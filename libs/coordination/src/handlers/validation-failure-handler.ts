@@ -3,16 +3,16 @@ import { inTransaction, type Sql } from '../database';
 import { nowOf, type HandlerContext } from '../handler-context';
 import { batchLockShared } from '../sql/advisory-locks';
 import { batchesSelect } from '../sql/batches';
-import { outboxInsert } from '../sql/outbox';
 import { validationFailuresInsert, validationFailuresSetOutcome } from '../sql/validation-failures';
-import { resolveSlots } from './completion';
+import { completeFullBatches } from './completion';
 import { fillOneSlot } from './slot-filler';
 
 export type ValidationFailureOutcome =
+  /** `completed`: the batch was completed by this call, after its commit (see completeFullBatches). */
   | { kind: 'slot-failed'; batchId: string; essayId: string; completed: boolean }
-  | { kind: 'no-free-slot'; batchId: string }
+  | { kind: 'no-free-slot'; batchId: string; completed?: boolean }
   | { kind: 'pending'; batchId: string }
-  | { kind: 'duplicate'; batchId: string };
+  | { kind: 'duplicate'; batchId: string; completed?: boolean };
 
 /**
  * A file that failed validation resolves one free slot as failed, once per file_upload_id, so the batch
@@ -23,6 +23,18 @@ export async function handleValidationFailure(
   sql: Sql,
   event: EssayValidationFailed,
   ctx: HandlerContext = {},
+): Promise<ValidationFailureOutcome> {
+  const outcome = await validationFailureTransaction(sql, event, ctx);
+  if (outcome.kind === 'pending') return outcome;
+  // A redelivery, or a failure that found no free slot, may meet a full batch nobody announced yet.
+  const completed = (await completeFullBatches(sql, [outcome.batchId], ctx)).size > 0;
+  return outcome.kind === 'slot-failed' || completed ? { ...outcome, completed } : outcome;
+}
+
+async function validationFailureTransaction(
+  sql: Sql,
+  event: EssayValidationFailed,
+  ctx: HandlerContext,
 ): Promise<ValidationFailureOutcome> {
   const d = event.data;
   const batchId = d.entity_id;
@@ -59,13 +71,6 @@ export async function handleValidationFailure(
     );
     if (result.kind !== 'filled') return { kind: 'no-free-slot', batchId };
     await validationFailuresSetOutcome(tx, id, 'slot_failed', result.slot.essayId);
-    const completion = await resolveSlots(tx, batchId, 1, now, () => nowOf(ctx));
-    if (completion) await outboxInsert(tx, [completion], now);
-    return {
-      kind: 'slot-failed',
-      batchId,
-      essayId: result.slot.essayId,
-      completed: completion !== undefined,
-    };
+    return { kind: 'slot-failed', batchId, essayId: result.slot.essayId, completed: false };
   });
 }

@@ -1,10 +1,9 @@
 import type { TraceContext } from '@els/contracts';
-import type { Tx } from '../database';
+import type { Sql, Tx } from '../database';
 
 export interface BatchRow {
   batchId: string;
   expectedCount: number;
-  resolvedCount: number;
   courseCode: string;
   userId: string;
   correlationId: string;
@@ -27,10 +26,10 @@ export const traceColumnsOf = (context: TraceContext | null | undefined): TraceC
 export const traceContextOfColumns = ({ traceparent, tracestate }: TraceColumns): TraceContext | null =>
   traceparent === null ? null : tracestate === null ? { traceparent } : { traceparent, tracestate };
 
-/** Plain read; callers that need a stable view hold a lock (advisory or the counter's row lock). */
+/** Plain read; callers that need a stable view hold a lock (advisory, or the latch's row lock). */
 export async function batchesSelect(tx: Tx, batchId: string): Promise<BatchRow | undefined> {
   const [row] = await tx<Array<Omit<BatchRow, 'traceContext'> & TraceColumns>>`
-    select batch_id as "batchId", expected_count as "expectedCount", resolved_count as "resolvedCount",
+    select batch_id as "batchId", expected_count as "expectedCount",
            course_code as "courseCode", user_id as "userId", correlation_id as "correlationId",
            traceparent, tracestate, completed_at as "completedAt"
     from batches where batch_id = ${batchId}`;
@@ -63,29 +62,6 @@ export async function batchesInsert(tx: Tx, batch: BatchInsert, now: Date): Prom
   return rows.length === 1;
 }
 
-/**
- * Adds `resolved` slots to the batch's counter and, in the same statement, sets the completion latch when
- * the counter reaches the slot count. The UPDATE takes the batch row lock: concurrent resolvers queue on it
- * and each re-reads the committed counter, so exactly one of them observes the step to `expected_count`
- * (invariant 4) — and by then every other resolver of this batch has committed its slot change.
- * Returns true for that one transaction only.
- */
-export async function batchesAddResolved(
-  tx: Tx,
-  batchId: string,
-  resolved: number,
-  now: Date,
-): Promise<boolean> {
-  if (resolved <= 0) return false;
-  const [row] = await tx<{ justCompleted: boolean }[]>`
-    update batches
-       set resolved_count = resolved_count + ${resolved},
-           completed_at = case when resolved_count + ${resolved} = expected_count then ${now}::timestamptz end
-     where batch_id = ${batchId}
-    returning resolved_count = expected_count as "justCompleted"`;
-  return row?.justCompleted ?? false;
-}
-
 /** Which of these batches are registered. */
 export async function batchesRegistered(tx: Tx, batchIds: string[]): Promise<Set<string>> {
   const rows = await tx<Array<{ batchId: string }>>`
@@ -94,26 +70,52 @@ export async function batchesRegistered(tx: Tx, batchIds: string[]): Promise<Set
 }
 
 /**
- * batchesAddResolved for many batches: first locks their rows in batch-id order (a fixed order, so two
- * transactions never wait on each other's counters in a cycle), then adds every increment in one
- * statement. Returns the batches whose counter this transaction brought to `expected_count`.
+ * Of these batches, the ones whose every slot is resolved in committed rows and whose latch is unset: a
+ * plain read, no lock. It only says which batches are worth latching (`batchesLatchFull` decides). A slot
+ * another transaction is filling still reads as free here until that transaction commits, and that
+ * transaction looks after its commit.
  */
-export async function batchesAddResolvedMany(
-  tx: Tx,
-  increments: Array<{ batchId: string; resolved: number }>,
-  now: Date,
-): Promise<Set<string>> {
-  const due = increments.filter((i) => i.resolved > 0).sort((a, b) => (a.batchId < b.batchId ? -1 : 1));
-  if (due.length === 0) return new Set();
-  await tx`
-    select batch_id from batches where batch_id = any(${due.map((d) => d.batchId)}::text[])
-    order by batch_id for update`;
-  const rows = await tx<Array<{ batchId: string; justCompleted: boolean }>>`
-    update batches b
-       set resolved_count = b.resolved_count + d.resolved,
-           completed_at = case when b.resolved_count + d.resolved = b.expected_count then ${now}::timestamptz end
-      from unnest(${due.map((d) => d.batchId)}::text[], ${due.map((d) => d.resolved)}::int[]) as d(batch_id, resolved)
-     where b.batch_id = d.batch_id
-    returning b.batch_id as "batchId", b.resolved_count = b.expected_count as "justCompleted"`;
-  return new Set(rows.filter((r) => r.justCompleted).map((r) => r.batchId));
+export async function batchesFullUnlatched(sql: Sql | Tx, batchIds: string[]): Promise<string[]> {
+  if (batchIds.length === 0) return [];
+  const rows = await sql<Array<{ batchId: string }>>`
+    select b.batch_id as "batchId" from batches b
+     where b.batch_id = any(${batchIds}::text[]) and b.completed_at is null
+       and not exists (select 1 from essay_states e where e.batch_id = b.batch_id and e.status = 'uploaded')`;
+  return rows.map((r) => r.batchId);
+}
+
+/**
+ * Sets the completion latch of those of these batches that are full and not yet latched, and returns
+ * them (invariant 4). The rows are locked in batch-id order, so two latching transactions never wait on
+ * each other in a cycle; one that waited for a row another transaction latched re-reads it after that
+ * commit, finds `completed_at` set and leaves it out. "Full" is read in this statement's snapshot, which
+ * holds every resolver's commit that came before it: a batch is latched only once its last slot's change
+ * is committed and visible, so the completion built next in this transaction lists every slot.
+ */
+export async function batchesLatchFull(tx: Tx, batchIds: string[], now: Date): Promise<string[]> {
+  if (batchIds.length === 0) return [];
+  const rows = await tx<Array<{ batchId: string }>>`
+    with due as (
+      select b.batch_id from batches b
+       where b.batch_id = any(${batchIds}::text[]) and b.completed_at is null
+         and not exists (select 1 from essay_states e where e.batch_id = b.batch_id and e.status = 'uploaded')
+       order by b.batch_id
+       for update
+    )
+    update batches b set completed_at = ${now}::timestamptz
+      from due
+     where b.batch_id = due.batch_id and b.completed_at is null
+    returning b.batch_id as "batchId"`;
+  return rows.map((r) => r.batchId).sort();
+}
+
+/** Batches not yet latched whose every slot is resolved, oldest first: what the completion sweep looks for. */
+export async function batchesFullUnlatchedAny(sql: Sql | Tx, limit: number): Promise<string[]> {
+  const rows = await sql<Array<{ batchId: string }>>`
+    select b.batch_id as "batchId" from batches b
+     where b.completed_at is null
+       and not exists (select 1 from essay_states e where e.batch_id = b.batch_id and e.status = 'uploaded')
+     order by b.created_at
+     limit ${limit}`;
+  return rows.map((r) => r.batchId);
 }

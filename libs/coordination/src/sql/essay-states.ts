@@ -120,8 +120,8 @@ export async function essayStatesProbeText(
 }
 
 /**
- * The completion payload. Called only by the transaction that set the latch: all other resolvers of the
- * batch have committed (they held the counter row lock before us), so this statement sees every slot.
+ * The completion payload. Called only by the transaction that set the latch, which it set on a snapshot in
+ * which every slot of the batch was resolved and committed, so this statement sees every slot.
  */
 export async function essayStatesAssignedOf(
   tx: Tx,
