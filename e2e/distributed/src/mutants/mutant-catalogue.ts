@@ -78,10 +78,31 @@ export const MUTANTS: readonly Mutant[] = [
     id: 'completion-plain-read',
     invariant: 'invariant 4 (exactly one completion)',
     defect:
-      'Completion decided after the commit by a plain read of "no free slot left", without the counter lock, under a fresh event id: every replica that sees a full batch announces it.',
+      'Completion decided after the commit by a plain read of "no free slot left", without the latch, under a fresh event id: every replica that sees a full batch announces it.',
     // Deterministic in 4: every transaction that reports a text as excess finds the batch full.
     scenarios: [4, 3, 5],
     ci: true,
+  }),
+  entry({
+    id: 'completion-before-last-commit',
+    invariant: 'invariant 4 (exactly one completion)',
+    defect:
+      'The content transaction that takes the last claimable slot of a batch writes its completion before its commit, counting slots others claimed but have not committed as resolved: the completion misses their texts.',
+    // Needs two replicas filling a batch's last slots at once: scenario 4 drives three replicas at the
+    // same few batches with more texts than slots.
+    scenarios: [4, 2, 1],
+    ci: false,
+  }),
+  entry({
+    id: 'completion-sweep-never-started',
+    invariant: 'invariant 4 (exactly one completion)',
+    defect:
+      'The completion sweep is never started, so a full batch whose last resolver stopped before it looked, with nothing left to redeliver, is never announced.',
+    // No scenario leaves such a batch on purpose: a replica killed between its commit and its look has its
+    // input redelivered, and that handler completes the batch. The worker test leaves one.
+    scenarios: [],
+    integrationTests: ['worker-faults/completion-sweep.int.test.ts'],
+    ci: false,
   }),
   entry({
     id: 'completion-on-duplicate',
@@ -153,7 +174,7 @@ export const MUTANTS: readonly Mutant[] = [
     id: 'validation-failure-no-completion',
     invariant: 'invariant 4 (exactly one completion)',
     defect:
-      'A validation failure fails its slot without counting it, so a batch filled by texts and failures never completes.',
+      'A validation failure fails its slot without looking whether that completed the batch, so a batch whose last slot a failure resolves waits for the completion sweep.',
     scenarios: [3],
     ci: false,
   }),
