@@ -337,6 +337,58 @@ describe('the progress check', () => {
     expect(tooLong.problems).toHaveLength(1);
   });
 
+  it('lets the peers of another replica’s fault wait too while a frozen replica holds up a rebalance', () => {
+    // Seed 9904: the broker restarts 10-18 s; r1 is frozen 14-40 s and cannot rejoin, so the group (r2 and
+    // r3 too) waits for it; r2's PostgreSQL is slowed 13-22 s. A record r1 committed before it froze is
+    // published by another relay just after the broker is back, so the restart's cover ends there, and
+    // r2's window saw its peers (r1 frozen, r3 in the rebalance) idle for 23.5 s.
+    const gaps = {
+      [R1]: { from: 14_000, to: 42_000 },
+      [R2]: { from: 18_500, to: 42_000 },
+      [R3]: { from: 18_500, to: 42_000 },
+    };
+    const steadyRun = steady(0, 90_000, gaps);
+    const history = {
+      events: [...steadyRun.events, { atMs: 18_200, replica: R1 }].sort((a, b) => a.atMs - b.atMs),
+      work: steadyRun.work,
+    };
+    const frozen = pause(R1, 14_000, 40_000, 'SIGSTOP r1 holding row locks 26.0 s');
+    const slowed: ProgressFault = {
+      label: 'postgres +385 ms r2, 9.0 s',
+      kind: 'net-latency',
+      replica: R2,
+      dependency: 'postgres',
+      startMs: 13_000,
+      endMs: 22_000,
+    };
+    const result = checkProgress({ ...history, faults: [slowed, frozen, brokerRestart], bounds });
+    expect(result.problems).toEqual([]);
+    expect(result.windows[0]).toMatchObject({
+      judged: true,
+      passed: true,
+      boundMs: 47_000,
+      heldUpBy: 'SIGSTOP r1 holding row locks 26.0 s',
+    });
+    expect(result.windows[0]?.stallMs).toBeGreaterThan(17_000);
+    // Without the broker restart nobody rejoins: the latency window's peers had the peers' bound, and failed.
+    const noRebalance = checkProgress({ ...history, faults: [slowed, frozen], bounds });
+    expect(noRebalance.windows[0]).toMatchObject({ boundMs: 17_000, passed: false });
+    expect(noRebalance.windows[0]).not.toHaveProperty('heldUpBy');
+    // Past the frozen member's session timeout the group should have gone on without it: a violation.
+    const stuckRun = steady(0, 120_000, {
+      [R1]: { from: 14_000, to: 75_000 },
+      [R2]: { from: 18_500, to: 75_000 },
+      [R3]: { from: 18_500, to: 75_000 },
+    });
+    const stuck = checkProgress({
+      events: [...stuckRun.events, { atMs: 18_200, replica: R1 }].sort((a, b) => a.atMs - b.atMs),
+      work: stuckRun.work,
+      faults: [slowed, frozen, brokerRestart],
+      bounds,
+    });
+    expect(stuck.windows[0]).toMatchObject({ boundMs: 47_000, passed: false });
+  });
+
   it('measures the stall again from the start of a second replica’s fault, which may hold locks of its own', () => {
     // r2 frozen at 10 s, r3 at 14 s; the only running peer waits for both until 29 s: 19 s after r2 froze,
     // 15 s after r3 did, within r3's bound.

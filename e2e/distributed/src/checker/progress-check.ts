@@ -37,7 +37,8 @@ import { dataOf, eventIdOf, textKey } from '../history/history-index';
  *   slack (see `progressBounds`). Faults that take a member out of the group (a kill, a pause
  *   past the session timeout) are judged against the session timeout plus that bound (`MEMBER_LOST`), as
  *   are faults that keep a member from rejoining (frozen, or cut off from the broker) while the group
- *   rebalances (`rebalancedBy`).
+ *   rebalances (`rebalancedBy`), and every window such a fault overlaps (`heldUpBy`): the whole group waits
+ *   in that rebalance.
  *   Faults on a shared service or on the whole group are reported, not judged (`NOT_JUDGED`).
  * - Faults of the last two sorts stop every replica's work for a while by design; the time they cover (until
  *   every peer resolved something after them, `coverOf`) is left out of the other windows' stalls, so a
@@ -257,6 +258,12 @@ export interface ProgressWindow {
    * bound.
    */
   rebalancedBy?: string;
+  /**
+   * Another replica's fault that kept its member from rejoining a rebalance during this window (see
+   * `rebalancedBy`): the group, and so this window's peers, waited for that member, and the window is
+   * judged against the session timeout plus the peers' bound too.
+   */
+  heldUpBy?: string;
   /** Why the window is not judged. */
   reason?: string;
   passed: boolean;
@@ -423,8 +430,24 @@ export function checkProgress(input: ProgressInput): ProgressResult {
             other.endMs > fault.startMs,
         )
       : undefined;
+  /**
+   * Another replica's fault that kept its member from rejoining while the group rebalanced, during this
+   * window or within the peers' bound after it: every member waits in that rebalance, the peers of this
+   * window too, until that member rejoins or its session times out (seed 9904: a replica frozen across a
+   * broker crash held up the group for 19 s during another replica's PostgreSQL latency fault).
+   */
+  const heldUpBy = (fault: ProgressFault) =>
+    input.faults.find(
+      (other) =>
+        other !== fault &&
+        other.skipped === undefined &&
+        other.replica !== fault.replica &&
+        rebalanceDuring(other) !== undefined &&
+        other.startMs < fault.endMs + bounds.peerStallMs &&
+        other.endMs > fault.startMs,
+    );
   const boundOf = (fault: ProgressFault) =>
-    MEMBER_LOST.has(fault.kind) || rebalanceDuring(fault) !== undefined
+    MEMBER_LOST.has(fault.kind) || rebalanceDuring(fault) !== undefined || heldUpBy(fault) !== undefined
       ? bounds.memberLostStallMs
       : bounds.peerStallMs;
   const windows: ProgressWindow[] = [];
@@ -521,6 +544,7 @@ export function checkProgress(input: ProgressInput): ProgressResult {
       ...(judged && covering.length > 0 ? { excluded: covering.map((other) => other.fault.label) } : {}),
       ...(judged && restarts.length > 0 ? { restartedBy: restarts.map((other) => other.label) } : {}),
       ...(rebalanceDuring(fault) ? { rebalancedBy: rebalanceDuring(fault)?.label } : {}),
+      ...(heldUpBy(fault) ? { heldUpBy: heldUpBy(fault)?.label } : {}),
       ...(reason === undefined ? {} : { reason }),
       passed,
     });
