@@ -9,6 +9,11 @@ export const SUITE_WORKER_SETTINGS = {
   // A row whose publish failed is tried again within 2 s: a late record (a re-publish, or a second event
   // a defect writes after the run looked clean) arrives within the window the checker keeps reading.
   ELS_RELAY_MAX_BACKOFF_MS: '2000',
+  // The completion sweep is the safety net for a full batch no handler completed; on its own it is tested
+  // by worker-faults/completion-sweep.int.test.ts. Here it runs when a replica starts and then every ten
+  // minutes, so a completion the handlers miss shows as a missing completion, not as one a sweep delivers
+  // seconds late.
+  ELS_COMPLETION_SWEEP_INTERVAL_MS: '600000',
 } as const;
 
 /** The relay's poll interval the suite leaves at the worker's default (ELS_RELAY_POLL_INTERVAL_MS). */
