@@ -5,6 +5,9 @@
 //                             the tools the tests use: nginx, promtool, docker-compose, chromium,
 //                             iptables) with apt
 //   npm run stack -- status   exits non-zero naming every service that is down
+//   npm run stack -- tune-postgres
+//                             applies the deployment settings (below) and restarts PostgreSQL if one of them
+//                             needs it; `up` applies them too, but restarts only a cluster it started itself
 //   npm run stack -- down     stops only what `up` started (by PID / cluster), never a foreign process
 //
 // The module also exports the same operations (and per-service stop/start) for the distributed suite,
@@ -199,6 +202,49 @@ export async function startPostgres() {
 export async function stopPostgres() {
   const version = postgresClusterVersion();
   if (version) run('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'stop', '-m', 'fast']);
+}
+
+/**
+ * What a deployment runs PostgreSQL with, sized for this machine: autovacuum on, a quarter of the memory
+ * for shared buffers (at most 8 GB), half as the planner's cache estimate, room for maintenance and
+ * checkpoints. A stock Debian cluster has 128 MB of shared buffers, and a machine's may have autovacuum off;
+ * measurements of the database's share would then say little about a deployment.
+ */
+export function deploymentPostgresSettings(totalBytes = os.totalmem()) {
+  const mb = Math.floor(totalBytes / 1024 / 1024);
+  return {
+    autovacuum: 'on',
+    shared_buffers: `${Math.min(Math.floor(mb / 4), 8192)}MB`,
+    effective_cache_size: `${Math.floor(mb / 2)}MB`,
+    maintenance_work_mem: `${Math.min(Math.floor(mb / 16), 1024)}MB`,
+    max_wal_size: '4GB',
+  };
+}
+
+/**
+ * Sets the deployment settings (ALTER SYSTEM, then a reload). A setting that takes effect only at a restart
+ * (shared buffers) is applied by restarting the cluster when `mayRestart`, else named in a log line.
+ */
+async function tunePostgres({ mayRestart }) {
+  const wanted = deploymentPostgresSettings();
+  for (const [name, value] of Object.entries(wanted)) psql(`alter system set ${name} = '${value}'`);
+  psql('select pg_reload_conf()');
+  // The reload is asynchronous: give the postmaster a moment before asking what still waits for a restart.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const pending = psql("select string_agg(name, ',') from pg_settings where pending_restart");
+  if (!pending) return 'tuned';
+  if (!mayRestart) {
+    log(`PostgreSQL needs a restart for ${pending}: npm run stack -- tune-postgres`);
+    return 'tuned (restart pending)';
+  }
+  const version = postgresClusterVersion();
+  if (!version)
+    throw new Error(`PostgreSQL needs a restart for ${pending}, but no cluster is under /etc/postgresql`);
+  run('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'restart', '-m', 'fast']);
+  const { host, port } = endpoints.postgres;
+  await waitUntil('PostgreSQL', () => tcpAnswers(host, port), SERVICE_READY_TIMEOUT_MS);
+  log(`restarted PostgreSQL for ${pending}`);
+  return 'tuned and restarted';
 }
 
 function psql(sql, database = 'postgres') {
@@ -547,6 +593,7 @@ export async function up({ quiet = false } = {}) {
   ensureTools();
   const pg = await startPostgres();
   if (pg === 'started') markStarted('postgres', true);
+  await tunePostgres({ mayRestart: pg === 'started' });
   ensureDatabase('els');
   const redis = await startRedis();
   if (redis === 'started') markStarted('redis', true);
@@ -594,7 +641,10 @@ async function main() {
   const command = process.argv[2] ?? 'up';
   if (command === 'up') await up();
   else if (command === 'down') await down();
-  else if (command === 'status') {
+  else if (command === 'tune-postgres') {
+    await startPostgres();
+    log(`postgres ${await tunePostgres({ mayRestart: true })}`);
+  } else if (command === 'status') {
     const downServices = await status();
     for (const service of ['postgres', 'redis', 'kafka']) {
       process.stdout.write(`${service}: ${downServices.includes(service) ? 'DOWN' : 'up'}\n`);
@@ -604,7 +654,7 @@ async function main() {
       process.exitCode = 1;
     }
   } else {
-    process.stderr.write(`unknown command "${command}"; use: up | down | status\n`);
+    process.stderr.write(`unknown command "${command}"; use: up | down | status | tune-postgres\n`);
     process.exitCode = 2;
   }
 }

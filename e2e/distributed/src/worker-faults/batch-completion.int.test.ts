@@ -1,11 +1,34 @@
+import { TOPICS } from '@els/contracts';
+import { makeValidationFailure, toWire } from '@els/contracts/testing';
 import { waitFor } from '@els/test-kit';
 import { randomUUID } from 'node:crypto';
-import { completionEventIds, registeredBatch } from './batch-outcome';
+import { completionEventIds, registeredBatch, sendTexts, waitAssigned } from './batch-outcome';
 import { useWorkerFixture } from './worker-fixture';
 
 const SLOTS = 3;
 
-describe('a running worker completes a full batch nobody announced (invariant 4)', () => {
+/** Invariant 4 against a running worker: each way a batch gets its one completion. */
+describe('the handler that resolves a batch’s last slot completes it', () => {
+  // The sweep's first pass runs at start, before the batch exists; the next is ten minutes away.
+  const openFixture = useWorkerFixture('completion-last', {
+    env: { ELS_COMPLETION_SWEEP_INTERVAL_MS: '600000' },
+  });
+
+  it('a validation failure that resolves the last slot, after every text is assigned, completes the batch', async () => {
+    const fixture = openFixture();
+    const batch = await registeredBatch(fixture, 'failure-last', SLOTS);
+    await sendTexts(fixture, batch, batch.texts.slice(0, SLOTS - 1));
+    await waitAssigned(fixture, batch.batchId, SLOTS - 1);
+    expect(completionEventIds(fixture, batch.batchId).size).toBe(0);
+    const failure = makeValidationFailure({ batchId: batch.batchId });
+    await fixture.send(TOPICS.essayValidationFailed, [{ key: randomUUID(), value: toWire(failure) }]);
+    await waitFor('the completion event', () => completionEventIds(fixture, batch.batchId).size > 0, {
+      timeoutMs: 30_000,
+    });
+  });
+});
+
+describe('a running worker completes a full batch nobody announced', () => {
   const openFixture = useWorkerFixture('completion-sweep', {
     env: { ELS_COMPLETION_SWEEP_INTERVAL_MS: '500' },
   });
