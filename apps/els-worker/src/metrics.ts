@@ -260,14 +260,12 @@ export function createMetrics() {
       case 'content-handled':
         m.handlerDuration.observe({ event: 'content' }, event.durationMs / 1000);
         for (const outcome of event.outcomes) {
-          if (outcome.kind === 'assigned') {
-            m.slotAssignments.inc({ path: 'content' });
-            if (outcome.completed) m.completions.inc();
-          } else if (outcome.kind === 'duplicate') {
-            m.duplicates.inc({ source: 'database' });
-            if (outcome.completed) m.completions.inc();
-          } else if (outcome.kind === 'excess') m.excess.inc();
+          if (outcome.kind === 'assigned') m.slotAssignments.inc({ path: 'content' });
+          else if (outcome.kind === 'duplicate') m.duplicates.inc({ source: 'database' });
+          else if (outcome.kind === 'excess') m.excess.inc();
           else m.pending.inc();
+          // Whichever outcome of the batch this call reports the completion on (see ContentOutcome).
+          if (outcome.kind !== 'pending' && outcome.completed) m.completions.inc();
         }
         return;
       case 'validation-failure-handled':

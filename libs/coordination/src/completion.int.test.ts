@@ -147,6 +147,14 @@ describe('completion after the commit', () => {
     expect(await completionCount(db.sql, batchId)).toBe(1);
   });
 
+  it('an excess text that finds a batch full before its last resolver looked reports the completion', async () => {
+    const batchId = await registered(2);
+    await fillWithoutLooking(batchId, [makeContent({ batchId }), makeContent({ batchId })]);
+    const [late] = await handleContentBatch(db.sql, [makeContent({ batchId })]);
+    expect(late).toMatchObject({ kind: 'excess', completed: true });
+    expect(await completionCount(db.sql, batchId)).toBe(1);
+  });
+
   it('a redelivered validation failure or registration completes such a batch too', async () => {
     const viaFailure = await registered(2);
     const failure = makeValidationFailure({ batchId: viaFailure });

@@ -19,12 +19,13 @@ import { fillOneSlot } from './slot-filler';
 export type ContentOutcome =
   /**
    * `completed`: the batch was completed by this call, once its outcomes were committed; set on one outcome
-   * per completed batch (an assigned one when there is one, else a duplicate: a redelivery that completes a
-   * batch whose last resolver stopped before it looked).
+   * per completed batch: an assigned one when there is one, else a duplicate (a redelivery that completes a
+   * batch whose last resolver stopped before it looked) or an excess report (a text that found the batch
+   * full a moment before the last resolver looked).
    */
   | { kind: 'assigned'; batchId: string; essayId: string; textStorageId: string; completed: boolean }
   | { kind: 'duplicate'; batchId: string; textStorageId: string; essayId: string | null; completed?: boolean }
-  | { kind: 'excess'; batchId: string; textStorageId: string }
+  | { kind: 'excess'; batchId: string; textStorageId: string; completed?: boolean }
   | { kind: 'pending'; batchId: string; textStorageId: string };
 
 interface Text {
@@ -77,10 +78,9 @@ export async function handleContentBatch(
   const touched = outcomes.filter((o) => o.kind !== 'pending').map((o) => o.batchId);
   const completed = await completeFullBatches(sql, touched, ctx);
   for (const batchId of completed) {
-    const outcome =
-      outcomes.find((o) => o.kind === 'assigned' && o.batchId === batchId) ??
-      outcomes.find((o) => o.kind === 'duplicate' && o.batchId === batchId);
-    if (outcome?.kind === 'assigned' || outcome?.kind === 'duplicate') outcome.completed = true;
+    const ofBatch = outcomes.filter((o) => o.batchId === batchId && o.kind !== 'pending');
+    const outcome = ofBatch.find((o) => o.kind === 'assigned') ?? ofBatch[0];
+    if (outcome && outcome.kind !== 'pending') outcome.completed = true;
   }
   return outcomes;
 }
