@@ -73,7 +73,7 @@ export function createMetrics() {
     }),
     completions: new Counter({
       name: 'els_batch_completions_total',
-      help: 'Batches this replica completed (one completion event each): after resolving their last slot, on a redelivery, or in the completion sweep.',
+      help: 'Batches this replica completed (one completion event each): by the handler that found the batch full (its last slot resolved, or a redelivered or excess input) or by the completion sweep.',
       registers,
     }),
     deadLetters: new Counter({

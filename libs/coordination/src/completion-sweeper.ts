@@ -1,7 +1,7 @@
 import type { Sql } from './database';
 import type { HandlerContext, Logger } from './handler-context';
 import { sweepCompletions } from './handlers/completion';
-import { createPeriodicTask } from './periodic-task';
+import { createSweeper, type Sweeper } from './periodic-sweeper';
 
 export interface CompletionSweeperOptions {
   sql: Sql;
@@ -16,14 +16,8 @@ export interface CompletionSweeperOptions {
   clock?: () => Date;
 }
 
-export interface CompletionSweeper {
-  /** Starts the passes; the first runs right away. */
-  start(): Promise<void>;
-  /** One pass now: completes every batch that is full and was never announced. Returns how many. */
-  sweep(): Promise<number>;
-  /** Resolves once the pass in progress ended. Idempotent and safe before start(). */
-  stop(): Promise<void>;
-}
+/** `sweep()` completes every batch that is full and was never announced, and returns how many. */
+export type CompletionSweeper = Sweeper;
 
 /**
  * The completion's safety net (invariant 4). Every handler completes the batches it resolved after its
@@ -35,12 +29,12 @@ export interface CompletionSweeper {
 export function createCompletionSweeper(options: CompletionSweeperOptions): CompletionSweeper {
   const ctx: HandlerContext = options.clock ? { clock: options.clock } : {};
 
-  async function sweep(): Promise<number> {
+  async function sweep(stopping: () => boolean): Promise<number> {
     let total = 0;
     for (;;) {
       const completed = await sweepCompletions(options.sql, options.batchSize, ctx);
       total += completed.size;
-      if (completed.size < options.batchSize || task.stopping) break;
+      if (completed.size < options.batchSize || stopping()) break;
     }
     if (total > 0) {
       options.onCompleted?.(total);
@@ -50,18 +44,10 @@ export function createCompletionSweeper(options: CompletionSweeperOptions): Comp
     return total;
   }
 
-  const task = createPeriodicTask({
+  return createSweeper({
     intervalMs: options.intervalMs,
     pass: sweep,
     logger: options.logger,
     failureMessage: 'Completion sweep failed; retrying',
   });
-
-  return {
-    async start() {
-      task.start();
-    },
-    sweep,
-    stop: () => task.stop(),
-  };
 }

@@ -1,6 +1,6 @@
 import type { Sql } from './database';
 import type { Logger } from './handler-context';
-import { createPeriodicTask } from './periodic-task';
+import { createSweeper, type Sweeper } from './periodic-sweeper';
 import { outboxDeletePublishedBefore, outboxRowCounts } from './sql/outbox';
 
 export type SweeperEvent =
@@ -20,14 +20,7 @@ export interface OutboxSweeperOptions {
   clock?: () => Date;
 }
 
-export interface OutboxSweeper {
-  /** Resolves once the sweeper runs; the first pass starts right away. */
-  start(): Promise<void>;
-  /** One pass now: deletes every expired published row, batch by batch. Returns the rows deleted. */
-  sweep(): Promise<number>;
-  /** Resolves once the pass in progress ended. Idempotent and safe before start(). */
-  stop(): Promise<void>;
-}
+export type OutboxSweeper = Sweeper;
 
 /**
  * Prunes published outbox rows after their retention (invariant 12). Runs in every replica: each delete
@@ -38,7 +31,7 @@ export interface OutboxSweeper {
 export function createOutboxSweeper(options: OutboxSweeperOptions): OutboxSweeper {
   const { sql, logger } = options;
 
-  async function sweep(): Promise<number> {
+  async function sweep(stopping: () => boolean): Promise<number> {
     let total = 0;
     for (;;) {
       const deleted = await outboxDeletePublishedBefore(sql, {
@@ -48,7 +41,7 @@ export function createOutboxSweeper(options: OutboxSweeperOptions): OutboxSweepe
       });
       total += deleted;
       // A partial batch means nothing expired is left (or what is left is locked: next pass).
-      if (deleted < options.batchSize || task.stopping) break;
+      if (deleted < options.batchSize || stopping()) break;
     }
     if (total > 0) {
       options.onEvent?.({ type: 'pruned', count: total });
@@ -58,19 +51,11 @@ export function createOutboxSweeper(options: OutboxSweeperOptions): OutboxSweepe
     return total;
   }
 
-  const task = createPeriodicTask({
+  return createSweeper({
     intervalMs: options.intervalMs,
     pass: sweep,
     logger,
     // Nothing depends on a pass: the next one, an interval later, picks up where this one failed.
     failureMessage: 'Outbox sweep failed; retrying',
   });
-
-  return {
-    async start() {
-      task.start();
-    },
-    sweep,
-    stop: () => task.stop(),
-  };
 }

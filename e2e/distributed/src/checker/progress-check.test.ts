@@ -337,6 +337,12 @@ describe('the progress check', () => {
     expect(tooLong.problems).toHaveLength(1);
   });
 
+  /** `run` with a record of r1 (committed before it froze) published by another relay at 18.2 s. */
+  const publishedLate = (run: { events: ProgressEvent[]; work: WorkItem[] }) => ({
+    events: [...run.events, { atMs: 18_200, replica: R1 }].sort((a, b) => a.atMs - b.atMs),
+    work: run.work,
+  });
+
   it('lets the peers of another replica’s fault wait too while a frozen replica holds up a rebalance', () => {
     // Seed 9904: the broker restarts 10-18 s; r1 is frozen 14-40 s and cannot rejoin, so the group (r2 and
     // r3 too) waits for it; r2's PostgreSQL is slowed 13-22 s. A record r1 committed before it froze is
@@ -347,11 +353,7 @@ describe('the progress check', () => {
       [R2]: { from: 18_500, to: 42_000 },
       [R3]: { from: 18_500, to: 42_000 },
     };
-    const steadyRun = steady(0, 90_000, gaps);
-    const history = {
-      events: [...steadyRun.events, { atMs: 18_200, replica: R1 }].sort((a, b) => a.atMs - b.atMs),
-      work: steadyRun.work,
-    };
+    const history = publishedLate(steady(0, 90_000, gaps));
     const frozen = pause(R1, 14_000, 40_000, 'SIGSTOP r1 holding row locks 26.0 s');
     const slowed: ProgressFault = {
       label: 'postgres +385 ms r2, 9.0 s',
@@ -375,14 +377,14 @@ describe('the progress check', () => {
     expect(noRebalance.windows[0]).toMatchObject({ boundMs: 17_000, passed: false });
     expect(noRebalance.windows[0]).not.toHaveProperty('heldUpBy');
     // Past the frozen member's session timeout the group should have gone on without it: a violation.
-    const stuckRun = steady(0, 120_000, {
-      [R1]: { from: 14_000, to: 75_000 },
-      [R2]: { from: 18_500, to: 75_000 },
-      [R3]: { from: 18_500, to: 75_000 },
-    });
     const stuck = checkProgress({
-      events: [...stuckRun.events, { atMs: 18_200, replica: R1 }].sort((a, b) => a.atMs - b.atMs),
-      work: stuckRun.work,
+      ...publishedLate(
+        steady(0, 120_000, {
+          [R1]: { from: 14_000, to: 75_000 },
+          [R2]: { from: 18_500, to: 75_000 },
+          [R3]: { from: 18_500, to: 75_000 },
+        }),
+      ),
       faults: [slowed, frozen, brokerRestart],
       bounds,
     });

@@ -446,10 +446,19 @@ export function checkProgress(input: ProgressInput): ProgressResult {
         other.startMs < fault.endMs + bounds.peerStallMs &&
         other.endMs > fault.startMs,
     );
-  const boundOf = (fault: ProgressFault) =>
-    MEMBER_LOST.has(fault.kind) || rebalanceDuring(fault) !== undefined || heldUpBy(fault) !== undefined
-      ? bounds.memberLostStallMs
-      : bounds.peerStallMs;
+  /** Per fault: the rebalance it kept its member out of, the one another fault held up, and its bound. */
+  const judgement = new Map(
+    input.faults.map((fault) => {
+      const rebalance = rebalanceDuring(fault);
+      const heldUp = heldUpBy(fault);
+      const memberLost = MEMBER_LOST.has(fault.kind) || rebalance !== undefined || heldUp !== undefined;
+      return [
+        fault,
+        { rebalance, heldUp, boundMs: memberLost ? bounds.memberLostStallMs : bounds.peerStallMs },
+      ];
+    }),
+  );
+  const boundOf = (fault: ProgressFault) => judgement.get(fault)?.boundMs ?? bounds.peerStallMs;
   const windows: ProgressWindow[] = [];
   const problems: string[] = [];
   const stopsEveryone = input.faults.filter(
@@ -543,8 +552,8 @@ export function checkProgress(input: ProgressInput): ProgressResult {
       ...(judged ? { judgedMs } : {}),
       ...(judged && covering.length > 0 ? { excluded: covering.map((other) => other.fault.label) } : {}),
       ...(judged && restarts.length > 0 ? { restartedBy: restarts.map((other) => other.label) } : {}),
-      ...(rebalanceDuring(fault) ? { rebalancedBy: rebalanceDuring(fault)?.label } : {}),
-      ...(heldUpBy(fault) ? { heldUpBy: heldUpBy(fault)?.label } : {}),
+      ...(judgement.get(fault)?.rebalance ? { rebalancedBy: judgement.get(fault)?.rebalance?.label } : {}),
+      ...(judgement.get(fault)?.heldUp ? { heldUpBy: judgement.get(fault)?.heldUp?.label } : {}),
       ...(reason === undefined ? {} : { reason }),
       passed,
     });

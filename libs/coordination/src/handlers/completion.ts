@@ -59,6 +59,21 @@ export async function completeFullBatches(
 }
 
 /**
+ * What a handler of one batch's input does after its commit: `outcome` as it was, with `completed` set
+ * when the batch turned out full and this call completed it. `announces` says whether the outcome kind
+ * always reports the flag (a resolving one) or only when it is true (a redelivery, no free slot).
+ */
+export async function withCompletion<T extends { batchId: string }>(
+  sql: Sql,
+  outcome: T,
+  announces: boolean,
+  ctx: HandlerContext,
+): Promise<T | (T & { completed: boolean })> {
+  const completed = (await completeFullBatches(sql, [outcome.batchId], ctx)).size > 0;
+  return announces || completed ? { ...outcome, completed } : outcome;
+}
+
+/**
  * The completion sweep's pass: completes up to `limit` batches that are full but were never latched, the
  * batches whose last resolver stopped between its commit and its look (a crash, or a worker older than
  * migration 0006 filling the last slot during a rolling upgrade). Returns the batches it completed.

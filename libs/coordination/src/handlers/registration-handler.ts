@@ -23,7 +23,7 @@ import {
   validationFailuresSetOutcome,
   type ValidationFailureRow,
 } from '../sql/validation-failures';
-import { completeFullBatches } from './completion';
+import { withCompletion } from './completion';
 
 export type RegistrationOutcome =
   | {
@@ -58,8 +58,7 @@ export async function handleRegistration(
 ): Promise<RegistrationOutcome> {
   const outcome = await registrationTransaction(sql, event, ctx);
   if (outcome.kind === 'conflict') return outcome;
-  const completed = (await completeFullBatches(sql, [outcome.batchId], ctx)).size > 0;
-  return outcome.kind === 'registered' || completed ? { ...outcome, completed } : outcome;
+  return withCompletion(sql, outcome, outcome.kind === 'registered', ctx);
 }
 
 async function registrationTransaction(

@@ -4,7 +4,7 @@ import { nowOf, type HandlerContext } from '../handler-context';
 import { batchLockShared } from '../sql/advisory-locks';
 import { batchesSelect } from '../sql/batches';
 import { validationFailuresInsert, validationFailuresSetOutcome } from '../sql/validation-failures';
-import { completeFullBatches } from './completion';
+import { withCompletion } from './completion';
 import { fillOneSlot } from './slot-filler';
 
 export type ValidationFailureOutcome =
@@ -27,8 +27,7 @@ export async function handleValidationFailure(
   const outcome = await validationFailureTransaction(sql, event, ctx);
   if (outcome.kind === 'pending') return outcome;
   // A redelivery, or a failure that found no free slot, may meet a full batch nobody announced yet.
-  const completed = (await completeFullBatches(sql, [outcome.batchId], ctx)).size > 0;
-  return outcome.kind === 'slot-failed' || completed ? { ...outcome, completed } : outcome;
+  return withCompletion(sql, outcome, outcome.kind === 'slot-failed', ctx);
 }
 
 async function validationFailureTransaction(

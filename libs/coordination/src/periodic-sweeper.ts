@@ -2,36 +2,38 @@ import { coerceError } from './errors';
 import type { Logger } from './handler-context';
 import { createWakeableSleep } from './wakeable-sleep';
 
-export interface PeriodicTask {
-  /** Starts the loop; the first pass runs right away. Idempotent. */
-  start(): void;
+/** A part that runs a pass every interval: the outbox sweeper, the completion sweeper. */
+export interface Sweeper {
+  /** Resolves once the sweeper runs; the first pass starts right away. */
+  start(): Promise<void>;
+  /** One pass now. Returns what it did (rows deleted, batches completed). */
+  sweep(): Promise<number>;
   /** Resolves once the pass in progress ended. Idempotent and safe before start(). */
   stop(): Promise<void>;
-  /** True from stop() on: a long pass checks it between its steps. */
-  readonly stopping: boolean;
 }
 
 /**
  * Runs `pass` every `intervalMs` (measured from the end of one pass to the start of the next) until
  * stopped. A failed pass is logged with `failureMessage` and retried an interval later: nothing may
- * depend on one pass.
+ * depend on one pass. `pass` is told whether a stop was asked for, to end a long pass between its steps.
  */
-export function createPeriodicTask(options: {
+export function createSweeper(options: {
   intervalMs: number;
-  pass: () => Promise<unknown>;
+  pass: (stopping: () => boolean) => Promise<number>;
   logger: Logger;
   failureMessage: string;
-}): PeriodicTask {
+}): Sweeper {
   let running = false;
   let stopping = false;
   let loop: Promise<void> | undefined;
   const pause = createWakeableSleep();
+  const sweep = () => options.pass(() => stopping);
 
   async function run(): Promise<void> {
     let failures = 0;
     while (running) {
       try {
-        await options.pass();
+        await sweep();
         failures = 0;
       } catch (error) {
         failures++;
@@ -43,12 +45,13 @@ export function createPeriodicTask(options: {
   }
 
   return {
-    start() {
+    async start() {
       if (running) return;
       running = true;
       stopping = false;
       loop = run();
     },
+    sweep,
     async stop() {
       if (!running) return;
       running = false;
@@ -56,9 +59,6 @@ export function createPeriodicTask(options: {
       pause.wake();
       await loop;
       loop = undefined;
-    },
-    get stopping() {
-      return stopping;
     },
   };
 }
